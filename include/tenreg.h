@@ -1,0 +1,386 @@
+/*
+ * tenreg.h - lock-free multi-tenant registry for latency-critical bidders.
+ *
+ * Given an HTTP Host header (or an agent URL), tenreg answers which tenant it
+ * belongs to, how healthy that tenant is, and what its platform object is,
+ * without taking a lock on the read side. Admin threads register, unregister,
+ * re-validate and lazily build tenants while readers keep going.
+ *
+ * This is the only public header. Nothing of liburcu or jemalloc leaks into
+ * it. The contract (names, argument orders, error codes) is DESIGN.md §2.
+ *
+ * Threading vocabulary used in every doc block below:
+ *   - "reader thread": a thread that called tenreg_thread_register().
+ *   - "read section": the span between tenreg_read_lock() and
+ *     tenreg_read_unlock() (memb flavor); in the QSBR flavor, the span
+ *     between two tenreg_quiescent() calls of an online reader.
+ *   - "admin call": register*, unregister, recheck. Any thread may make
+ *     one, registered or not, but never from inside a read section.
+ */
+#ifndef TENREG_H
+#define TENREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version ----------------------------------------------------------- */
+
+#define TENREG_VERSION_MAJOR 0
+#define TENREG_VERSION_MINOR 1
+#define TENREG_VERSION_PATCH 0
+#define TENREG_VERSION_NUMBER \
+    (TENREG_VERSION_MAJOR * 10000 + TENREG_VERSION_MINOR * 100 + TENREG_VERSION_PATCH)
+#define TENREG_VERSION_STRING "0.1.0"
+
+/* ---- export ------------------------------------------------------------ */
+
+#if defined(TENREG_STATIC)
+#  define TENREG_API
+#elif defined(_WIN32)
+#  if defined(TENREG_BUILDING)
+#    define TENREG_API __declspec(dllexport)
+#  else
+#    define TENREG_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define TENREG_API __attribute__((visibility("default")))
+#else
+#  define TENREG_API
+#endif
+
+/* ---- types ------------------------------------------------------------- */
+
+/** Opaque registry handle; create with tenreg_new(), destroy with tenreg_free(). */
+typedef struct tenreg tenreg_t;
+
+typedef enum tenreg_health {
+    TENREG_PENDING = 0,     /* registered, not validated yet */
+    TENREG_HEALTHY = 1,     /* last validation said valid */
+    TENREG_UNVERIFIED = 2,  /* was healthy, last recheck failed */
+    TENREG_DISABLED = 3     /* failed validation or failed lazy build */
+} tenreg_health;
+
+/*
+ * Error codes. Every call returns 0 or one of these negative values. The
+ * values are pinned: they never change between releases. One X-macro
+ * generates the enum and the tenreg_strerror()/tenreg_err_name() tables.
+ *   XX(name, value, message)
+ */
+#define TENREG_ERRNO_MAP(XX)                                                        \
+    XX(ENOENT, -1, "no tenant for this host or id")                                 \
+    XX(EINVAL, -2, "invalid argument")                                              \
+    XX(ENOMEM, -3, "out of memory; the registry is unchanged")                      \
+    XX(EPENDING, -4, "tenant known, platform not built yet")                        \
+    XX(EVALIDATOR, -5, "validator said invalid or failed")                          \
+    XX(EFACTORY, -6, "platform factory failed")                                     \
+    XX(EDISABLED, -7, "tenant known, a failed lazy build left it without platform") \
+    XX(ENOSPC, -8, "output buffer too small")                                       \
+    XX(EEXIST, -9, "host already belongs to another tenant")
+
+enum {
+    TENREG_OK = 0,
+#define TENREG_ERRNO_ENUM_(name, value, msg) TENREG_##name = (value),
+    TENREG_ERRNO_MAP(TENREG_ERRNO_ENUM_)
+#undef TENREG_ERRNO_ENUM_
+};
+
+/**
+ * tenreg_validator_fn - adopter's check that a tenant's agent URL is valid.
+ * Returns 1 (or any positive value) for valid, 0 for invalid, < 0 when the
+ * check itself failed. Called outside any read section and outside any
+ * registry-wide lock: in the admin thread for register/recheck, on a builder
+ * thread for lazy builds. It may call any tenreg function except
+ * tenreg_free() on the same registry.
+ */
+typedef int (*tenreg_validator_fn)(void *ctx, const char *tenant_id, const char *agent_url);
+
+/**
+ * tenreg_factory_fn - adopter's lazy constructor of a tenant's platform.
+ * Returns 0 and sets *platform (non-NULL), or < 0 on failure. A return of 0
+ * with *platform == NULL counts as a failure. Runs on a builder thread (or in
+ * the registering thread for TENREG_AWAIT_FIRST_VALIDATION), outside any
+ * read section; exactly once per lazy registration.
+ */
+typedef int (*tenreg_factory_fn)(void *ctx, const char *tenant_id, void **platform);
+
+/**
+ * tenreg_free_fn - releases a platform the registry owned. Called exactly
+ * once per platform, after a grace period (no reader can still see it),
+ * never inside a read section; usually on liburcu's call_rcu thread.
+ */
+typedef void (*tenreg_free_fn)(void *ctx, void *platform);
+
+/*
+ * Configuration. A zeroed struct is a valid default; fields are only ever
+ * appended, never reordered.
+ */
+typedef struct tenreg_config {
+    tenreg_validator_fn validator;  void *validator_ctx;     /* NULL: always valid */
+    tenreg_free_fn platform_free;   void *platform_free_ctx; /* NULL: not freed */
+    size_t expected_tenants;        /* sizing hint, 0 = small default */
+    uint64_t hash_seed;             /* 0 = random per registry (getrandom) */
+    unsigned builder_threads;       /* threads that run lazy builds; 0 = 1 */
+} tenreg_config;
+
+/* What a resolve call answers. Valid until the caller's read section ends. */
+typedef struct tenreg_resolution {
+    const char *tenant_id;          /* valid until the read section ends */
+    tenreg_health health;
+    void *platform;                 /* NULL unless the call returned 0 */
+} tenreg_resolution;
+
+#define TENREG_AWAIT_FIRST_VALIDATION 1u  /* register*: validate (lazy: build) now */
+#define TENREG_NOWAIT                 2u  /* resolve*: never wait for a build */
+
+/** Longest tenant id, in bytes, without the NUL. */
+#define TENREG_ID_MAX 255
+/** Longest host key, in bytes, without the NUL; a buffer of
+ *  TENREG_HOST_KEY_MAX + 1 bytes always suffices for tenreg_normalize_host. */
+#define TENREG_HOST_KEY_MAX 253
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+/**
+ * tenreg_new - create a registry.
+ * @cfg: configuration, copied; NULL means all defaults.
+ * @out: receives the handle.
+ *
+ * Starts the registry's builder threads (cfg->builder_threads, at least 1).
+ * Returns 0, TENREG_EINVAL (out NULL), or TENREG_ENOMEM (nothing created).
+ * Context: any thread, outside a read section.
+ */
+TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out);
+
+/**
+ * tenreg_free - destroy a registry. NULL is accepted.
+ *
+ * Lets lazy builds that are running finish (builds still queued are
+ * dropped), joins the builder threads, then frees every platform the
+ * registry owns through platform_free and waits (rcu_barrier) until every
+ * deferred free has run. Nobody may use @reg during or after the call.
+ * Context: outside any read section; not from a validator, factory or
+ * platform_free callback of the same registry.
+ */
+TENREG_API void tenreg_free(tenreg_t *reg);
+
+/* ---- admin calls ------------------------------------------------------- */
+
+/**
+ * tenreg_register - register (or re-register) an eager tenant.
+ * @tenant_id: 1..TENREG_ID_MAX bytes, NUL-terminated; copied.
+ * @agent_url: URL or host whose normalized host (tenreg_normalize_host) is
+ *             the tenant's lookup key; copied.
+ * @platform:  the adopter's object, non-NULL.
+ * @flags:     0 or TENREG_AWAIT_FIRST_VALIDATION.
+ *
+ * The tenant becomes PENDING with @platform (a previous registration of the
+ * same id, eager or lazy, is replaced: its platform is freed after a grace
+ * period, its in-flight recheck or build results are discarded). A new URL
+ * moves the tenant's host. With TENREG_AWAIT_FIRST_VALIDATION the validator
+ * then runs in this thread and the tenant is HEALTHY or DISABLED when the
+ * call returns (unless it was replaced or unregistered meanwhile).
+ *
+ * Returns 0 when the tenant was registered (also when the awaited
+ * validation left it DISABLED: read its health); from then on the registry
+ * owns @platform. A negative return means nothing changed and @platform is
+ * still the caller's: TENREG_EINVAL (NULL or bad argument, unknown flag,
+ * id empty or too long, URL that does not normalize), TENREG_EEXIST (the
+ * host belongs to another tenant), TENREG_ENOMEM.
+ * Context: admin call. Never waits for a grace period or for readers; waits
+ * only for earlier rechecks/validations of the same tenant when awaiting.
+ */
+TENREG_API int tenreg_register(tenreg_t *reg, const char *tenant_id, const char *agent_url,
+                               void *platform, unsigned flags);
+
+/**
+ * tenreg_register_lazy - register (or re-register) a tenant built on first use.
+ * @factory: builds the platform; called at most once for this registration,
+ *           on a builder thread, when the first tenreg_resolve() or
+ *           tenreg_resolve_by_id() reaches the tenant.
+ * @flags:   0 or TENREG_AWAIT_FIRST_VALIDATION (build and validate now, in
+ *           this thread, before returning: boot pre-warm).
+ *
+ * The tenant becomes PENDING without a platform; a previous registration of
+ * the same id is replaced as for tenreg_register(). Until the build succeeds
+ * tenreg_resolve_by_host() answers TENREG_EPENDING for it.
+ * Returns 0 when registered (also when an awaited build failed: read its
+ * health), or TENREG_EINVAL, TENREG_EEXIST, TENREG_ENOMEM with nothing
+ * changed. Context: admin call.
+ */
+TENREG_API int tenreg_register_lazy(tenreg_t *reg, const char *tenant_id, const char *agent_url,
+                                    tenreg_factory_fn factory, void *factory_ctx,
+                                    unsigned flags);
+
+/**
+ * tenreg_unregister - remove a tenant.
+ *
+ * Later lookups of its host and id miss. Its platform is freed after a
+ * grace period; a recheck or build in flight for it discards its result (a
+ * platform built for it is freed); threads waiting on its build get
+ * TENREG_ENOENT. Returns 0, TENREG_ENOENT if unknown, TENREG_EINVAL.
+ * Context: admin call; never waits for readers, builds or rechecks (it may
+ * be called from the thread a factory depends on).
+ */
+TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id);
+
+/**
+ * tenreg_recheck - run the validator again and update the tenant's health.
+ *
+ * Valid: HEALTHY. Invalid or failed: HEALTHY becomes UNVERIFIED, any other
+ * health becomes DISABLED. On a lazy tenant that has not been built yet the
+ * validator runs alone: health changes, no platform is built (the first
+ * tenreg_resolve still builds it). Rechecks, awaited validations and builds
+ * of one tenant run one at a time, in arrival order.
+ * Returns 0 (valid), TENREG_EVALIDATOR (invalid or failed; health updated),
+ * TENREG_ENOENT (unknown, or unregistered/re-registered while the validator
+ * ran: the result is discarded), TENREG_EINVAL.
+ * Context: admin call; the validator runs in this thread.
+ */
+TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id);
+
+/**
+ * tenreg_health_of - read a tenant's current health.
+ * Returns 0 and *out set, TENREG_ENOENT, or TENREG_EINVAL.
+ * Context: any thread; registers the thread with RCU if needed. May be
+ * called inside or outside a read section.
+ */
+TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenreg_health *out);
+
+/* ---- resolve (hot path) ------------------------------------------------ */
+
+/**
+ * tenreg_resolve_by_host - find the tenant of a Host header value or URL.
+ * @host, @len: raw bytes (no NUL needed), normalized as tenreg_normalize_host.
+ *
+ * Wait-free: no lock, no allocation, no syscall, no user callback, no write
+ * to shared memory. Never builds a lazy platform.
+ * Returns 0 with out filled and out->platform non-NULL whatever the health
+ * (gate with tenreg_serves()); TENREG_EPENDING (known, no platform yet),
+ * TENREG_EDISABLED (a failed lazy build left it without a platform),
+ * TENREG_ENOENT (no tenant has this host), TENREG_EINVAL (host does not
+ * normalize, or NULL argument). For every answer but ENOENT and EINVAL,
+ * out->tenant_id and out->health are filled.
+ * Context: reader thread, inside a read section; *out stays valid until the
+ * read section ends.
+ */
+TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, size_t len,
+                                      tenreg_resolution *out);
+
+/**
+ * tenreg_resolve - resolve a host, building a lazy platform on first use.
+ * @flags: 0 or TENREG_NOWAIT.
+ *
+ * A built tenant takes the same wait-free path as tenreg_resolve_by_host().
+ * For a lazy tenant not built yet, the first caller hands the build to a
+ * builder thread (exactly one factory call across all threads); without
+ * TENREG_NOWAIT the caller then sleeps on the tenant's once-cell (a futex)
+ * until the build ends, inside its read section (this only delays
+ * reclamation: tenreg never waits for a grace period on a path a build
+ * depends on). With TENREG_NOWAIT it returns TENREG_EPENDING at once.
+ * Returns as tenreg_resolve_by_host(), plus: TENREG_EFACTORY or
+ * TENREG_EVALIDATOR when the build this call started or waited for failed
+ * (the tenant is now DISABLED); TENREG_EDISABLED when a build failed
+ * earlier; TENREG_ENOENT when the tenant was unregistered during the wait.
+ * Context: reader thread, inside a read section.
+ */
+TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsigned flags,
+                              tenreg_resolution *out);
+
+/**
+ * tenreg_resolve_by_id - as tenreg_resolve(), keyed by tenant id.
+ * Context: reader thread, inside a read section.
+ */
+TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsigned flags,
+                                    tenreg_resolution *out);
+
+/* ---- threads and read sections ----------------------------------------- */
+
+/**
+ * tenreg_thread_register - make this thread a reader thread.
+ * Call once in every thread that resolves, before its first read section;
+ * pair with tenreg_thread_unregister() before the thread exits. Nesting is
+ * counted. In the QSBR flavor the thread starts online.
+ */
+TENREG_API void tenreg_thread_register(void);
+/** tenreg_thread_unregister - undo tenreg_thread_register(); outside a read section. */
+TENREG_API void tenreg_thread_unregister(void);
+/** tenreg_read_lock - begin a read section (nestable). QSBR flavor: no-op. */
+TENREG_API void tenreg_read_lock(void);
+/** tenreg_read_unlock - end a read section. QSBR flavor: no-op. */
+TENREG_API void tenreg_read_unlock(void);
+/**
+ * tenreg_quiescent - announce that this reader holds no tenreg pointer.
+ * QSBR flavor: readers must call it regularly (e.g. once per event-loop
+ * turn) or reclamation stalls. Memb flavor: no-op.
+ */
+TENREG_API void tenreg_quiescent(void);
+/** tenreg_flavor - "memb" or "qsbr": which library this process linked. */
+TENREG_API const char *tenreg_flavor(void);
+
+/* ---- inspection -------------------------------------------------------- */
+
+/**
+ * tenreg_foreach - call @fn for every tenant (id, health), in no order.
+ *
+ * Works on a snapshot taken at the call, so @fn runs outside any read
+ * section and may call any tenreg function (except tenreg_free).
+ * Stops at @fn's first non-zero return and returns it; returns 0 after the
+ * last tenant, TENREG_EINVAL for NULL arguments, TENREG_ENOMEM if the
+ * snapshot could not be allocated (then @fn was not called).
+ * Context: any thread, outside a read section.
+ */
+TENREG_API int tenreg_foreach(const tenreg_t *reg,
+                              int (*fn)(void *ctx, const char *tenant_id, tenreg_health h),
+                              void *ctx);
+
+/** tenreg_count - number of registered tenants (exact after admin calls return). */
+TENREG_API size_t tenreg_count(const tenreg_t *reg);
+
+#define TENREG_SERVE(h) (1u << (h))
+#define TENREG_SERVE_DEFAULT (TENREG_SERVE(TENREG_HEALTHY) | TENREG_SERVE(TENREG_UNVERIFIED))
+
+/** tenreg_serves - 1 if health @h is in the @serve_states mask, else 0. */
+TENREG_API int tenreg_serves(tenreg_health h, unsigned serve_states);
+
+/* ---- host keys --------------------------------------------------------- */
+
+/**
+ * tenreg_normalize_host - turn a Host header value or URL into a host key.
+ * @in, @len:  raw bytes; NUL is not a terminator but an invalid byte.
+ * @out, @cap: output buffer; @cap counts the terminating NUL.
+ * @out_len:   receives the key length without the NUL (may be NULL).
+ *
+ * Rules (DESIGN.md §4): trim space/tab; reject any byte <= 0x20 or 0x7F;
+ * drop a scheme, path, query, fragment and userinfo; bracketed IPv6 is
+ * canonicalized with inet_ntop; a port must be digits <= 65535 and is
+ * dropped; one trailing dot is folded; names are 1..253 bytes of
+ * [A-Za-z0-9-._] with labels of 1..63 bytes, lower-cased.
+ * Returns 0, TENREG_EINVAL (does not normalize, or NULL argument),
+ * TENREG_ENOSPC (key length + 1 > @cap; 254 bytes always suffice).
+ * Pure: no allocation, no lock, no global state; any thread.
+ */
+TENREG_API int tenreg_normalize_host(const char *in, size_t len, char *out, size_t cap,
+                                     size_t *out_len);
+
+/* ---- names ------------------------------------------------------------- */
+
+/** tenreg_strerror - a static English message for a return code. */
+TENREG_API const char *tenreg_strerror(int err);
+/** tenreg_err_name - "TENREG_EINVAL" etc.; "TENREG_OK" for 0; "TENREG_EUNKNOWN" otherwise. */
+TENREG_API const char *tenreg_err_name(int err);
+/** tenreg_health_name - "pending", "healthy", "unverified", "disabled" ("unknown" otherwise). */
+TENREG_API const char *tenreg_health_name(tenreg_health h);
+/** tenreg_version - TENREG_VERSION_NUMBER of the library actually linked. */
+TENREG_API unsigned tenreg_version(void);
+/** tenreg_version_string - TENREG_VERSION_STRING of the library actually linked. */
+TENREG_API const char *tenreg_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TENREG_H */

@@ -1,0 +1,262 @@
+/*
+ * internal.h - private to tenreg: never installed, never included by
+ * consumers. White-box tests may include it.
+ *
+ * Where everything lives:
+ *   normalize.c  host -> key (pure)          hash.c      keyed hash (SipHash-1-3)
+ *   alloc.c      the only allocator calls    rcu.c       threads, read sections, flavor
+ *   tenant.c     tenant objects, refcounts   record.c    immutable published records
+ *   table.c      the RCU hash tables         turnstile.c per-tenant FIFO of admin work
+ *   once_cell.c  lazy build state + futex    builder.c   builder threads and queue
+ *   resolve.c    the read side               registry.c  the admin side (public API)
+ *   errors.c     names and messages
+ */
+#ifndef TENREG_INTERNAL_H
+#define TENREG_INTERNAL_H
+
+#include "rcu_flavor.h" /* must come first: selects the liburcu flavor */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <urcu/rculfhash.h>
+#include <urcu/wfcqueue.h>
+
+#include "tenreg.h"
+
+#define TENREG__LIKELY(x) __builtin_expect(!!(x), 1)
+#define TENREG__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- alloc.c ----------------------------------------------------------- */
+
+/* Registry memory. Sized frees; live bytes are counted per registry so that
+ * tenreg_free can prove nothing leaked and the benchmark can report bytes
+ * per tenant. @reg may be NULL (not counted). */
+void *tenreg__alloc(struct tenreg *reg, size_t size);
+void tenreg__dealloc(struct tenreg *reg, void *p, size_t size);
+/* Live bytes allocated through @reg and not yet freed. */
+long tenreg__live_bytes(const struct tenreg *reg);
+/* "jemalloc" or "libc": which allocator this build uses. */
+const char *tenreg__allocator_name(void);
+
+/* ---- hash.c ------------------------------------------------------------ */
+
+struct tenreg__hash_key {
+    uint64_t k0, k1;
+};
+/* Derives a 128-bit key from @seed, or from getrandom() when @seed is 0.
+ * Returns 0 or TENREG_ENOMEM-free errors never: falls back to a mix of
+ * clock and address entropy if getrandom is unavailable. */
+void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
+/* SipHash-1-3 of @len bytes. */
+uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
+
+/* ---- rcu.c ------------------------------------------------------------- */
+
+/* Admin paths: registers the calling thread with liburcu on first use
+ * (unregistered again when the thread exits) and enters a read-side
+ * section (QSBR: comes online). Nestable with the user's read sections. */
+void tenreg__rcu_enter(void);
+void tenreg__rcu_exit(void);
+/* tenreg_free: rcu_barrier, taking a QSBR thread offline around it. */
+void tenreg__rcu_barrier(void);
+/* Builder threads: register at start, unregister before exit. */
+void tenreg__rcu_thread_start(void);
+void tenreg__rcu_thread_stop(void);
+
+/* ---- records (record.c) ------------------------------------------------ */
+
+enum tenreg__record_flags {
+    TENREG__REC_BUILD_FAILED = 1u, /* a lazy build failed: EDISABLED */
+};
+
+/*
+ * What a reader sees of a tenant: immutable once published. Writers never
+ * modify a published record; they publish a new one with one
+ * rcu_assign_pointer and retire the old one with call_rcu, so a reader
+ * always sees a consistent (health, platform) pair.
+ */
+struct tenreg__record {
+    void *platform;        /* NULL until built (lazy) */
+    uint8_t health;        /* tenreg_health */
+    uint8_t flags;         /* tenreg__record_flags */
+    struct tenreg *reg;    /* for the deferred free */
+    struct rcu_head rcu;
+};
+
+struct tenreg__record *tenreg__record_new(struct tenreg *reg, tenreg_health health,
+                                          void *platform, unsigned flags);
+/* Frees a record no reader ever saw. */
+void tenreg__record_drop(struct tenreg__record *rec);
+/* Frees a published record after a grace period. Needs a registered thread. */
+void tenreg__record_retire(struct tenreg__record *rec);
+
+/* ---- per-tenant FIFO (turnstile.c) ------------------------------------- */
+
+/* Rechecks, awaited validations and lazy builds of one tenant run one at a
+ * time, in arrival order: a ticket lock whose waiters sleep on a futex. Only
+ * admin and builder threads ever wait here, never readers. */
+struct tenreg__turnstile {
+    _Atomic uint32_t next;
+    _Atomic uint32_t serving;
+};
+void tenreg__turnstile_enter(struct tenreg__turnstile *t);
+void tenreg__turnstile_exit(struct tenreg__turnstile *t);
+
+/* ---- once-cell (once_cell.c) ------------------------------------------- */
+
+/* The lazy build state of one registration. Transitions:
+ * EMPTY -> QUEUED (one resolver wins the CAS and hands it to a builder)
+ * EMPTY|QUEUED -> BUILDING (the thread that runs the factory claims it)
+ * BUILDING -> READY | FAILED_FACTORY | FAILED_VALIDATOR (under write_lock)
+ * EMPTY|QUEUED|BUILDING -> STALE (the registration was removed)
+ * Eager tenants start READY. Waiters sleep on the word with a futex. */
+enum tenreg__cell_state {
+    TENREG__CELL_EMPTY = 0,
+    TENREG__CELL_QUEUED,
+    TENREG__CELL_BUILDING,
+    TENREG__CELL_READY,
+    TENREG__CELL_FAILED_FACTORY,
+    TENREG__CELL_FAILED_VALIDATOR,
+    TENREG__CELL_STALE,
+};
+static inline bool tenreg__cell_in_flight(uint32_t s)
+{
+    return s <= TENREG__CELL_BUILDING;
+}
+static inline bool tenreg__cell_busy(uint32_t s)
+{
+    return s == TENREG__CELL_QUEUED || s == TENREG__CELL_BUILDING;
+}
+/* Sleeps while the cell is QUEUED or BUILDING; returns the final state. */
+uint32_t tenreg__cell_wait(_Atomic uint32_t *cell);
+/* CAS @from -> @to; wakes all waiters if it succeeds and @to is final. */
+bool tenreg__cell_move(_Atomic uint32_t *cell, uint32_t from, uint32_t to);
+/* Moves any in-flight state to STALE and wakes waiters; returns whether it did. */
+bool tenreg__cell_make_stale(_Atomic uint32_t *cell);
+
+/* ---- tenants (tenant.c) ------------------------------------------------ */
+
+/*
+ * One registration of one tenant id. Lives in both tables (by host, by id)
+ * until unregistered or replaced, then is retired through call_rcu. Admin
+ * and builder threads that work on it outside a read section hold a
+ * reference. The fields a reader touches sit at the end, next to the
+ * strings, so that a lookup hit reads few cache lines.
+ */
+struct tenreg__tenant {
+    /* -- admin side -- */
+    struct tenreg *reg;
+    tenreg_factory_fn factory;        /* lazy only; never called twice */
+    void *factory_ctx;
+    void *platform;                   /* owned platform, set under write_lock */
+    const char *agent_url;            /* points into strs */
+    struct cds_lfht_node id_node;
+    struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
+    struct rcu_head rcu;
+    struct tenreg__turnstile turn;
+    _Atomic uint32_t refs;            /* 1 for the tables + 1 per holder */
+    _Atomic uint32_t cell;            /* enum tenreg__cell_state */
+    bool removed;                     /* under write_lock: no longer in the tables */
+    bool lazy;
+    uint16_t url_len;
+    uint8_t id_len;
+    /* -- read side -- */
+    uint8_t host_len;
+    struct tenreg__record *rec;       /* rcu_dereference() it */
+    struct cds_lfht_node host_node;
+    char strs[];                      /* host key NUL, id NUL, agent URL NUL */
+};
+
+static inline const char *tenreg__tenant_host(const struct tenreg__tenant *t)
+{
+    return t->strs;
+}
+static inline const char *tenreg__tenant_id(const struct tenreg__tenant *t)
+{
+    return t->strs + t->host_len + 1;
+}
+
+/* Allocates a tenant (refs = 1, for the tables) with its first record.
+ * Returns NULL on allocation failure. */
+struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
+                                          const char *id, size_t id_len, const char *url,
+                                          size_t url_len, void *platform,
+                                          tenreg_factory_fn factory, void *factory_ctx);
+/* Frees a tenant that was never published (and its record, not its platform). */
+void tenreg__tenant_drop(struct tenreg__tenant *t);
+void tenreg__tenant_ref(struct tenreg__tenant *t);
+void tenreg__tenant_unref(struct tenreg__tenant *t);
+/* After removal from both tables (under write_lock): frees the platform and
+ * the current record after a grace period, then drops the tables' ref. */
+void tenreg__tenant_retire(struct tenreg__tenant *t);
+/* Publishes @rec as the tenant's current record (under write_lock, inside
+ * tenreg__rcu_enter) and retires the previous one. */
+void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec);
+
+/* ---- table.c ----------------------------------------------------------- */
+
+int tenreg__tables_init(struct tenreg *reg, size_t expected);
+void tenreg__tables_destroy(struct tenreg *reg);
+/* Lookups: inside a read section. */
+struct tenreg__tenant *tenreg__find_host(const struct tenreg *reg, const char *key, size_t len);
+struct tenreg__tenant *tenreg__find_id(const struct tenreg *reg, const char *id, size_t len);
+/* Mutations: under write_lock, inside tenreg__rcu_enter. */
+void tenreg__table_insert(struct tenreg *reg, struct tenreg__tenant *t);
+/* Puts @t where @old was: same id; moves the host if it differs. */
+void tenreg__table_replace(struct tenreg *reg, struct tenreg__tenant *old,
+                           struct tenreg__tenant *t);
+void tenreg__table_remove(struct tenreg *reg, struct tenreg__tenant *t);
+/* Calls @fn on every tenant of the id table (inside a read section). */
+void tenreg__table_each(const struct tenreg *reg,
+                        void (*fn)(void *ctx, struct tenreg__tenant *t), void *ctx);
+
+/* ---- builder.c --------------------------------------------------------- */
+
+struct tenreg__builder {
+    struct cds_wfcq_head head;
+    struct cds_wfcq_tail tail;
+    _Atomic uint32_t kicks;           /* futex word: bumped on submit and stop */
+    _Atomic bool stopping;
+    unsigned nthreads;
+    pthread_t *threads;
+};
+
+int tenreg__builder_start(struct tenreg *reg, unsigned nthreads);
+/* Lets running builds finish, drops queued ones (their cells go STALE),
+ * joins the threads. */
+void tenreg__builder_stop(struct tenreg *reg);
+/* Queues the build of @t (whose cell this thread just moved EMPTY ->
+ * QUEUED). Wait-free enqueue plus a futex wake; takes a tenant ref. */
+void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t);
+/* Runs the factory and validator of @t if its cell can be claimed from
+ * EMPTY or QUEUED; publishes the result. Outside any read section. */
+void tenreg__build_run(struct tenreg__tenant *t);
+
+/* ---- the registry ------------------------------------------------------ */
+
+struct tenreg {
+    /* read side */
+    struct cds_lfht *by_host;
+    struct cds_lfht *by_id;
+    struct tenreg__hash_key hkey;
+    /* admin side */
+    tenreg_config cfg;
+    pthread_mutex_t write_lock;       /* table and record mutations; no callback runs under it */
+    _Atomic size_t count;
+    _Atomic long live_bytes;
+    struct tenreg__builder builder;
+};
+
+/* registry.c: the validator verdict: 1 valid, 0 invalid, < 0 failed. */
+int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t);
+/* The health a validation moves a tenant to (DESIGN.md §3). */
+tenreg_health tenreg__health_after_check(tenreg_health from, int verdict);
+
+/* resolve.c: shared by resolve and resolve_by_id. */
+int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigned flags,
+                           tenreg_resolution *out);
+
+#endif /* TENREG_INTERNAL_H */
