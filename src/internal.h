@@ -156,12 +156,15 @@ struct tenreg__tenant {
     struct cds_lfht_node id_node;
     struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
     struct rcu_head rcu;
+    struct tenreg__record *build_rec; /* lazy: the record a build publishes,
+                                         allocated up front so a build never
+                                         fails for memory after its factory ran */
     struct tenreg__turnstile turn;
     _Atomic uint32_t refs;            /* 1 for the tables + 1 per holder */
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
-    bool removed;                     /* under write_lock: no longer in the tables */
+    uint32_t url_len;
+    atomic_bool removed;              /* set under write_lock: out of the tables */
     bool lazy;
-    uint16_t url_len;
     uint8_t id_len;
     /* -- read side -- */
     uint8_t host_len;
@@ -220,7 +223,8 @@ struct tenreg__builder {
     struct cds_wfcq_tail tail;
     _Atomic uint32_t kicks;           /* futex word: bumped on submit and stop */
     _Atomic bool stopping;
-    unsigned nthreads;
+    unsigned nthreads;                /* running */
+    unsigned capacity;                /* allocated slots in threads */
     pthread_t *threads;
 };
 

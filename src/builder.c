@@ -1,0 +1,162 @@
+/*
+ * builder.c - the registry's builder threads and the lazy build itself.
+ *
+ * Resolvers never run a factory: the one that wins a tenant's once-cell
+ * queues the build here (a wait-free enqueue and a futex wake), so a bidder
+ * thread using TENREG_NOWAIT never runs adopter code and never sleeps.
+ * Builds run outside any read section, so a slow factory never holds up
+ * reclamation.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#include "futex.h"
+
+/* Frees a platform no reader ever saw: no grace period is needed. */
+static void discard_platform(struct tenreg *reg, void *platform)
+{
+    if (platform && reg->cfg.platform_free)
+        reg->cfg.platform_free(reg->cfg.platform_free_ctx, platform);
+}
+
+static bool claim(struct tenreg__tenant *t)
+{
+    uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    while (s == TENREG__CELL_EMPTY || s == TENREG__CELL_QUEUED) {
+        if (atomic_compare_exchange_weak_explicit(&t->cell, &s, TENREG__CELL_BUILDING,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+    return false;
+}
+
+void tenreg__build_run(struct tenreg__tenant *t)
+{
+    struct tenreg *reg = t->reg;
+    if (!claim(t))
+        return;
+
+    tenreg__turnstile_enter(&t->turn);
+    void *platform = NULL;
+    uint32_t outcome = TENREG__CELL_STALE;
+    /* An unregister while the build waited its turn makes the cell STALE:
+     * nobody wants the platform any more, so the factory is not called. */
+    if (atomic_load_explicit(&t->cell, memory_order_acquire) == TENREG__CELL_BUILDING) {
+        int rc = t->factory(t->factory_ctx, tenreg__tenant_id(t), &platform);
+        if (rc < 0 || !platform) {
+            platform = NULL; /* a failed factory's output is not ours to free */
+            outcome = TENREG__CELL_FAILED_FACTORY;
+        } else {
+            outcome = tenreg__validate(reg, t) > 0 ? TENREG__CELL_READY
+                                                   : TENREG__CELL_FAILED_VALIDATOR;
+        }
+    }
+
+    void *discard = platform;
+    pthread_mutex_lock(&reg->write_lock);
+    tenreg__rcu_enter();
+    if (outcome != TENREG__CELL_STALE && !atomic_load(&t->removed)) {
+        struct tenreg__record *rec = t->build_rec;
+        t->build_rec = NULL;
+        if (outcome == TENREG__CELL_READY) {
+            rec->health = TENREG_HEALTHY;
+            rec->platform = platform;
+            t->platform = platform;
+            discard = NULL;
+        } else {
+            rec->health = TENREG_DISABLED;
+            rec->flags = TENREG__REC_BUILD_FAILED;
+        }
+        t->factory = NULL; /* never retried; register_lazy again recovers */
+        tenreg__tenant_publish(t, rec);
+        /* Under write_lock, so unregister cannot slip between publish and
+         * the cell's final state. */
+        tenreg__cell_move(&t->cell, TENREG__CELL_BUILDING, outcome);
+    }
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    tenreg__turnstile_exit(&t->turn);
+    discard_platform(reg, discard);
+}
+
+static void *builder_main(void *arg)
+{
+    struct tenreg *reg = arg;
+    struct tenreg__builder *b = &reg->builder;
+
+    tenreg__rcu_thread_start();
+    for (;;) {
+        /* Read the kick counter before looking at the queue: a submit that
+         * lands after the look changes it, so the wait below returns. */
+        uint32_t kicks = atomic_load(&b->kicks);
+        struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
+        if (n) {
+            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+            if (atomic_load(&b->stopping))
+                tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
+            else
+                tenreg__build_run(t);
+            tenreg__tenant_unref(t);
+            continue;
+        }
+        if (atomic_load(&b->stopping))
+            break;
+        tenreg__futex_wait(&b->kicks, kicks);
+    }
+    tenreg__rcu_thread_stop();
+    return NULL;
+}
+
+int tenreg__builder_start(struct tenreg *reg, unsigned nthreads)
+{
+    struct tenreg__builder *b = &reg->builder;
+    cds_wfcq_init(&b->head, &b->tail);
+    atomic_init(&b->kicks, 0);
+    atomic_init(&b->stopping, false);
+    b->nthreads = 0;
+    b->capacity = nthreads;
+    b->threads = tenreg__alloc(reg, sizeof(pthread_t) * nthreads);
+    if (!b->threads)
+        return TENREG_ENOMEM;
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (pthread_create(&b->threads[i], NULL, builder_main, reg) != 0) {
+            tenreg__builder_stop(reg);
+            return TENREG_ENOMEM;
+        }
+        b->nthreads++;
+    }
+    return TENREG_OK;
+}
+
+void tenreg__builder_stop(struct tenreg *reg)
+{
+    struct tenreg__builder *b = &reg->builder;
+    atomic_store(&b->stopping, true);
+    atomic_fetch_add(&b->kicks, 1);
+    tenreg__futex_wake_all(&b->kicks);
+    for (unsigned i = 0; i < b->nthreads; i++)
+        pthread_join(b->threads[i], NULL);
+    /* No thread left: drop what is still queued (only possible when
+     * nthreads was 0 because the first pthread_create failed). */
+    struct cds_wfcq_node *n;
+    while ((n = cds_wfcq_dequeue_blocking(&b->head, &b->tail)) != NULL) {
+        struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+        tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
+        tenreg__tenant_unref(t);
+    }
+    tenreg__dealloc(reg, b->threads, sizeof(pthread_t) * b->capacity);
+    b->threads = NULL;
+    b->nthreads = 0;
+    cds_wfcq_destroy(&b->head, &b->tail);
+}
+
+void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    struct tenreg__builder *b = &reg->builder;
+    tenreg__tenant_ref(t);
+    cds_wfcq_node_init(&t->build_node);
+    cds_wfcq_enqueue(&b->head, &b->tail, &t->build_node);
+    atomic_fetch_add(&b->kicks, 1);
+    tenreg__futex_wake_one(&b->kicks);
+}

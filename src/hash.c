@@ -1,0 +1,105 @@
+/*
+ * hash.c - keyed hash of host keys and tenant ids.
+ *
+ * Host headers are chosen by whoever sends the request. With an unkeyed
+ * hash an attacker can pick thousands of hosts that share one bucket chain
+ * and turn every lookup into a list walk. SipHash-1-3 with a per-registry
+ * random key makes bucket collisions unpredictable from outside.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static inline uint64_t rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+#define SIPROUND(v0, v1, v2, v3)                                          \
+    do {                                                                  \
+        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);         \
+        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                            \
+        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                            \
+        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);         \
+    } while (0)
+
+uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    uint64_t v0 = key->k0 ^ 0x736f6d6570736575ULL;
+    uint64_t v1 = key->k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = key->k0 ^ 0x6c7967656e657261ULL;
+    uint64_t v3 = key->k1 ^ 0x7465646279746573ULL;
+    const unsigned char *end = in + (len & ~(size_t)7);
+
+    for (; in != end; in += 8) {
+        uint64_t m = load_le64(in);
+        v3 ^= m;
+        SIPROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    switch (len & 7) {
+    case 7: b |= (uint64_t)in[6] << 48; /* fall through */
+    case 6: b |= (uint64_t)in[5] << 40; /* fall through */
+    case 5: b |= (uint64_t)in[4] << 32; /* fall through */
+    case 4: b |= (uint64_t)in[3] << 24; /* fall through */
+    case 3: b |= (uint64_t)in[2] << 16; /* fall through */
+    case 2: b |= (uint64_t)in[1] << 8;  /* fall through */
+    case 1: b |= (uint64_t)in[0];       /* fall through */
+    default: break;
+    }
+    v3 ^= b;
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed)
+{
+    if (seed == 0) {
+        uint64_t rnd[2];
+        ssize_t got;
+        do {
+            got = getrandom(rnd, sizeof(rnd), 0);
+        } while (got < 0 && errno == EINTR);
+        if (got == (ssize_t)sizeof(rnd)) {
+            key->k0 = rnd[0];
+            key->k1 = rnd[1];
+            return;
+        }
+        /* No getrandom (very old kernel, seccomp): still per-registry and
+         * per-process, if not secret. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)key;
+    }
+    uint64_t state = seed;
+    key->k0 = splitmix64(&state);
+    key->k1 = splitmix64(&state);
+}

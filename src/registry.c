@@ -1,0 +1,346 @@
+/*
+ * registry.c - the admin side of the public API: create and free a
+ * registry, register, unregister, recheck, inspect.
+ *
+ * Every table or record mutation happens under write_lock, inside a read
+ * section (liburcu's requirement for rculfhash updates), and never calls
+ * adopter code: validators and factories run before the lock is taken,
+ * platform_free runs from call_rcu after a grace period. Nothing here waits
+ * for a grace period, so an admin call may come from any thread, including
+ * one a factory depends on.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static int id_len_of(const char *id, size_t *len)
+{
+    if (!id)
+        return TENREG_EINVAL;
+    *len = strnlen(id, TENREG_ID_MAX + 1);
+    return (*len == 0 || *len > TENREG_ID_MAX) ? TENREG_EINVAL : TENREG_OK;
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t)
+{
+    if (!reg->cfg.validator) /* principal-token mode: always valid */
+        return 1;
+    int v = reg->cfg.validator(reg->cfg.validator_ctx, tenreg__tenant_id(t), t->agent_url);
+    return v > 0 ? 1 : (v == 0 ? 0 : -1);
+}
+
+tenreg_health tenreg__health_after_check(tenreg_health from, int verdict)
+{
+    if (verdict > 0)
+        return TENREG_HEALTHY;
+    return from == TENREG_HEALTHY ? TENREG_UNVERIFIED : TENREG_DISABLED;
+}
+
+/*
+ * Runs the validator on @t and publishes the health it leads to. The
+ * turnstile orders it after earlier checks and builds of the same
+ * registration. Returns 0 (valid), EVALIDATOR, ENOENT (the registration
+ * is gone: result discarded), ENOMEM (nothing changed).
+ */
+static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    int rc = TENREG_ENOENT;
+    tenreg__turnstile_enter(&t->turn);
+    if (!atomic_load(&t->removed)) {
+        int verdict = tenreg__validate(reg, t);
+        pthread_mutex_lock(&reg->write_lock);
+        tenreg__rcu_enter();
+        if (!atomic_load(&t->removed)) {
+            const struct tenreg__record *cur = t->rec;
+            tenreg_health h = tenreg__health_after_check((tenreg_health)cur->health, verdict);
+            struct tenreg__record *rec = tenreg__record_new(reg, h, cur->platform, cur->flags);
+            if (!rec) {
+                rc = TENREG_ENOMEM;
+            } else {
+                tenreg__tenant_publish(t, rec);
+                rc = verdict > 0 ? TENREG_OK : TENREG_EVALIDATOR;
+            }
+        }
+        tenreg__rcu_exit();
+        pthread_mutex_unlock(&reg->write_lock);
+    }
+    tenreg__turnstile_exit(&t->turn);
+    return rc;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
+{
+    if (!out)
+        return TENREG_EINVAL;
+    *out = NULL;
+    struct tenreg *reg = tenreg__alloc(NULL, sizeof(*reg));
+    if (!reg)
+        return TENREG_ENOMEM;
+    memset(reg, 0, sizeof(*reg));
+    if (cfg)
+        reg->cfg = *cfg;
+    atomic_init(&reg->count, 0);
+    atomic_init(&reg->live_bytes, 0);
+    tenreg__hash_key_init(&reg->hkey, reg->cfg.hash_seed);
+    if (pthread_mutex_init(&reg->write_lock, NULL) != 0) {
+        tenreg__dealloc(NULL, reg, sizeof(*reg));
+        return TENREG_ENOMEM;
+    }
+    int rc = tenreg__tables_init(reg, reg->cfg.expected_tenants);
+    if (rc == TENREG_OK) {
+        rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
+        if (rc != TENREG_OK)
+            tenreg__tables_destroy(reg);
+    }
+    if (rc != TENREG_OK) {
+        pthread_mutex_destroy(&reg->write_lock);
+        tenreg__dealloc(NULL, reg, sizeof(*reg));
+        return rc;
+    }
+    *out = reg;
+    return TENREG_OK;
+}
+
+/* Takes @t out of the tables and schedules its reclamation. Under
+ * write_lock, inside tenreg__rcu_enter. */
+static void unlink_tenant(struct tenreg *reg, struct tenreg__tenant *t, bool replaced)
+{
+    if (!replaced) {
+        tenreg__table_remove(reg, t);
+        atomic_fetch_sub(&reg->count, 1);
+    }
+    atomic_store(&t->removed, true);
+    /* Wakes resolvers waiting on its build: they look up again. */
+    tenreg__cell_make_stale(&t->cell);
+    tenreg__tenant_retire(t);
+}
+
+static void unlink_each(void *ctx, struct tenreg__tenant *t)
+{
+    unlink_tenant(ctx, t, false);
+}
+
+TENREG_API void tenreg_free(tenreg_t *reg)
+{
+    if (!reg)
+        return;
+    tenreg__builder_stop(reg);
+    pthread_mutex_lock(&reg->write_lock);
+    tenreg__rcu_enter();
+    tenreg__table_each(reg, unlink_each, reg);
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    /* Every retired tenant frees its platform from call_rcu; wait for all. */
+    tenreg__rcu_barrier();
+    tenreg__tables_destroy(reg);
+    pthread_mutex_destroy(&reg->write_lock);
+    tenreg__dealloc(NULL, reg, sizeof(*reg));
+}
+
+/* ---- register ----------------------------------------------------------- */
+
+static int add_tenant(struct tenreg *reg, const char *id, const char *url, void *platform,
+                      tenreg_factory_fn factory, void *factory_ctx, unsigned flags)
+{
+    size_t id_len, key_len;
+    char key[TENREG_HOST_KEY_MAX + 1];
+    if (!reg || !url || (flags & ~TENREG_AWAIT_FIRST_VALIDATION) || id_len_of(id, &id_len))
+        return TENREG_EINVAL;
+    size_t url_len = strlen(url);
+    if (url_len > UINT32_MAX - 1 ||
+        tenreg_normalize_host(url, url_len, key, sizeof(key), &key_len) != TENREG_OK)
+        return TENREG_EINVAL;
+
+    struct tenreg__tenant *t = tenreg__tenant_new(reg, key, key_len, id, id_len, url, url_len,
+                                                  platform, factory, factory_ctx);
+    if (!t)
+        return TENREG_ENOMEM;
+
+    int rc = TENREG_OK;
+    bool await = flags & TENREG_AWAIT_FIRST_VALIDATION;
+    pthread_mutex_lock(&reg->write_lock);
+    tenreg__rcu_enter();
+    struct tenreg__tenant *holder = tenreg__find_host(reg, key, key_len);
+    if (holder && (holder->id_len != id_len || memcmp(tenreg__tenant_id(holder), id, id_len)))
+        rc = TENREG_EEXIST;
+    if (rc == TENREG_OK) {
+        struct tenreg__tenant *old = tenreg__find_id(reg, id, id_len);
+        if (old) {
+            tenreg__table_replace(reg, old, t);
+            unlink_tenant(reg, old, true);
+        } else {
+            tenreg__table_insert(reg, t);
+            atomic_fetch_add(&reg->count, 1);
+        }
+        if (await)
+            tenreg__tenant_ref(t);
+    }
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    if (rc != TENREG_OK) {
+        tenreg__tenant_drop(t); /* never published; the platform stays the caller's */
+        return rc;
+    }
+
+    if (await) {
+        if (factory) {
+            tenreg__build_run(t);
+            /* A resolver may have claimed the build first: wait for it. */
+            tenreg__cell_wait(&t->cell);
+        } else {
+            (void)check_tenant(reg, t); /* 0 whatever the verdict: read health */
+        }
+        tenreg__tenant_unref(t);
+    }
+    return TENREG_OK;
+}
+
+TENREG_API int tenreg_register(tenreg_t *reg, const char *tenant_id, const char *agent_url,
+                               void *platform, unsigned flags)
+{
+    if (!platform)
+        return TENREG_EINVAL;
+    return add_tenant(reg, tenant_id, agent_url, platform, NULL, NULL, flags);
+}
+
+TENREG_API int tenreg_register_lazy(tenreg_t *reg, const char *tenant_id, const char *agent_url,
+                                    tenreg_factory_fn factory, void *factory_ctx,
+                                    unsigned flags)
+{
+    if (!factory)
+        return TENREG_EINVAL;
+    return add_tenant(reg, tenant_id, agent_url, NULL, factory, factory_ctx, flags);
+}
+
+/* ---- unregister, recheck ------------------------------------------------ */
+
+TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
+{
+    size_t len;
+    if (!reg || id_len_of(tenant_id, &len))
+        return TENREG_EINVAL;
+    pthread_mutex_lock(&reg->write_lock);
+    tenreg__rcu_enter();
+    struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
+    if (t)
+        unlink_tenant(reg, t, false);
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    return t ? TENREG_OK : TENREG_ENOENT;
+}
+
+/* Finds @id and takes a reference, so it survives the read section. */
+static struct tenreg__tenant *get_by_id(struct tenreg *reg, const char *id, size_t len)
+{
+    tenreg__rcu_enter();
+    struct tenreg__tenant *t = tenreg__find_id(reg, id, len);
+    if (t)
+        tenreg__tenant_ref(t);
+    tenreg__rcu_exit();
+    return t;
+}
+
+TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id)
+{
+    size_t len;
+    if (!reg || id_len_of(tenant_id, &len))
+        return TENREG_EINVAL;
+    struct tenreg__tenant *t = get_by_id(reg, tenant_id, len);
+    if (!t)
+        return TENREG_ENOENT;
+    int rc = check_tenant(reg, t);
+    tenreg__tenant_unref(t);
+    return rc;
+}
+
+/* ---- inspection --------------------------------------------------------- */
+
+TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenreg_health *out)
+{
+    size_t len;
+    if (!reg || !out || id_len_of(tenant_id, &len))
+        return TENREG_EINVAL;
+    int rc = TENREG_ENOENT;
+    tenreg__rcu_enter();
+    const struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
+    if (t) {
+        *out = (tenreg_health)rcu_dereference(t->rec)->health;
+        rc = TENREG_OK;
+    }
+    tenreg__rcu_exit();
+    return rc;
+}
+
+TENREG_API size_t tenreg_count(const tenreg_t *reg)
+{
+    return reg ? atomic_load(&reg->count) : 0;
+}
+
+struct snapshot {
+    struct tenreg *reg;
+    size_t n, bytes;        /* first pass: sizes */
+    size_t i;               /* second pass: fill position */
+    uint8_t *health;
+    char *ids;              /* NUL-separated */
+    char *pos;
+};
+
+static void snapshot_size(void *ctx, struct tenreg__tenant *t)
+{
+    struct snapshot *s = ctx;
+    s->n++;
+    s->bytes += (size_t)t->id_len + 1;
+}
+
+static void snapshot_fill(void *ctx, struct tenreg__tenant *t)
+{
+    struct snapshot *s = ctx;
+    s->health[s->i++] = rcu_dereference(t->rec)->health;
+    memcpy(s->pos, tenreg__tenant_id(t), (size_t)t->id_len + 1);
+    s->pos += t->id_len + 1;
+}
+
+TENREG_API int tenreg_foreach(const tenreg_t *creg,
+                              int (*fn)(void *ctx, const char *tenant_id, tenreg_health h),
+                              void *ctx)
+{
+    if (!creg || !fn)
+        return TENREG_EINVAL;
+    /* The registry is const to the caller; the snapshot's memory is
+     * accounted to it all the same. */
+    struct tenreg *reg = (struct tenreg *)creg;
+    struct snapshot s = {.reg = reg};
+    size_t size = 0;
+    void *mem = NULL;
+    int rc = TENREG_OK;
+
+    /* Under write_lock the set cannot change between the two passes. */
+    pthread_mutex_lock(&reg->write_lock);
+    tenreg__rcu_enter();
+    tenreg__table_each(reg, snapshot_size, &s);
+    size = s.n + s.bytes + 1;
+    mem = tenreg__alloc(reg, size);
+    if (mem) {
+        s.health = mem;
+        s.ids = s.pos = (char *)mem + s.n;
+        tenreg__table_each(reg, snapshot_fill, &s);
+    }
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    if (!mem)
+        return TENREG_ENOMEM;
+
+    const char *id = s.ids;
+    for (size_t i = 0; i < s.n && rc == 0; i++) {
+        rc = fn(ctx, id, (tenreg_health)s.health[i]);
+        id += strlen(id) + 1;
+    }
+    tenreg__dealloc(reg, mem, size);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * resolve.c - the read side.
+ *
+ * tenreg_resolve_by_host is the hot path: normalize into a stack buffer,
+ * hash, one RCU hash-table lookup, one record load. No lock, no allocation,
+ * no syscall, no adopter code, no store to shared memory. tenreg_resolve
+ * adds the once-cell on the cold path of a lazy tenant.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* Internal: the tenant this call looked at was removed; look up again. */
+#define RESOLVE_RETRY 1
+
+static inline void fill(tenreg_resolution *out, const struct tenreg__tenant *t,
+                        const struct tenreg__record *rec)
+{
+    out->tenant_id = tenreg__tenant_id(t);
+    out->health = (tenreg_health)rec->health;
+    out->platform = rec->platform;
+}
+
+/* Answer from the record alone: 0, EPENDING or EDISABLED. */
+static inline int answer(const struct tenreg__record *rec)
+{
+    if (TENREG__LIKELY(rec->platform != NULL))
+        return TENREG_OK;
+    return (rec->flags & TENREG__REC_BUILD_FAILED) ? TENREG_EDISABLED : TENREG_EPENDING;
+}
+
+static inline int host_key(const char *host, size_t len, char *key, size_t *klen)
+{
+    int rc = tenreg_normalize_host(host, len, key, TENREG_HOST_KEY_MAX + 1, klen);
+    return rc == TENREG_ENOSPC ? TENREG_EINVAL : rc;
+}
+
+TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, size_t len,
+                                      tenreg_resolution *out)
+{
+    char key[TENREG_HOST_KEY_MAX + 1];
+    size_t klen;
+    if (TENREG__UNLIKELY(!reg || !out))
+        return TENREG_EINVAL;
+    int rc = host_key(host, len, key, &klen);
+    if (TENREG__UNLIKELY(rc != TENREG_OK))
+        return rc;
+    const struct tenreg__tenant *t = tenreg__find_host(reg, key, klen);
+    if (!t)
+        return TENREG_ENOENT;
+    const struct tenreg__record *rec = rcu_dereference(t->rec);
+    fill(out, t, rec);
+    return answer(rec);
+}
+
+int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigned flags,
+                           tenreg_resolution *out)
+{
+    const struct tenreg__record *rec = rcu_dereference(t->rec);
+    fill(out, t, rec);
+    int rc = answer(rec);
+    if (TENREG__LIKELY(rc != TENREG_EPENDING))
+        return rc;
+
+    /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
+     * the build to a builder thread. */
+    uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    if (s == TENREG__CELL_EMPTY) {
+        if (tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED))
+            tenreg__builder_submit(reg, t);
+        s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    }
+    bool waited = false;
+    if (tenreg__cell_busy(s)) {
+        if (flags & TENREG_NOWAIT)
+            return TENREG_EPENDING;
+        /* Sleeping inside the caller's read section only delays
+         * reclamation: no build path ever waits for a grace period. */
+        s = tenreg__cell_wait(&t->cell);
+        waited = true;
+    }
+    /* The record is published before the cell moves, so it is current. */
+    rec = rcu_dereference(t->rec);
+    fill(out, t, rec);
+    switch (s) {
+    case TENREG__CELL_READY:
+        return answer(rec);
+    case TENREG__CELL_FAILED_FACTORY:
+        return waited ? TENREG_EFACTORY : TENREG_EDISABLED;
+    case TENREG__CELL_FAILED_VALIDATOR:
+        return waited ? TENREG_EVALIDATOR : TENREG_EDISABLED;
+    default: /* STALE: unregistered or replaced while we looked */
+        out->platform = NULL;
+        return RESOLVE_RETRY;
+    }
+}
+
+static int check_flags(unsigned flags)
+{
+    return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
+}
+
+TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsigned flags,
+                              tenreg_resolution *out)
+{
+    char key[TENREG_HOST_KEY_MAX + 1];
+    size_t klen;
+    if (TENREG__UNLIKELY(!reg || !out || check_flags(flags)))
+        return TENREG_EINVAL;
+    int rc = host_key(host, len, key, &klen);
+    if (TENREG__UNLIKELY(rc != TENREG_OK))
+        return rc;
+    struct tenreg__tenant *prev = NULL;
+    for (;;) {
+        struct tenreg__tenant *t = tenreg__find_host(reg, key, klen);
+        /* Finding the very tenant that went stale again means it is being
+         * torn down with the registry: answer as if already gone. */
+        if (!t || t == prev)
+            return TENREG_ENOENT;
+        rc = tenreg__resolve_tenant(reg, t, flags, out);
+        if (rc != RESOLVE_RETRY)
+            return rc;
+        prev = t;
+    }
+}
+
+TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsigned flags,
+                                    tenreg_resolution *out)
+{
+    if (TENREG__UNLIKELY(!reg || !out || !tenant_id || check_flags(flags)))
+        return TENREG_EINVAL;
+    size_t len = strnlen(tenant_id, TENREG_ID_MAX + 1);
+    if (len == 0 || len > TENREG_ID_MAX)
+        return TENREG_EINVAL;
+    struct tenreg__tenant *prev = NULL;
+    for (;;) {
+        struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
+        if (!t || t == prev)
+            return TENREG_ENOENT;
+        int rc = tenreg__resolve_tenant(reg, t, flags, out);
+        if (rc != RESOLVE_RETRY)
+            return rc;
+        prev = t;
+    }
+}
