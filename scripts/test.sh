@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test.sh - builds tenreg and passes all its tests (the README's test command;
+# .ci/run runs exactly this).
+#
+# Three builds, each with its own build dir and the full ctest suite:
+#   build/ci-release  RelWithDebInfo, jemalloc allocator; includes the
+#                     install tests (tests/consumer) and the symbol checks
+#   build/ci-asan     -DTENREG_SANITIZE="address;undefined"
+#   build/ci-tsan     -DTENREG_SANITIZE=thread
+# Missing Debian packages are installed first (scripts/install-deps.sh).
+# Every build runs even if an earlier one fails; the exit status is non-zero
+# if any configure, build or test failed.
+#
+# Environment:
+#   TENREG_JOBS                      parallel build/test jobs (default 2)
+#   TENREG_SANITIZER_STRESS_ITERS    TENREG_STRESS_ITERS for the sanitizer
+#                                    builds (default: the tests' own counts)
+#   TENREG_CI_BUILDS                 which builds to run (default
+#                                    "release asan tsan")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# shellcheck source=install-deps.sh
+source scripts/install-deps.sh
+tenreg_install_deps || exit 1
+
+jobs=${TENREG_JOBS:-2}
+builds=${TENREG_CI_BUILDS:-release asan tsan}
+san_iters=${TENREG_SANITIZER_STRESS_ITERS:-}
+
+declare -A summary
+total_pass=0
+total_fail=0
+status=0
+start_all=$(date +%s)
+
+run_build() {
+  local name=$1; shift
+  local dir=$root/build/ci-$name
+  local log=$root/build/ci-$name.log
+  local t0; t0=$(date +%s)
+  mkdir -p "$root/build"
+  echo
+  echo "=== $name: configure ($*)"
+  if ! cmake -S "$root" -B "$dir" "$@" >"$log" 2>&1; then
+    cat "$log"
+    summary[$name]="configure FAILED"
+    status=1
+    return
+  fi
+  echo "=== $name: build"
+  if ! cmake --build "$dir" -j "$jobs" >>"$log" 2>&1; then
+    tail -n 60 "$log"
+    summary[$name]="build FAILED (full log: $log)"
+    status=1
+    return
+  fi
+  echo "=== $name: ctest"
+  local out=$dir/ctest-output.txt
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" 2>&1) | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  # "100% tests passed, 0 tests failed out of 42"
+  local line; line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
+  local secs=$(( $(date +%s) - t0 ))
+  if [ -n "$line" ]; then
+    local failed total
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+    total_pass=$(( total_pass + total - failed ))
+    total_fail=$(( total_fail + failed ))
+    summary[$name]="$line (${secs}s)"
+  else
+    summary[$name]="ctest printed no summary (exit $rc)"
+  fi
+  if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+    status=1
+  fi
+}
+
+for b in $builds; do
+  case $b in
+    release) run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
+    asan)    run_build asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DTENREG_SANITIZE=address;undefined" \
+                       "-DTENREG_STRESS_ITERS=$san_iters" ;;
+    tsan)    run_build tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTENREG_SANITIZE=thread \
+                       "-DTENREG_STRESS_ITERS=$san_iters" ;;
+    *) echo "unknown build '$b' in TENREG_CI_BUILDS" >&2; status=1 ;;
+  esac
+done
+
+echo
+echo "=== summary ($(( $(date +%s) - start_all ))s)"
+for b in $builds; do
+  printf '  %-8s %s\n' "$b" "${summary[$b]:-not run}"
+done
+echo "tests: $total_pass passed, $total_fail failed"
+exit $status
