@@ -93,3 +93,13 @@ long long tt_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+
+long tt_platforms_not_freed_once(void)
+{
+    long bad = 0;
+    pthread_mutex_lock(&tt_lock);
+    for (size_t i = 0; i < tt_n; i++)
+        bad += atomic_load(&tt_all[i]->freed) != 1;
+    pthread_mutex_unlock(&tt_lock);
+    return bad;
+}

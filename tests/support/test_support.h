@@ -40,6 +40,8 @@ void tt_count_free(void *ctx, void *platform);
 /* Frees every tt_platform made so far (call after tenreg_free). */
 void tt_platforms_release(void);
 long tt_platforms_made(void);
+/* How many platforms made so far have freed != 1. */
+long tt_platforms_not_freed_once(void);
 
 /* Validators: ctx points to an int holding the verdict to answer. */
 int tt_validator_verdict(void *ctx, const char *tenant_id, const char *agent_url);
