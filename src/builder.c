@@ -52,6 +52,12 @@ void tenreg__build_run(struct tenreg__tenant *t)
                                                    : TENREG__CELL_FAILED_VALIDATOR;
         }
     }
+    if (outcome == TENREG__CELL_FAILED_VALIDATOR) {
+        /* Freed before the failure is published, so whoever learns of the
+         * failure also knows the platform is gone. */
+        discard_platform(reg, platform);
+        platform = NULL;
+    }
 
     void *discard = platform;
     pthread_mutex_lock(&reg->write_lock);

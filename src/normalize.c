@@ -91,18 +91,19 @@ static int port_ok(const unsigned char *p, size_t n)
  */
 static int parse_ipv6(const unsigned char *p, size_t n, char *key, size_t *key_len)
 {
-    /* "[" + longest textual IPv6 (45) + "]" fits; anything longer is not an
-     * address, and bounding it keeps the copy on a small stack buffer. */
+    /* The longest text inet_pton accepts is 45 bytes (INET6_ADDRSTRLEN
+     * with its NUL); anything longer is not an address, so the copy below
+     * stays on a small stack buffer. */
     char buf[INET6_ADDRSTRLEN];
     struct in6_addr addr;
-    size_t close = 1;
+    size_t rb = 1;
 
-    while (close < n && p[close] != ']')
-        close++;
-    if (close == n)
+    while (rb < n && p[rb] != ']')
+        rb++;
+    if (rb == n)
         return TENREG_EINVAL; /* unterminated "[v6" */
 
-    size_t inner = close - 1;
+    size_t inner = rb - 1;
     if (inner == 0 || inner >= sizeof(buf))
         return TENREG_EINVAL;
     /* Zone ids name an interface of *this* host and IPvFuture has no
@@ -111,10 +112,10 @@ static int parse_ipv6(const unsigned char *p, size_t n, char *key, size_t *key_l
     if (p[1] == 'v' || p[1] == 'V' || memchr(p + 1, '%', inner) != NULL)
         return TENREG_EINVAL;
 
-    if (close + 1 < n) {
-        if (p[close + 1] != ':')
+    if (rb + 1 < n) {
+        if (p[rb + 1] != ':')
             return TENREG_EINVAL;
-        if (!port_ok(p + close + 2, n - close - 2))
+        if (!port_ok(p + rb + 2, n - rb - 2))
             return TENREG_EINVAL;
     }
 
@@ -179,7 +180,8 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
 
     /* Every byte up to the end of the input is checked, not just the
      * authority: a CR/LF or NUL in the path is a smuggling attempt, and the
-     * whole value must be refused, not quietly cut. */
+     * whole value must be refused, not quietly cut. (scheme_len's alphabet
+     * already excludes them from the scheme.) */
     for (size_t i = auth; i < n; i++) {
         unsigned char c = s[i];
         if (c <= 0x20 || c == 0x7F)
@@ -191,7 +193,6 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
                 host = i + 1;
         }
     }
-    /* The scheme bytes were already checked by scheme_len's alphabet. */
 
     const unsigned char *h = s + host;
     size_t hn = auth_end - host;
@@ -244,10 +245,12 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
 TENREG_API int tenreg_normalize_host(const char *in, size_t len, char *out, size_t cap,
                                      size_t *out_len)
 {
-    if (in == NULL || out == NULL)
+    if (out == NULL)
         return TENREG_EINVAL;
 
-    int rc = normalize((const unsigned char *)in, len, out, cap, out_len);
+    int rc = TENREG_EINVAL;
+    if (in != NULL)
+        rc = normalize((const unsigned char *)in, len, out, cap, out_len);
     if (rc != 0 && cap > 0)
         out[0] = '\0';
     return rc;

@@ -65,12 +65,16 @@ int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigne
     /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
      * the build to a builder thread. */
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    /* The call that starts a build answers for it, like the calls that wait
+     * for it, even when the build is over before it looks again. */
+    bool waited = false;
     if (s == TENREG__CELL_EMPTY) {
-        if (tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED))
+        if (tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED)) {
             tenreg__builder_submit(reg, t);
+            waited = true;
+        }
         s = atomic_load_explicit(&t->cell, memory_order_acquire);
     }
-    bool waited = false;
     if (tenreg__cell_busy(s)) {
         if (flags & TENREG_NOWAIT)
             return TENREG_EPENDING;

@@ -130,6 +130,8 @@ void tenreg__table_each(const struct tenreg *reg,
                         void (*fn)(void *ctx, struct tenreg__tenant *t), void *ctx)
 {
     struct cds_lfht_iter it;
-    struct tenreg__tenant *t;
-    cds_lfht_for_each_entry(reg->by_id, &it, t, id_node) fn(ctx, t);
+    /* Not cds_lfht_for_each_entry: it applies container_of to the NULL that
+     * ends the walk, which is undefined behaviour (UBSan says so). */
+    for (cds_lfht_first(reg->by_id, &it); cds_lfht_iter_get_node(&it); cds_lfht_next(reg->by_id, &it))
+        fn(ctx, caa_container_of(cds_lfht_iter_get_node(&it), struct tenreg__tenant, id_node));
 }
