@@ -1,0 +1,57 @@
+/*
+ * backend.h - the tenant lookup behind the front, with two implementations:
+ *
+ *   tenreg  the library: lock-free reads, lazy builds on its builder threads
+ *   rwlock  the obvious alternative: a hash map under a pthread_rwlock, for
+ *           the comparison the load test measures (same front, same run)
+ *
+ * Both answer with tenreg's codes, so the front maps them to HTTP in one
+ * place, and both normalize hosts with tenreg_normalize_host, so a host
+ * finds the same tenant in either. Admin calls are serialized by the caller
+ * (one admin thread); resolve is called concurrently by every worker.
+ */
+#ifndef FRONT_BACKEND_H
+#define FRONT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tenreg.h"
+
+struct demo;
+
+/* What resolve answers: a tenreg code and, for every code but ENOENT and
+ * EINVAL, the tenant (copied out of the read section) and its health. */
+struct answer {
+    int code;
+    tenreg_health health;
+    size_t tenant_len;
+    char tenant[TENREG_ID_MAX + 1];
+};
+
+typedef int (*backend_each_fn)(void *ctx, const char *tenant_id, tenreg_health h);
+
+struct backend {
+    const char *name;
+    void *impl;
+    /* Every worker thread, around its loop. */
+    void (*thread_start)(void *impl);
+    void (*thread_stop)(void *impl);
+    /* Hot path: never builds in place, never waits (TENREG_NOWAIT). */
+    void (*resolve)(void *impl, const char *host, size_t len, struct answer *out);
+    /* Admin calls. add: eager tenants are validated before it returns;
+     * lazy ones stay PENDING until their first resolve. *replaced tells
+     * whether the id existed. Returns 0 or a tenreg code, nothing changed. */
+    int (*add)(void *impl, const char *id, const char *url, bool lazy, bool *replaced);
+    int (*remove)(void *impl, const char *id);
+    int (*recheck)(void *impl, const char *id);
+    int (*health)(void *impl, const char *id, tenreg_health *out);
+    int (*foreach)(void *impl, backend_each_fn fn, void *ctx);
+    void (*destroy)(void *impl);   /* frees every platform */
+};
+
+/* Each returns 0 or a tenreg code. */
+int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out);
+int backend_rwlock_new(struct demo *demo, size_t expected, struct backend *out);
+
+#endif

@@ -1,0 +1,485 @@
+/*
+ * backend_rwlock.c - the comparison baseline: what an adopter without
+ * tenreg would write. One hash map (chained, by host key and by id) under a
+ * writer-preferring pthread_rwlock; readers take the read lock for each
+ * lookup, admin calls the write lock. It keeps tenreg's answers and health
+ * rules (DESIGN.md §3) so the front answers the same either way:
+ *   - hosts are normalized with tenreg_normalize_host;
+ *   - eager tenants are validated before they are published;
+ *   - a lazy tenant's first resolve queues one build (an atomic flag in the
+ *     entry makes it exactly once) for a builder thread, which runs the
+ *     factory and validator outside the lock and publishes the result under
+ *     the write lock, if the registration it built for is still current
+ *     (a generation number says so);
+ *   - recheck runs the validator outside the lock, then applies the health
+ *     transition if the registration is unchanged.
+ * Simplification against tenreg: a recheck and a build of the same tenant
+ * are not ordered against each other (the later publish wins); the baseline
+ * exists to measure the lookup, not to re-implement that ordering.
+ */
+#define _GNU_SOURCE
+#include "backend.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "demo.h"
+
+struct entry {
+    struct entry *next_host, *next_id;
+    uint64_t gen;               /* registration this entry describes */
+    tenreg_health health;
+    void *platform;             /* NULL: lazy, not built (yet) */
+    bool lazy;
+    bool build_failed;          /* EDISABLED until registered again */
+    atomic_bool build_queued;   /* set once by the resolve that queues the build */
+    char *id, *url;
+    size_t key_len;
+    char key[TENREG_HOST_KEY_MAX + 1];
+};
+
+struct job {
+    struct job *next;
+    uint64_t gen;
+    char id[];
+};
+
+struct rb {
+    pthread_rwlock_t lock;
+    struct entry **by_host, **by_id;
+    size_t mask;                /* buckets - 1 */
+    size_t count;
+    uint64_t seed, next_gen;
+    struct demo *demo;
+    /* builder queue */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct job *head, **tail;
+    bool stop;
+    pthread_t builder;
+};
+
+/* FNV-1a with a random per-map seed folded in, then a murmur finalizer:
+ * cheap for short host keys, and not predictable from outside. */
+static uint64_t hash(uint64_t seed, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+static struct entry *find_host(struct rb *rb, const char *key, size_t n)
+{
+    for (struct entry *e = rb->by_host[hash(rb->seed, key, n) & rb->mask]; e; e = e->next_host)
+        if (e->key_len == n && memcmp(e->key, key, n) == 0)
+            return e;
+    return NULL;
+}
+
+static struct entry *find_id(struct rb *rb, const char *id)
+{
+    for (struct entry *e = rb->by_id[hash(rb->seed, id, strlen(id)) & rb->mask]; e;
+         e = e->next_id)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    return NULL;
+}
+
+static void unlink_host(struct rb *rb, struct entry *e)
+{
+    struct entry **pp = &rb->by_host[hash(rb->seed, e->key, e->key_len) & rb->mask];
+    while (*pp != e)
+        pp = &(*pp)->next_host;
+    *pp = e->next_host;
+}
+
+static void unlink_id(struct rb *rb, struct entry *e)
+{
+    struct entry **pp = &rb->by_id[hash(rb->seed, e->id, strlen(e->id)) & rb->mask];
+    while (*pp != e)
+        pp = &(*pp)->next_id;
+    *pp = e->next_id;
+}
+
+static void link_host(struct rb *rb, struct entry *e)
+{
+    struct entry **b = &rb->by_host[hash(rb->seed, e->key, e->key_len) & rb->mask];
+    e->next_host = *b;
+    *b = e;
+}
+
+static void link_id(struct rb *rb, struct entry *e)
+{
+    struct entry **b = &rb->by_id[hash(rb->seed, e->id, strlen(e->id)) & rb->mask];
+    e->next_id = *b;
+    *b = e;
+}
+
+/* Doubles the tables when the load factor passes 1; write lock held.
+ * Failure to grow only costs speed. */
+static void maybe_grow(struct rb *rb)
+{
+    if (rb->count <= rb->mask + 1)
+        return;
+    size_t n = (rb->mask + 1) * 2;
+    struct entry **h = calloc(n, sizeof *h), **i = calloc(n, sizeof *i);
+    if (h == NULL || i == NULL) {
+        free(h);
+        free(i);
+        return;
+    }
+    struct entry **oh = rb->by_host, **oi = rb->by_id;
+    size_t old = rb->mask + 1;
+    rb->by_host = h;
+    rb->by_id = i;
+    rb->mask = n - 1;
+    for (size_t b = 0; b < old; b++) {
+        for (struct entry *e = oh[b], *next; e != NULL; e = next) {
+            next = e->next_host;
+            link_host(rb, e);
+            link_id(rb, e);
+        }
+    }
+    free(oh);
+    free(oi);
+}
+
+static void entry_free(struct rb *rb, struct entry *e)
+{
+    if (e->platform != NULL)
+        demo_platform_free(rb->demo, e->platform);
+    free(e->id);
+    free(e->url);
+    free(e);
+}
+
+static void rb_thread_start(void *impl)
+{
+}
+
+static void rb_thread_stop(void *impl)
+{
+}
+
+/* Called with the read lock held; never blocks on the builder. */
+static void queue_build(struct rb *rb, struct entry *e)
+{
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&e->build_queued, &expected, true))
+        return;
+    size_t n = strlen(e->id) + 1;
+    struct job *j = malloc(sizeof *j + n);
+    if (j == NULL) {
+        atomic_store(&e->build_queued, false);  /* a later resolve retries */
+        return;
+    }
+    j->gen = e->gen;
+    memcpy(j->id, e->id, n);
+    j->next = NULL;
+    pthread_mutex_lock(&rb->qlock);
+    *rb->tail = j;
+    rb->tail = &j->next;
+    pthread_cond_signal(&rb->qcond);
+    pthread_mutex_unlock(&rb->qlock);
+}
+
+static void rb_resolve(void *impl, const char *host, size_t len, struct answer *out)
+{
+    struct rb *rb = impl;
+    char key[TENREG_HOST_KEY_MAX + 1];
+    size_t n;
+    if (tenreg_normalize_host(host, len, key, sizeof key, &n) != 0) {
+        out->code = TENREG_EINVAL;
+        return;
+    }
+    pthread_rwlock_rdlock(&rb->lock);
+    struct entry *e = find_host(rb, key, n);
+    if (e == NULL) {
+        pthread_rwlock_unlock(&rb->lock);
+        out->code = TENREG_ENOENT;
+        return;
+    }
+    size_t idn = strlen(e->id);
+    memcpy(out->tenant, e->id, idn + 1);
+    out->tenant_len = idn;
+    out->health = e->health;
+    if (e->platform != NULL) {
+        out->code = 0;
+    } else if (e->build_failed) {
+        out->code = TENREG_EDISABLED;
+    } else {
+        out->code = TENREG_EPENDING;
+        queue_build(rb, e);
+    }
+    pthread_rwlock_unlock(&rb->lock);
+}
+
+static void *builder_main(void *arg)
+{
+    struct rb *rb = arg;
+    for (;;) {
+        pthread_mutex_lock(&rb->qlock);
+        while (rb->head == NULL && !rb->stop)
+            pthread_cond_wait(&rb->qcond, &rb->qlock);
+        if (rb->stop) {
+            pthread_mutex_unlock(&rb->qlock);
+            return NULL;
+        }
+        struct job *j = rb->head;
+        rb->head = j->next;
+        if (rb->head == NULL)
+            rb->tail = &rb->head;
+        pthread_mutex_unlock(&rb->qlock);
+
+        /* Factory and validator run with no lock held. */
+        void *p = NULL;
+        bool ok = demo_factory(rb->demo, j->id, &p) == 0;
+        char *url = NULL;
+        if (ok) {
+            pthread_rwlock_rdlock(&rb->lock);
+            struct entry *e = find_id(rb, j->id);
+            if (e != NULL && e->gen == j->gen)
+                url = strdup(e->url);
+            pthread_rwlock_unlock(&rb->lock);
+            ok = url != NULL && demo_validator(rb->demo, j->id, url) > 0;
+            free(url);
+        }
+        void *discard = p;
+        pthread_rwlock_wrlock(&rb->lock);
+        struct entry *e = find_id(rb, j->id);
+        if (e != NULL && e->gen == j->gen) {   /* else: stale, drop the result */
+            if (ok) {
+                e->platform = p;
+                e->health = TENREG_HEALTHY;
+                discard = NULL;
+            } else {
+                e->health = TENREG_DISABLED;
+                e->build_failed = true;
+            }
+        }
+        pthread_rwlock_unlock(&rb->lock);
+        if (discard != NULL)    /* no reader can see it: it was never published */
+            demo_platform_free(rb->demo, discard);
+        free(j);
+    }
+}
+
+static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool *replaced)
+{
+    struct rb *rb = impl;
+    size_t id_len = strlen(id);
+    if (id_len == 0 || id_len > TENREG_ID_MAX)
+        return TENREG_EINVAL;
+    struct entry *ne = calloc(1, sizeof *ne);
+    if (ne == NULL)
+        return TENREG_ENOMEM;
+    if (tenreg_normalize_host(url, strlen(url), ne->key, sizeof ne->key, &ne->key_len) != 0) {
+        free(ne);
+        return TENREG_EINVAL;
+    }
+    ne->id = strdup(id);
+    ne->url = strdup(url);
+    ne->lazy = lazy;
+    ne->health = TENREG_PENDING;
+    if (!lazy)
+        ne->platform = demo_platform_new(rb->demo, id);
+    if (ne->id == NULL || ne->url == NULL || (!lazy && ne->platform == NULL)) {
+        entry_free(rb, ne);
+        return TENREG_ENOMEM;
+    }
+    /* Eager: validate before publishing, outside the lock (as tenreg's
+     * AWAIT_FIRST_VALIDATION does outside its read side). */
+    if (!lazy)
+        ne->health = demo_validator(rb->demo, id, url) > 0 ? TENREG_HEALTHY : TENREG_DISABLED;
+
+    pthread_rwlock_wrlock(&rb->lock);
+    struct entry *holder = find_host(rb, ne->key, ne->key_len);
+    if (holder != NULL && strcmp(holder->id, id) != 0) {
+        pthread_rwlock_unlock(&rb->lock);
+        entry_free(rb, ne);
+        return TENREG_EEXIST;
+    }
+    struct entry *old = find_id(rb, id);
+    *replaced = old != NULL;
+    if (old != NULL) {
+        unlink_host(rb, old);
+        unlink_id(rb, old);
+        rb->count--;
+    }
+    ne->gen = ++rb->next_gen;
+    link_host(rb, ne);
+    link_id(rb, ne);
+    rb->count++;
+    maybe_grow(rb);
+    pthread_rwlock_unlock(&rb->lock);
+    /* Readers copy what they need under the read lock, so once the write
+     * lock is released nobody can still use the old entry. */
+    if (old != NULL)
+        entry_free(rb, old);
+    return 0;
+}
+
+static int rb_remove(void *impl, const char *id)
+{
+    struct rb *rb = impl;
+    pthread_rwlock_wrlock(&rb->lock);
+    struct entry *e = find_id(rb, id);
+    if (e != NULL) {
+        unlink_host(rb, e);
+        unlink_id(rb, e);
+        rb->count--;
+    }
+    pthread_rwlock_unlock(&rb->lock);
+    if (e == NULL)
+        return TENREG_ENOENT;
+    entry_free(rb, e);
+    return 0;
+}
+
+static int rb_recheck(void *impl, const char *id)
+{
+    struct rb *rb = impl;
+    pthread_rwlock_rdlock(&rb->lock);
+    struct entry *e = find_id(rb, id);
+    uint64_t gen = e != NULL ? e->gen : 0;
+    char *url = e != NULL ? strdup(e->url) : NULL;
+    pthread_rwlock_unlock(&rb->lock);
+    if (e == NULL)
+        return TENREG_ENOENT;
+    if (url == NULL)
+        return TENREG_ENOMEM;
+    bool valid = demo_validator(rb->demo, id, url) > 0;
+    free(url);
+    pthread_rwlock_wrlock(&rb->lock);
+    e = find_id(rb, id);
+    bool current = e != NULL && e->gen == gen;
+    if (current) {
+        if (valid)
+            e->health = TENREG_HEALTHY;
+        else
+            e->health = e->health == TENREG_HEALTHY ? TENREG_UNVERIFIED : TENREG_DISABLED;
+    }
+    pthread_rwlock_unlock(&rb->lock);
+    if (!current)
+        return TENREG_ENOENT;
+    return valid ? 0 : TENREG_EVALIDATOR;
+}
+
+static int rb_health(void *impl, const char *id, tenreg_health *out)
+{
+    struct rb *rb = impl;
+    pthread_rwlock_rdlock(&rb->lock);
+    struct entry *e = find_id(rb, id);
+    if (e != NULL)
+        *out = e->health;
+    pthread_rwlock_unlock(&rb->lock);
+    return e != NULL ? 0 : TENREG_ENOENT;
+}
+
+/* Snapshot under the read lock, callbacks outside it (as tenreg_foreach). */
+static int rb_foreach(void *impl, backend_each_fn fn, void *ctx)
+{
+    struct rb *rb = impl;
+    pthread_rwlock_rdlock(&rb->lock);
+    size_t n = rb->count, k = 0;
+    char **ids = malloc((n ? n : 1) * sizeof *ids);
+    tenreg_health *hs = malloc((n ? n : 1) * sizeof *hs);
+    bool ok = ids != NULL && hs != NULL;
+    for (size_t b = 0; ok && b <= rb->mask; b++) {
+        for (struct entry *e = rb->by_id[b]; e != NULL; e = e->next_id) {
+            hs[k] = e->health;
+            if ((ids[k++] = strdup(e->id)) == NULL)
+                ok = false;
+        }
+    }
+    pthread_rwlock_unlock(&rb->lock);
+    int r = ok ? 0 : TENREG_ENOMEM;
+    for (size_t i = 0; i < k && r == 0; i++)
+        r = fn(ctx, ids[i], hs[i]);
+    for (size_t i = 0; i < k; i++)
+        free(ids[i]);
+    free(ids);
+    free(hs);
+    return r;
+}
+
+static void rb_destroy(void *impl)
+{
+    struct rb *rb = impl;
+    pthread_mutex_lock(&rb->qlock);
+    rb->stop = true;
+    pthread_cond_broadcast(&rb->qcond);
+    pthread_mutex_unlock(&rb->qlock);
+    pthread_join(rb->builder, NULL);
+    for (struct job *j = rb->head, *next; j != NULL; j = next) {
+        next = j->next;
+        free(j);
+    }
+    for (size_t b = 0; b <= rb->mask; b++) {
+        for (struct entry *e = rb->by_id[b], *next; e != NULL; e = next) {
+            next = e->next_id;
+            entry_free(rb, e);
+        }
+    }
+    free(rb->by_host);
+    free(rb->by_id);
+    pthread_rwlock_destroy(&rb->lock);
+    pthread_mutex_destroy(&rb->qlock);
+    pthread_cond_destroy(&rb->qcond);
+    free(rb);
+}
+
+int backend_rwlock_new(struct demo *demo, size_t expected, struct backend *out)
+{
+    struct rb *rb = calloc(1, sizeof *rb);
+    if (rb == NULL)
+        return TENREG_ENOMEM;
+    size_t n = 64;
+    while (n < expected * 2 && n < ((size_t)1 << 30))
+        n *= 2;
+    rb->by_host = calloc(n, sizeof *rb->by_host);
+    rb->by_id = calloc(n, sizeof *rb->by_id);
+    rb->mask = n - 1;
+    rb->demo = demo;
+    rb->tail = &rb->head;
+    if (getrandom(&rb->seed, sizeof rb->seed, 0) != sizeof rb->seed)
+        rb->seed = (uint64_t)(uintptr_t)rb * 0x9e3779b97f4a7c15ull;
+    /* glibc's default rwlock prefers readers: under a steady request load
+     * the admin thread's write lock would starve. Prefer writers. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&rb->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&rb->qlock, NULL);
+    pthread_cond_init(&rb->qcond, NULL);
+    if (rb->by_host == NULL || rb->by_id == NULL ||
+        pthread_create(&rb->builder, NULL, builder_main, rb) != 0) {
+        free(rb->by_host);
+        free(rb->by_id);
+        free(rb);
+        return TENREG_ENOMEM;
+    }
+    *out = (struct backend){
+        .name = "rwlock",
+        .impl = rb,
+        .thread_start = rb_thread_start,
+        .thread_stop = rb_thread_stop,
+        .resolve = rb_resolve,
+        .add = rb_add,
+        .remove = rb_remove,
+        .recheck = rb_recheck,
+        .health = rb_health,
+        .foreach = rb_foreach,
+        .destroy = rb_destroy,
+    };
+    return 0;
+}

@@ -1,0 +1,213 @@
+/*
+ * main.c - tenreg-front: flags, startup, signal wait, orderly shutdown.
+ *
+ * Shutdown order matters for tenreg: stop the servers (their workers leave
+ * their read sections and unregister as readers), then free the backend
+ * (tenreg_free waits for every deferred platform free), then check that the
+ * demo saw every platform it created freed exactly once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "backend.h"
+#include "demo.h"
+#include "front.h"
+#include "server.h"
+#include "tenants_file.h"
+
+static const char usage[] =
+    "usage: tenreg-front [options]\n"
+    "  --port N              front port (default 8080; 0 = ephemeral)\n"
+    "  --bind ADDR           front IPv4 address (default 127.0.0.1)\n"
+    "  --admin-port N        admin port (default 8081; 0 = ephemeral)\n"
+    "  --admin-bind ADDR     admin address; only 127.0.0.1 is accepted\n"
+    "  --threads N           front worker threads (default: online CPUs)\n"
+    "  --tenants FILE        tenant_id,agent_url[,lazy] lines loaded at start\n"
+    "  --factory-delay-ms N  the demo factory sleeps N ms (default 100)\n"
+    "  --backend tenreg|rwlock  lookup implementation (default tenreg)\n"
+    "  --ready-file FILE     once listening, write \"FRONT_PORT ADMIN_PORT\\n\" there\n"
+    "Exit status: 0 after SIGINT/SIGTERM with every platform freed, 1 bad tenants\n"
+    "file, 2 usage error, 3 runtime failure.\n";
+
+struct options {
+    unsigned port, admin_port, threads, delay_ms;
+    const char *bind, *admin_bind, *tenants, *backend, *ready_file;
+};
+
+static bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    *o = (struct options){
+        .port = 8080, .admin_port = 8081, .threads = cpus > 0 ? (unsigned)cpus : 1,
+        .delay_ms = 100, .bind = "127.0.0.1", .admin_bind = "127.0.0.1", .backend = "tenreg",
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "tenreg-front: %s needs a value\n%s", a, usage);
+            return -1;
+        }
+        const char *v = argv[++i];
+        bool ok = true;
+        if (strcmp(a, "--port") == 0)
+            ok = parse_uint(v, 65535, &o->port);
+        else if (strcmp(a, "--admin-port") == 0)
+            ok = parse_uint(v, 65535, &o->admin_port);
+        else if (strcmp(a, "--threads") == 0)
+            ok = parse_uint(v, 1024, &o->threads) && o->threads > 0;
+        else if (strcmp(a, "--factory-delay-ms") == 0)
+            ok = parse_uint(v, 600000, &o->delay_ms);
+        else if (strcmp(a, "--bind") == 0)
+            o->bind = v;
+        else if (strcmp(a, "--admin-bind") == 0)
+            o->admin_bind = v;
+        else if (strcmp(a, "--tenants") == 0)
+            o->tenants = v;
+        else if (strcmp(a, "--backend") == 0)
+            ok = strcmp(v, "tenreg") == 0 || strcmp(v, "rwlock") == 0, o->backend = v;
+        else if (strcmp(a, "--ready-file") == 0)
+            o->ready_file = v;
+        else {
+            fprintf(stderr, "tenreg-front: unknown option %s\n%s", a, usage);
+            return -1;
+        }
+        if (!ok) {
+            fprintf(stderr, "tenreg-front: bad value '%s' for %s\n", v, a);
+            return -1;
+        }
+    }
+    /* The admin API changes who gets traffic and has no authentication:
+     * it must only ever be reachable from this machine. */
+    if (strcmp(o->admin_bind, "127.0.0.1") != 0) {
+        fprintf(stderr, "tenreg-front: refusing to bind the admin API to '%s': only 127.0.0.1\n",
+                o->admin_bind);
+        return -1;
+    }
+    return 0;
+}
+
+/* Written to a temporary name then renamed, so a reader never sees half. */
+static int write_ready_file(const char *path, unsigned front, unsigned admin)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%u %u\n", front, admin);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    if (parse_options(argc, argv, &o) != 0)
+        return 2;
+
+    /* Block the stop signals before any thread starts so that every thread
+     * inherits the mask and only sigwait below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct demo *demo = demo_new(o.delay_ms);
+    struct backend b;
+    int r = demo == NULL ? TENREG_ENOMEM
+            : strcmp(o.backend, "rwlock") == 0 ? backend_rwlock_new(demo, 1024, &b)
+                                               : backend_tenreg_new(demo, 1024, &b);
+    if (r != 0) {
+        fprintf(stderr, "tenreg-front: cannot create the %s backend: %s\n", o.backend,
+                tenreg_strerror(r));
+        return 3;
+    }
+    /* The loader's admin calls run on this thread; register it like the
+     * admin thread so tenreg's health_of does not do it implicitly. */
+    b.thread_start(b.impl);
+    long loaded = 0;
+    if (o.tenants != NULL && (loaded = tenants_file_load(&b, o.tenants)) < 0) {
+        b.thread_stop(b.impl);
+        b.destroy(b.impl);
+        demo_free(demo);
+        return 1;
+    }
+    b.thread_stop(b.impl);
+
+    struct front front;
+    struct server_handler fh, ah;
+    struct admin admin = {.backend = &b, .demo = demo, .front = &front};
+    struct server *fs = NULL, *as = NULL;
+    uint16_t fport = 0, aport = 0;
+    char err[256];
+    int status = 0;
+    if (front_init(&front, &b, o.threads, &fh) != 0) {
+        fprintf(stderr, "tenreg-front: out of memory\n");
+        status = 3;
+        goto out;
+    }
+    admin_handler(&admin, &ah);
+    if (server_start(o.bind, (uint16_t)o.port, o.threads, &fh, &fs, &fport, err, sizeof err) ||
+        server_start(o.admin_bind, (uint16_t)o.admin_port, 1, &ah, &as, &aport, err,
+                     sizeof err)) {
+        fprintf(stderr, "tenreg-front: %s\n", err);
+        status = 3;
+        goto stop;
+    }
+    printf("tenreg-front: backend %s, %ld tenants, %u workers, front %s:%u, admin %s:%u\n",
+           b.name, loaded, o.threads, o.bind, fport, o.admin_bind, aport);
+    fflush(stdout);
+    if (o.ready_file != NULL && write_ready_file(o.ready_file, fport, aport) != 0) {
+        fprintf(stderr, "tenreg-front: cannot write %s: %s\n", o.ready_file, strerror(errno));
+        status = 3;
+        goto stop;
+    }
+
+    int sig;
+    sigwait(&stop, &sig);
+    printf("tenreg-front: signal %d, stopping\n", sig);
+
+stop:
+    server_stop(as);
+    server_stop(fs);
+    front_fini(&front);
+out:
+    b.destroy(b.impl);
+    uint64_t created, freed;
+    demo_platform_counts(demo, &created, &freed);
+    printf("tenreg-front: platforms created %llu, freed %llu\n", (unsigned long long)created,
+           (unsigned long long)freed);
+    if (created != freed) {
+        fprintf(stderr, "tenreg-front: %llu platforms leaked\n",
+                (unsigned long long)(created - freed));
+        status = 3;
+    }
+    demo_free(demo);
+    return status;
+}
