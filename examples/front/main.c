@@ -123,6 +123,20 @@ static int write_ready_file(const char *path, unsigned front, unsigned admin)
     return 0;
 }
 
+/* After the backend is gone every platform must have been freed once. */
+static bool check_platforms(struct demo *demo)
+{
+    uint64_t created, freed;
+    demo_platform_counts(demo, &created, &freed);
+    printf("tenreg-front: platforms created %llu, freed %llu\n", (unsigned long long)created,
+           (unsigned long long)freed);
+    if (created == freed)
+        return true;
+    fprintf(stderr, "tenreg-front: %llu platforms leaked\n",
+            (unsigned long long)(created - freed));
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -155,8 +169,9 @@ int main(int argc, char **argv)
     if (o.tenants != NULL && (loaded = tenants_file_load(&b, o.tenants)) < 0) {
         b.thread_stop(b.impl);
         b.destroy(b.impl);
+        int st = check_platforms(demo) ? 1 : 3;
         demo_free(demo);
-        return 1;
+        return st;
     }
     b.thread_stop(b.impl);
 
@@ -199,15 +214,8 @@ stop:
     front_fini(&front);
 out:
     b.destroy(b.impl);
-    uint64_t created, freed;
-    demo_platform_counts(demo, &created, &freed);
-    printf("tenreg-front: platforms created %llu, freed %llu\n", (unsigned long long)created,
-           (unsigned long long)freed);
-    if (created != freed) {
-        fprintf(stderr, "tenreg-front: %llu platforms leaked\n",
-                (unsigned long long)(created - freed));
+    if (!check_platforms(demo))
         status = 3;
-    }
     demo_free(demo);
     return status;
 }

@@ -21,6 +21,7 @@
 #define MAX_CONNS 16384           /* per worker; beyond, new connections are closed */
 #define IDLE_TIMEOUT_S 30         /* keep-alive connection with nothing to do */
 #define PARTIAL_TIMEOUT_S 10      /* a request head or body that stops arriving */
+#define LINGER_TIMEOUT_S 2        /* draining a closed connection's unread input */
 
 struct conn {
     int fd;
@@ -31,6 +32,7 @@ struct conn {
     size_t out_off;
     uint32_t events;            /* current epoll interest */
     bool closing;               /* close once out is flushed */
+    bool lingering;             /* write side shut; draining input before close */
     time_t last_active;         /* last byte read or written */
     time_t partial_since;       /* when the unanswered bytes in c->in began */
 };
@@ -232,7 +234,17 @@ static bool conn_flush(struct worker *w, struct conn *c)
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
         if (c->closing) {
-            conn_close(w, c);
+            /* Closing a socket with unread input makes the kernel send a
+             * RST, which can destroy the response still in flight (a 400
+             * for a pipelined batch, a 431 for a huge head). Shut the write
+             * side, then drain input until the peer closes (or a timeout). */
+            shutdown(c->fd, SHUT_WR);
+            c->lingering = true;
+            c->in_len = 0;
+            c->last_active = now_s();
+            struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+            epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &e);
+            c->events = EPOLLIN;
             return false;
         }
     }
@@ -243,6 +255,13 @@ static void conn_event(struct worker *w, struct conn *c, uint32_t ev)
 {
     if ((ev & (EPOLLERR | EPOLLHUP)) && !(ev & EPOLLIN)) {
         conn_close(w, c);
+        return;
+    }
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            conn_close(w, c);
         return;
     }
     bool eof = false;
@@ -280,8 +299,9 @@ static void sweep(struct worker *w, time_t now)
         struct conn *c = w->conns[i];
         /* A request that trickles in (slowloris) is timed from its first
          * byte, not from its last one. */
-        bool stale = c->in_len > 0 ? now - c->partial_since > PARTIAL_TIMEOUT_S
-                                   : now - c->last_active > IDLE_TIMEOUT_S;
+        bool stale = c->lingering    ? now - c->last_active > LINGER_TIMEOUT_S
+                     : c->in_len > 0 ? now - c->partial_since > PARTIAL_TIMEOUT_S
+                                     : now - c->last_active > IDLE_TIMEOUT_S;
         if (stale)
             conn_close(w, c);
     }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# startup.sh - what tenreg-front refuses at startup: an admin bind other
+# than 127.0.0.1, bad flags, bad tenants files (every bad line reported,
+# nothing served). None of these may leave a listener or a process behind.
+# usage: startup.sh path/to/tenreg-front
+source "$(dirname "$0")/lib.sh"
+
+# run_front ARGS... -> "EXIT_STATUS" with stderr in $WORK/err; bounded by timeout.
+run_front() {
+    local rc=0
+    timeout 10 "$FRONT_BIN" --port 0 --admin-port 0 --ready-file "$WORK/ready" "$@" \
+        >"$WORK/out" 2>"$WORK/err" || rc=$?
+    echo "$rc"
+}
+
+for addr in 0.0.0.0 192.0.2.1 127.0.0.2 localhost ::1; do
+    rm -f "$WORK/ready"
+    expect "admin bind to '$addr' refused (usage error)" 2 "$(run_front --admin-bind "$addr")"
+    expect_match "says why" "refusing to bind the admin API to '$addr': only 127.0.0.1" "$(cat "$WORK/err")"
+    expect "never became ready" "no" "$([ -e "$WORK/ready" ] && echo yes || echo no)"
+done
+expect "unknown backend" 2 "$(run_front --backend memcached)"
+expect "bad port" 2 "$(run_front --port 70000)"
+expect "zero threads" 2 "$(run_front --threads 0)"
+expect "unknown flag" 2 "$(run_front --verbose 1)"
+expect "missing tenants file" 1 "$(run_front --tenants "$WORK/none.csv")"
+
+cat >"$WORK/bad.csv" <<'CSV'
+# comment
+good-one, https://good.example
+good-one, https://other.example
+thief,    https://GOOD.example:443
+spaced id, https://spaced.example
+nohost,   https:///x
+lazyish,  https://lazyish.example, eager
+toomany,  https://a.example, lazy, x
+lonely
+CSV
+expect "bad tenants file: exit 1" 1 "$(run_front --tenants "$WORK/bad.csv")"
+err=$(cat "$WORK/err")
+expect_match "duplicate id reported" "bad.csv:3: tenant id 'good-one' is defined twice" "$err"
+expect_match "host collision reported" "bad.csv:4: cannot register 'thief' .*belongs to an earlier tenant" "$err"
+expect_match "bad id reported" "bad.csv:5: tenant id must be" "$err"
+expect_match "bad URL reported" "bad.csv:6: cannot register 'nohost'" "$err"
+expect_match "bad third field reported" "bad.csv:7: unknown third field 'eager'" "$err"
+expect_match "too many fields reported" "bad.csv:8: expected 'tenant_id,agent_url\[,lazy\]', found 4 fields" "$err"
+expect_match "too few fields reported" "bad.csv:9: expected 'tenant_id,agent_url\[,lazy\]', found 1 field$" "$err"
+expect_match "a bad file frees what it loaded" 'platforms created ([1-9][0-9]*), freed \1$' "$(cat "$WORK/out")"
+
+# The examples/ file of the tool (if present) loads too: same format.
+if [ -f "$HERE/../../tenants.csv" ]; then
+    start_front --tenants "$HERE/../../tenants.csv"
+    expect_match "the tool's tenants file loads" ' [0-9]+ tenants' "$(head -1 "$WORK/front.log")"
+    stop_front
+fi
+finish
