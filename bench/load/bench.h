@@ -1,0 +1,276 @@
+/*
+ * bench.h - shared declarations of tenreg-bench, the load benchmark.
+ *
+ * The pieces:
+ *   workload.c   tenant names, ids, URLs; the Host stream (Zipf / uniform)
+ *   runner.c     reader and writer threads, phases, latency sampling
+ *   impl_*.c     what is measured: tenreg and the three baselines
+ *   main.c       flags, the order of phases, the table and --json
+ *
+ * Every implementation gets the same stream, the same normalization
+ * (tenreg_normalize_host) and the same keyed hash (the library's
+ * tenreg__hash), and its reader loop is compiled from reader_loop.h with
+ * its lookup inlined, so no implementation pays an indirect call the
+ * others do not.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tenreg.h"
+
+#ifdef BENCH_QSBR
+#define BENCH_FLAVOR "qsbr"
+#else
+#define BENCH_FLAVOR "memb"
+#endif
+
+#define BENCH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define BENCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- configuration ------------------------------------------------------ */
+
+struct bench_cfg {
+    size_t tenants;          /* hot registry size */
+    double lazy_frac;        /* share of hot tenants registered lazily */
+    unsigned factory_us;     /* lazy factory sleep */
+    size_t cold_tenants;     /* cold registry size; also the registration-time count */
+    size_t stream_len;       /* hosts per stream, rounded up to a power of two */
+    double mixed_case, port443, unknown, urls;
+    double zipf_s;
+    unsigned readers;        /* reader threads; 0 = all cores */
+    double writer_rate;      /* writer ops/s */
+    double churn_frac;       /* share of tenants the writer works on */
+    double phase_s, warmup_s, lazy_warm_s, drain_timeout_s;
+    unsigned builders;       /* tenreg builder threads */
+    unsigned sample_every;   /* time one call in this many (power of two) */
+    unsigned qs_every;       /* qsbr: tenreg_quiescent() every this many lookups */
+    uint64_t seed;
+    bool json, quiet, pin, no_cold, no_hot, no_reg;
+    const char *flavor;      /* memb, qsbr or both */
+};
+
+/* ---- workload (workload.c) ---------------------------------------------- */
+
+/* Tenants 0..n-1 and an unknown-host pool. Strings live in one buffer. */
+struct tset {
+    size_t n, n_unknown;
+    char *buf;
+    uint32_t *host_off, *id_off, *url_off; /* n + n_unknown hosts; n ids, urls */
+    uint8_t *host_len, *id_len, *url_len;
+    uint8_t *lazy;                         /* 1 if tenant i is lazy (hot registry) */
+    char *platforms;                       /* platform of tenant i = platforms + i */
+};
+
+static inline const char *ts_host(const struct tset *ts, size_t i)
+{
+    return ts->buf + ts->host_off[i];
+}
+static inline const char *ts_id(const struct tset *ts, size_t i)
+{
+    return ts->buf + ts->id_off[i];
+}
+static inline const char *ts_url(const struct tset *ts, size_t i)
+{
+    return ts->buf + ts->url_off[i];
+}
+
+struct tset *tset_new(size_t n, size_t n_unknown, double lazy_frac, uint64_t seed);
+void tset_free(struct tset *ts);
+
+#define STREAM_UNKNOWN UINT32_MAX
+
+struct stream_entry {
+    uint32_t off;     /* into stream buf */
+    uint32_t tenant;  /* STREAM_UNKNOWN for unknown hosts */
+    uint16_t len;
+    uint16_t kind;    /* bit 0 mixed case, bit 1 :443, bit 2 URL */
+};
+
+struct stream {
+    size_t n, mask;
+    char *buf;
+    struct stream_entry *e;
+    /* what was drawn, for the report */
+    size_t n_mixed, n_port, n_url, n_unknown;
+    size_t distinct;  /* distinct tenants drawn */
+};
+
+/* Draws from tenants 0..domain-1: Zipf(s) over ranks mapped to tenants by
+ * a fixed random permutation when s > 0, uniform when s == 0. */
+struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
+                          const struct bench_cfg *cfg, uint64_t seed);
+void stream_free(struct stream *st);
+
+uint64_t bench_rng(uint64_t *state);
+double bench_now(void);                 /* CLOCK_MONOTONIC seconds */
+
+/* ---- timing ------------------------------------------------------------- */
+
+static inline uint64_t tsc_begin(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline uint64_t tsc_end(void)
+{
+    uint32_t lo, hi, aux;
+    __asm__ volatile("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+extern double bench_tsc_per_ns;
+void bench_tsc_calibrate(void);
+/* Median of an empty timed region, in ticks. */
+uint64_t bench_timer_overhead_ticks(void);
+
+/* ---- lazy accounting ---------------------------------------------------- */
+
+/* Per-tenant counters of the hot tenreg registry: the factory counts its
+ * calls per tenant, readers mark a lazy tenant's first EPENDING. Tenants
+ * the writer churns (index < nchurn) are re-registered, so they are
+ * counted apart: for every other lazy tenant, factory calls must equal
+ * "was hit" exactly. */
+struct lazy_acct {
+    size_t n, nchurn;
+    _Atomic uint8_t *hit;
+    _Atomic uint32_t *calls;
+    _Atomic uint64_t first_hits;        /* non-churned tenants */
+    _Atomic uint64_t factory_calls;     /* all */
+    _Atomic uint64_t churn_factory_calls;
+    _Atomic uint64_t factory_ns;        /* time spent inside factories */
+    unsigned factory_us;
+    char *platforms;
+};
+
+static inline void acct_pending(struct lazy_acct *a, uint32_t tenant)
+{
+    if (!a || tenant == STREAM_UNKNOWN || tenant < a->nchurn || tenant >= a->n)
+        return;
+    if (atomic_load_explicit(&a->hit[tenant], memory_order_relaxed))
+        return;
+    if (atomic_exchange_explicit(&a->hit[tenant], 1, memory_order_relaxed) == 0)
+        atomic_fetch_add_explicit(&a->first_hits, 1, memory_order_relaxed);
+}
+
+/* ---- phases (runner.c) -------------------------------------------------- */
+
+enum { PH_WARM = 0, PH_MEASURE = 1, PH_STOP = 2 };
+
+struct phase;
+
+struct reader_ctx {
+    struct phase *ph;
+    unsigned id;
+    unsigned qs;                /* qsbr: lookups since the last quiescent state */
+    uintptr_t sink;             /* keeps results alive */
+    uint64_t cnt[16];           /* by -rc */
+    uint64_t ops;
+    double seconds;
+    uint64_t *samples;
+    size_t nsamples, cap;
+    char pad[64];
+};
+
+/* What the writer thread does to a table; slot = tenant index. Each
+ * returns a tenreg code (0 when the op did what it said). */
+struct writer_ops {
+    int (*reg)(void *tbl, uint32_t slot);        /* (re-)register, kind of tset->lazy */
+    int (*unreg)(void *tbl, uint32_t slot);
+    int (*recheck)(void *tbl, uint32_t slot);
+    void (*thread_begin)(void);
+    void (*thread_end)(void);
+    void (*between_ops)(void);                    /* qsbr: quiescent state */
+};
+
+/* The writer's view of a table: which churn slots are registered now. */
+struct churn {
+    size_t nchurn;
+    uint8_t *registered;
+    uint64_t rng;
+};
+struct churn *churn_new(size_t nchurn, uint64_t seed);
+void churn_free(struct churn *c);
+
+struct phase {
+    const char *set;            /* "hot" / "cold" */
+    const char *impl;           /* display name */
+    void *tbl;
+    void *(*reader)(void *);    /* thread body: reader_loop() with the impl's lookup */
+    const struct writer_ops *wops;
+    struct churn *churn;
+    const struct stream *st;
+    struct lazy_acct *acct;
+    unsigned readers;
+    double seconds, warmup;
+    unsigned sample_mask, qs_every;
+    bool pin, quiet;
+    _Atomic int state;
+    pthread_barrier_t barrier;
+    double writer_rate;
+};
+
+struct phase_result {
+    char set[8], impl[32];
+    unsigned readers;
+    bool writer;
+    double seconds;
+    double total_per_s;
+    double per_thread_per_s[64];
+    uint64_t ops, cnt_ok, cnt_pending, cnt_enoent, cnt_einval, cnt_other;
+    double p50_ns, p99_ns, p999_ns, max_ns;
+    size_t nsamples;
+    double writer_ops_per_s;
+    uint64_t writer_ops, writer_errors;
+    uint64_t w_reg, w_unreg, w_recheck;
+};
+
+void phase_run(struct phase *ph, struct phase_result *out);
+
+/* ---- implementations ---------------------------------------------------- */
+
+struct impl_build_info {
+    double seconds;            /* time to insert all tenants */
+};
+
+/* tenreg (impl_tenreg.c) */
+enum tr_mode { TR_MIXED, TR_EAGER, TR_LAZY }; /* TR_MIXED: lazy as tset->lazy says */
+void *tr_new(const struct tset *ts, size_t n, enum tr_mode mode, struct lazy_acct *acct,
+             const struct bench_cfg *cfg, struct impl_build_info *info);
+tenreg_t *tr_registry(void *tbl);
+/* Returns the seconds tenreg_free took. */
+double tr_free(void *tbl);
+void *tr_reader(void *arg);
+extern const struct writer_ops tr_wops;
+struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms);
+void acct_free(struct lazy_acct *a);
+/* Platforms freed through platform_free so far (all registries). */
+uint64_t tr_platforms_freed(void);
+
+/* (a) floor: unsynchronized open addressing (impl_floor.c) */
+void *floor_new(const struct tset *ts, size_t n, uint64_t seed, struct impl_build_info *info);
+void floor_free(void *tbl);
+void *floor_reader(void *arg);
+
+/* (b) pthread_rwlock chained table (impl_rwlock.c) */
+void *rw_new(const struct tset *ts, size_t n, uint64_t seed, struct impl_build_info *info);
+void rw_free(void *tbl);
+void *rw_reader(void *arg);
+extern const struct writer_ops rw_wops;
+
+/* (c) raw liburcu rculfhash (impl_urcu.c) */
+void *ur_new(const struct tset *ts, size_t n, uint64_t seed, struct impl_build_info *info);
+void ur_free(void *tbl);
+void *ur_reader(void *arg);
+extern const struct writer_ops ur_wops;
+
+/* Normalizes @url into @key (TENREG_HOST_KEY_MAX + 1 bytes); aborts on
+ * failure: every generated URL normalizes. */
+size_t bench_key_of(const char *url, char *key);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * hooks.h - the few tenreg internals the load benchmark uses, declared
+ * without dragging liburcu's flavor headers into every bench file.
+ *
+ * hooks.c includes src/internal.h and then this header, so the compiler
+ * checks that these prototypes still match the library's. They resolve
+ * against the static library (tenreg_static / tenreg-qsbr_static), where
+ * every tenreg_* symbol stays global.
+ */
+#ifndef BENCH_HOOKS_H
+#define BENCH_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tenreg.h"
+
+#ifndef TENREG_INTERNAL_H
+struct tenreg__hash_key {
+    uint64_t k0, k1;
+};
+#endif
+
+/* The library's keyed hash (SipHash-1-3), used by the baselines so that
+ * they hash exactly as tenreg does. */
+void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
+uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
+/* Bytes tenreg allocated through its arena for @reg and not yet freed. */
+long tenreg__live_bytes(const struct tenreg *reg);
+const char *tenreg__allocator_name(void);
+
+/* hooks.c: sizeof the per-tenant structures, for the bytes/tenant note. */
+size_t bench_tenant_struct_size(void);
+size_t bench_record_struct_size(void);
+
+#endif

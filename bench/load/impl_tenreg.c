@@ -1,0 +1,189 @@
+/*
+ * impl_tenreg.c - tenreg itself, through its public API only (plus the
+ * live-bytes hook in main.c). Compiled twice: against libtenreg (memb,
+ * read sections) and libtenreg-qsbr (BENCH_QSBR: quiescent states).
+ */
+#include "bench.h"
+#include "reader_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tr {
+    tenreg_t *reg;
+    const struct tset *ts;
+    enum tr_mode mode;
+    struct lazy_acct *acct;
+};
+
+static _Atomic uint64_t platforms_freed;
+
+static void count_free(void *ctx, void *platform)
+{
+    (void)ctx;
+    (void)platform;
+    atomic_fetch_add_explicit(&platforms_freed, 1, memory_order_relaxed);
+}
+
+uint64_t tr_platforms_freed(void)
+{
+    return atomic_load(&platforms_freed);
+}
+
+/* Always valid, but a real call: the writer's rechecks run adopter code. */
+static int validator(void *ctx, const char *tenant_id, const char *agent_url)
+{
+    (void)ctx;
+    return tenant_id[0] != '\0' && agent_url[0] != '\0';
+}
+
+static int factory(void *ctx, const char *tenant_id, void **platform)
+{
+    struct lazy_acct *a = ctx;
+    double t0 = bench_now();
+    size_t slot = strtoul(tenant_id + 7, NULL, 10); /* "seller-%07zu" */
+    if (a->factory_us) {
+        struct timespec d = {(time_t)(a->factory_us / 1000000u),
+                             (long)(a->factory_us % 1000000u) * 1000L};
+        nanosleep(&d, NULL);
+    }
+    if (slot < a->n) {
+        atomic_fetch_add_explicit(&a->calls[slot], 1, memory_order_relaxed);
+        if (slot < a->nchurn)
+            atomic_fetch_add_explicit(&a->churn_factory_calls, 1, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&a->factory_calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&a->factory_ns, (uint64_t)((bench_now() - t0) * 1e9),
+                              memory_order_relaxed);
+    *platform = a->platforms + slot;
+    return 0;
+}
+
+struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms)
+{
+    struct lazy_acct *a = calloc(1, sizeof(*a));
+    a->n = n;
+    a->nchurn = nchurn;
+    a->hit = calloc(n, sizeof(*a->hit));
+    a->calls = calloc(n, sizeof(*a->calls));
+    a->factory_us = factory_us;
+    a->platforms = platforms;
+    return a;
+}
+
+void acct_free(struct lazy_acct *a)
+{
+    if (!a)
+        return;
+    free((void *)a->hit);
+    free((void *)a->calls);
+    free(a);
+}
+
+static int reg_one(struct tr *t, size_t i)
+{
+    const struct tset *ts = t->ts;
+    bool lazy = t->mode == TR_LAZY || (t->mode == TR_MIXED && ts->lazy[i]);
+    if (lazy)
+        return tenreg_register_lazy(t->reg, ts_id(ts, i), ts_url(ts, i), factory, t->acct, 0);
+    return tenreg_register(t->reg, ts_id(ts, i), ts_url(ts, i), ts->platforms + i, 0);
+}
+
+void *tr_new(const struct tset *ts, size_t n, enum tr_mode mode, struct lazy_acct *acct,
+             const struct bench_cfg *cfg, struct impl_build_info *info)
+{
+    struct tr *t = calloc(1, sizeof(*t));
+    tenreg_config c = {0};
+    c.validator = validator;
+    c.platform_free = count_free;
+    c.expected_tenants = n;
+    c.hash_seed = cfg->seed;
+    c.builder_threads = cfg->builders;
+    t->ts = ts;
+    t->mode = mode;
+    t->acct = acct;
+    if (tenreg_new(&c, &t->reg) != 0) {
+        fprintf(stderr, "tenreg-bench: tenreg_new failed\n");
+        exit(1);
+    }
+    double t0 = bench_now();
+    for (size_t i = 0; i < n; i++) {
+        int rc = reg_one(t, i);
+        if (rc != 0) {
+            fprintf(stderr, "tenreg-bench: registering %s: %s\n", ts_id(ts, i),
+                    tenreg_strerror(rc));
+            exit(1);
+        }
+    }
+    if (info)
+        info->seconds = bench_now() - t0;
+    return t;
+}
+
+tenreg_t *tr_registry(void *tbl)
+{
+    return ((struct tr *)tbl)->reg;
+}
+
+double tr_free(void *tbl)
+{
+    struct tr *t = tbl;
+    double t0 = bench_now();
+    tenreg_free(t->reg);
+    double s = bench_now() - t0;
+    free(t);
+    return s;
+}
+
+static inline __attribute__((always_inline)) int tr_lookup(void *tbl, const char *host,
+                                                           size_t len, struct reader_ctx *c)
+{
+    struct tr *t = tbl;
+    tenreg_resolution res;
+#ifdef BENCH_QSBR
+    int rc = tenreg_resolve(t->reg, host, len, TENREG_NOWAIT, &res);
+    if (rc == 0)
+        c->sink += (uintptr_t)res.platform + (uintptr_t)res.health + (uintptr_t)res.tenant_id;
+    if (++c->qs >= c->ph->qs_every) {
+        c->qs = 0;
+        tenreg_quiescent();
+    }
+#else
+    tenreg_read_lock();
+    int rc = tenreg_resolve(t->reg, host, len, TENREG_NOWAIT, &res);
+    if (rc == 0)
+        c->sink += (uintptr_t)res.platform + (uintptr_t)res.health + (uintptr_t)res.tenant_id;
+    tenreg_read_unlock();
+#endif
+    return rc;
+}
+
+void *tr_reader(void *arg)
+{
+    struct reader_ctx *c = arg;
+    tenreg_thread_register();
+    reader_loop(c, tr_lookup);
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+static int w_reg(void *tbl, uint32_t slot)
+{
+    return reg_one(tbl, slot);
+}
+
+static int w_unreg(void *tbl, uint32_t slot)
+{
+    struct tr *t = tbl;
+    return tenreg_unregister(t->reg, ts_id(t->ts, slot));
+}
+
+static int w_recheck(void *tbl, uint32_t slot)
+{
+    struct tr *t = tbl;
+    return tenreg_recheck(t->reg, ts_id(t->ts, slot));
+}
+
+const struct writer_ops tr_wops = {w_reg, w_unreg, w_recheck, NULL, NULL, NULL};
