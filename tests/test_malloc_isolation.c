@@ -28,7 +28,9 @@
  *
  * TENREG_TEST_JEMALLOC (0/1) comes from tests/CMakeLists.txt.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr, RTLD_DEFAULT, mallinfo2 */
+#endif
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <link.h>
