@@ -26,7 +26,10 @@ cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTENREG_BENCH=ON -DBUILD_
 cmake --build "$dir" -j "$jobs"
 
 # Does the build have a tenreg-bench target? (bench/ may not exist yet.)
-if cmake --build "$dir" --target help | grep -qE '(^|[ .:])tenreg-bench($|[ :])'; then
+# (Captured first: grep -q would close the pipe early and, with pipefail,
+# turn a match into a failure.)
+targets=$(cmake --build "$dir" --target help)
+if grep -qE '(^|[ .:])tenreg-bench($|[ :])' <<<"$targets"; then
   bench=$(find "$dir" -type f -name tenreg-bench -perm -u+x | head -n 1)
   if [ -z "$bench" ]; then
     echo "run.sh: target tenreg-bench exists but its executable was not found under $dir" >&2
