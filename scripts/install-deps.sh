@@ -10,7 +10,7 @@ set -euo pipefail
 tenreg_deps=(
   cmake make gcc g++ clang pkg-config binutils
   liburcu-dev libjemalloc-dev libcriterion-dev libbenchmark-dev
-  curl wrk afl++
+  curl wrk afl++ valgrind
 )
 
 tenreg_install_deps() {
