@@ -13,6 +13,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TENANTS=$HERE/../tenants.csv
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tenreg-front-test.XXXXXX")
 FRONT_PID=
+FRONT_PREFIX=${FRONT_PREFIX:-}
 BG_PIDS=()
 FAILS=0
 CHECKS=0
@@ -52,7 +53,8 @@ expect_match() {
 # start_front [extra flags...]: starts the server, sets FRONT, ADMIN, FPORT, APORT.
 start_front() {
     rm -f "$WORK/ready"
-    "$FRONT_BIN" --port 0 --admin-port 0 --ready-file "$WORK/ready" --backend "$BACKEND" \
+    # FRONT_PREFIX: e.g. "taskset -c 0" (word-split on purpose; it execs).
+    $FRONT_PREFIX "$FRONT_BIN" --port 0 --admin-port 0 --ready-file "$WORK/ready" --backend "$BACKEND" \
         "$@" >"$WORK/front.log" 2>&1 &
     FRONT_PID=$!
     local i
