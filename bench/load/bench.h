@@ -109,6 +109,7 @@ void stream_free(struct stream *st);
 
 uint64_t bench_rng(uint64_t *state);
 double bench_now(void);                 /* CLOCK_MONOTONIC seconds */
+double bench_thread_cpu(void);          /* CLOCK_THREAD_CPUTIME_ID seconds */
 
 /* ---- timing ------------------------------------------------------------- */
 
@@ -146,6 +147,8 @@ struct lazy_acct {
     _Atomic uint64_t factory_ns;        /* time spent inside factories */
     unsigned factory_us;
     char *platforms;
+    uint8_t *consumed;                  /* stream entries some reader looked up */
+    size_t stream_n;
 };
 
 static inline void acct_pending(struct lazy_acct *a, uint32_t tenant)
@@ -168,10 +171,13 @@ struct reader_ctx {
     struct phase *ph;
     unsigned id;
     unsigned qs;                /* qsbr: lookups since the last quiescent state */
+    size_t start_pos;           /* first stream entry this reader looked up */
+    uint64_t total;             /* lookups done, warm-up included */
     uintptr_t sink;             /* keeps results alive */
     uint64_t cnt[16];           /* by -rc */
     uint64_t ops;
     double seconds;
+    double cpu_s;               /* this thread's CPU time in the window */
     uint64_t *samples;
     size_t nsamples, cap;
     char pad[64];
@@ -228,6 +234,10 @@ struct phase_result {
     double writer_ops_per_s;
     uint64_t writer_ops, writer_errors;
     uint64_t w_reg, w_unreg, w_recheck;
+    /* CPU used in the measured window, in % of one core: the readers, the
+     * writer thread, and everything else (call_rcu, builders, other). */
+    double cpu_readers, cpu_writer, cpu_other;
+    double cpu_ns_per_lookup;   /* readers' CPU time / lookups: cost per lookup */
 };
 
 void phase_run(struct phase *ph, struct phase_result *out);
@@ -247,7 +257,8 @@ tenreg_t *tr_registry(void *tbl);
 double tr_free(void *tbl);
 void *tr_reader(void *arg);
 extern const struct writer_ops tr_wops;
-struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms);
+struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms,
+                           size_t stream_n);
 void acct_free(struct lazy_acct *a);
 /* Platforms freed through platform_free so far (all registries). */
 uint64_t tr_platforms_freed(void);

@@ -61,7 +61,8 @@ static int factory(void *ctx, const char *tenant_id, void **platform)
     return 0;
 }
 
-struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms)
+struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms,
+                           size_t stream_n)
 {
     struct lazy_acct *a = calloc(1, sizeof(*a));
     a->n = n;
@@ -70,6 +71,8 @@ struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *p
     a->calls = calloc(n, sizeof(*a->calls));
     a->factory_us = factory_us;
     a->platforms = platforms;
+    a->stream_n = stream_n;
+    a->consumed = calloc(stream_n ? stream_n : 1, 1);
     return a;
 }
 
@@ -79,6 +82,7 @@ void acct_free(struct lazy_acct *a)
         return;
     free((void *)a->hit);
     free((void *)a->calls);
+    free(a->consumed);
     free(a);
 }
 

@@ -331,48 +331,72 @@ static const struct phase_result *run(const char *set, const char *impl, void *t
 
 struct lazy_report {
     bool done;
-    uint64_t first_hits, factory_calls, churn_calls, mismatches, lazy_tenants;
+    uint64_t first_hits, factory_calls, churn_calls, mismatches, lazy_tenants, reached;
     double drain_s, warm_s, factory_mean_us;
 };
 
 static struct lazy_report lazy;
 
-/* Waits until every non-churned lazy tenant that was hit has been built. */
-static double drain(struct lazy_acct *a)
+/* Waits until every non-churned lazy tenant the readers reached has been
+ * built (or the timeout passes). */
+static double drain(struct lazy_acct *a, const struct tset *ts, const struct stream *st, size_t n)
 {
     double t0 = bench_now();
+    uint32_t *want = malloc(n * sizeof(uint32_t));
+    uint8_t *seen = calloc(n, 1);
+    size_t nw = 0;
+    for (size_t j = 0; j < st->n; j++) {
+        uint32_t t = st->e[j].tenant;
+        if (a->consumed[j] && t != STREAM_UNKNOWN && t < n && t >= a->nchurn && ts->lazy[t] &&
+            !seen[t]) {
+            seen[t] = 1;
+            want[nw++] = t;
+        }
+    }
     for (;;) {
-        uint64_t hits = atomic_load(&a->first_hits);
-        uint64_t calls = atomic_load(&a->factory_calls) - atomic_load(&a->churn_factory_calls);
-        if (calls >= hits || bench_now() - t0 > cfg.drain_timeout_s)
+        size_t done = 0;
+        for (size_t i = 0; i < nw; i++)
+            done += atomic_load_explicit(&a->calls[want[i]], memory_order_relaxed) > 0;
+        if (done == nw || bench_now() - t0 > cfg.drain_timeout_s)
             break;
         struct timespec d = {0, 5 * 1000 * 1000};
         nanosleep(&d, NULL);
     }
+    free(want);
+    free(seen);
     return bench_now() - t0;
 }
 
-static void lazy_final(struct lazy_acct *a, const struct tset *ts, size_t n)
+static void lazy_final(struct lazy_acct *a, const struct tset *ts, const struct stream *st,
+                       size_t n)
 {
-    lazy.drain_s += drain(a);
-    /* With the churned slots set aside, each lazy tenant is built once
-     * if it was hit and never if it was not. */
-    uint64_t mism = 0, lazy_n = 0;
+    lazy.drain_s += drain(a, ts, st, n);
+    /* Which lazy tenants did the readers reach? Those of the stream entries
+     * they looked up. With the writer's churn set aside, each of them must
+     * have been built exactly once, and no other lazy tenant at all. */
+    uint8_t *reached = calloc(n, 1);
+    for (size_t j = 0; j < st->n; j++) {
+        uint32_t t = st->e[j].tenant;
+        if (a->consumed[j] && t != STREAM_UNKNOWN && t < n)
+            reached[t] = 1;
+    }
+    uint64_t mism = 0, lazy_n = 0, nreached = 0;
     for (size_t i = a->nchurn; i < n; i++) {
         if (!ts->lazy[i])
             continue;
         lazy_n++;
-        uint32_t calls = atomic_load(&a->calls[i]);
-        uint8_t hit = atomic_load(&a->hit[i]);
-        if (calls != (uint32_t)hit)
+        nreached += reached[i];
+        if (atomic_load(&a->calls[i]) != (uint32_t)reached[i])
             mism++;
     }
+    free(reached);
     lazy.done = true;
     lazy.first_hits = atomic_load(&a->first_hits);
     lazy.churn_calls = atomic_load(&a->churn_factory_calls);
     lazy.factory_calls = atomic_load(&a->factory_calls) - lazy.churn_calls;
     lazy.mismatches = mism;
     lazy.lazy_tenants = lazy_n;
+    lazy.reached = nreached;
     uint64_t all = atomic_load(&a->factory_calls);
     lazy.factory_mean_us = all ? (double)atomic_load(&a->factory_ns) / (double)all / 1e3 : 0;
 }
@@ -443,6 +467,7 @@ struct target {
     bool have;
 };
 static struct target targets[8];
+static double wall_ratio[8];  /* cost targets: the same ratio from wall-clock throughput */
 static int ntargets;
 
 static void add_target(const char *name, bool have, double value, double limit, bool higher,
@@ -465,13 +490,16 @@ static void compute_targets(unsigned nr)
     const struct phase_result *tn = find("hot", "tenreg", nr, true);
     const struct phase_result *rw = find("hot", "rwlock (b)", nr, true);
     const struct phase_result *ur = find("hot", "rculfhash (c)", nr, true);
-    /* cost per lookup = 1 / throughput, same threads: ratio = floor / tenreg */
-    add_target("hot: tenreg cost per lookup / floor (a)", fh && th && th->total_per_s > 0,
-               fh && th && th->total_per_s > 0 ? fh->total_per_s / th->total_per_s : 0, 1.15,
-               false, "x");
-    add_target("cold: tenreg cost per lookup / floor (a)", fc && tc && tc->total_per_s > 0,
-               fc && tc && tc->total_per_s > 0 ? fc->total_per_s / tc->total_per_s : 0, 1.10,
-               false, "x");
+    /* Cost per lookup = the readers' CPU time per lookup (robust to CPU
+     * taken by other processes); the wall-clock ratio is printed beside. */
+    add_target("hot: tenreg CPU ns per lookup / floor (a)", fh && th && fh->cpu_ns_per_lookup > 0,
+               fh && th && fh->cpu_ns_per_lookup > 0 ? th->cpu_ns_per_lookup / fh->cpu_ns_per_lookup : 0,
+               1.15, false, "x");
+    wall_ratio[ntargets - 1] = fh && th && th->total_per_s > 0 ? fh->total_per_s / th->total_per_s : 0;
+    add_target("cold: tenreg CPU ns per lookup / floor (a)", fc && tc && fc->cpu_ns_per_lookup > 0,
+               fc && tc && fc->cpu_ns_per_lookup > 0 ? tc->cpu_ns_per_lookup / fc->cpu_ns_per_lookup : 0,
+               1.10, false, "x");
+    wall_ratio[ntargets - 1] = fc && tc && tc->total_per_s > 0 ? fc->total_per_s / tc->total_per_s : 0;
     add_target("hot + writer: N readers / 1 reader throughput",
                nr > 1 && t1 && tn && t1->total_per_s > 0,
                t1 && tn && t1->total_per_s > 0 ? tn->total_per_s / t1->total_per_s : 0, 1.9,
@@ -540,9 +568,9 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
            "(median, included in the figures below); TSC %.3f GHz\n\n",
            cfg.sample_every, ovh_ns, bench_tsc_per_ns);
 
-    printf("%-4s %-14s %3s %-6s %10s %-17s %7s %7s %8s %9s %10s %6s %6s %6s\n", "set", "impl", "thr",
-           "writer", "Mlookup/s", "per thread", "p50 ns", "p99 ns", "p99.9 ns", "max ns",
-           "writer/s", "ok%", "pend%", "miss%");
+    printf("%-4s %-14s %3s %-6s %10s %-13s %7s %7s %7s %8s %9s %9s %5s %5s %5s %13s\n", "set",
+           "impl", "thr", "writer", "Mlookup/s", "per thread", "CPUns/l", "p50 ns", "p99 ns",
+           "p99.9 ns", "max ns", "writer/s", "ok%", "pend%", "miss%", "CPU% rd/wr/bg");
     for (int i = 0; i < nresults; i++) {
         const struct phase_result *r = &results[i];
         char per[64] = "";
@@ -558,10 +586,12 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
         else
             snprintf(wr, sizeof(wr), "-");
         double ops = r->ops ? (double)r->ops : 1;
-        printf("%-4s %-14s %3u %-6s %10.2f %-17s %7.0f %7.0f %8.0f %9.0f %10s %6.1f %6.2f %6.1f\n",
+        char cpu[32];
+        snprintf(cpu, sizeof(cpu), "%.0f/%.0f/%.0f", r->cpu_readers, r->cpu_writer, r->cpu_other);
+        printf("%-4s %-14s %3u %-6s %10.2f %-13s %7.0f %7.0f %7.0f %8.0f %9.0f %9s %5.1f %5.2f %5.1f %13s\n",
                r->set, r->impl, r->readers, r->writer ? "yes" : "no", r->total_per_s / 1e6, per,
-               r->p50_ns, r->p99_ns, r->p999_ns, r->max_ns, wr, 100.0 * (double)r->cnt_ok / ops,
-               100.0 * (double)r->cnt_pending / ops, 100.0 * (double)r->cnt_enoent / ops);
+               r->cpu_ns_per_lookup, r->p50_ns, r->p99_ns, r->p999_ns, r->max_ns, wr, 100.0 * (double)r->cnt_ok / ops,
+               100.0 * (double)r->cnt_pending / ops, 100.0 * (double)r->cnt_enoent / ops, cpu);
     }
     for (int i = 0; i < nresults; i++)
         if (results[i].writer && results[i].writer_errors)
@@ -575,15 +605,19 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
                    (unsigned long long)results[i].cnt_other);
 
     if (lazy.done) {
-        printf("\nlazy (hot registry, %llu lazy tenants outside the writer's churn set): "
-               "first hit %llu, factory calls %llu, tenants whose calls != hit: %llu%s\n",
-               (unsigned long long)lazy.lazy_tenants, (unsigned long long)lazy.first_hits,
-               (unsigned long long)lazy.factory_calls, (unsigned long long)lazy.mismatches,
-               lazy.factory_calls == lazy.first_hits && lazy.mismatches == 0 ? " (equal)"
-                                                                             : " (MISMATCH)");
-        printf("      + %llu factory calls for lazy re-registrations by the writer; mean factory "
-               "time %.0f us; waited %.2f s for queued builds\n",
-               (unsigned long long)lazy.churn_calls, lazy.factory_mean_us, lazy.drain_s);
+        bool eq = lazy.factory_calls == lazy.reached && lazy.mismatches == 0;
+        printf("\nlazy tenants (hot registry, %llu outside the writer's churn set): first hit by the "
+               "readers %llu, factory calls %llu%s\n",
+               (unsigned long long)lazy.lazy_tenants, (unsigned long long)lazy.reached,
+               (unsigned long long)lazy.factory_calls, eq ? " (equal, tenant by tenant)" : "");
+        if (!eq)
+            printf("      MISMATCH: %llu tenants whose factory calls != (was hit)\n",
+                   (unsigned long long)lazy.mismatches);
+        printf("      %llu of those first hits answered EPENDING (the others found the build "
+               "already done); + %llu factory calls for the writer's lazy re-registrations; "
+               "mean factory time %.0f us; waited %.2f s for queued builds\n",
+               (unsigned long long)lazy.first_hits, (unsigned long long)lazy.churn_calls,
+               lazy.factory_mean_us, lazy.drain_s);
     }
     if (nmem) {
         printf("\nregistration and memory (tenreg__live_bytes: tenreg's own arena, requested "
@@ -619,6 +653,8 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
                t->higher_better ? ">=" : "<=", t->limit, t->unit, ok ? "met" : "MISSED");
         if (!ok)
             printf(" by %.0f%%", by * 100);
+        if (wall_ratio[i] > 0)
+            printf("  [wall-clock ratio %.2fx]", wall_ratio[i]);
         printf("\n");
     }
     fflush(stdout);
@@ -638,6 +674,9 @@ static void json_phase(const struct phase_result *r, bool last)
            (unsigned long long)r->cnt_ok, (unsigned long long)r->cnt_pending,
            (unsigned long long)r->cnt_enoent, (unsigned long long)r->cnt_einval,
            (unsigned long long)r->cnt_other);
+    printf(", \"cpu_ns_per_lookup\": %.1f", r->cpu_ns_per_lookup);
+    printf(", \"cpu_pct\": {\"readers\": %.1f, \"writer\": %.1f, \"other\": %.1f}",
+           r->cpu_readers, r->cpu_writer, r->cpu_other);
     if (r->writer)
         printf(", \"writer\": {\"ops_per_s\": %.1f, \"ops\": %llu, \"errors\": %llu, "
                "\"register\": %llu, \"unregister\": %llu, \"recheck\": %llu}",
@@ -681,13 +720,13 @@ static void print_json(const struct stream *hs, const struct stream *cs, unsigne
         json_phase(&results[i], i == nresults - 1);
     printf("  ],\n");
     if (lazy.done)
-        printf("  \"lazy\": {\"lazy_tenants\": %llu, \"first_hits\": %llu, \"factory_calls\": "
+        printf("  \"lazy\": {\"lazy_tenants\": %llu, \"first_hit\": %llu, \"first_hit_pending\": %llu, \"factory_calls\": "
                "%llu, \"mismatches\": %llu, \"churn_factory_calls\": %llu, \"factory_mean_us\": "
                "%.1f, \"drain_s\": %.3f, \"equal\": %s},\n",
-               (unsigned long long)lazy.lazy_tenants, (unsigned long long)lazy.first_hits,
+               (unsigned long long)lazy.lazy_tenants, (unsigned long long)lazy.reached, (unsigned long long)lazy.first_hits,
                (unsigned long long)lazy.factory_calls, (unsigned long long)lazy.mismatches,
                (unsigned long long)lazy.churn_calls, lazy.factory_mean_us, lazy.drain_s,
-               lazy.factory_calls == lazy.first_hits && !lazy.mismatches ? "true" : "false");
+               lazy.factory_calls == lazy.reached && !lazy.mismatches ? "true" : "false");
     printf("  \"registries\": [\n");
     for (int i = 0; i < nmem; i++) {
         const struct mem_report *m = &mem[i];
@@ -703,9 +742,9 @@ static void print_json(const struct stream *hs, const struct stream *cs, unsigne
     for (int i = 0; i < ntargets; i++) {
         const struct target *t = &targets[i];
         printf("    {\"name\": \"%s\", \"measured\": %s%.4f, \"limit\": %.4f, \"unit\": \"%s\", "
-               "\"higher_is_better\": %s, \"met\": %s}%s\n",
+               "\"higher_is_better\": %s, \"wall_clock_ratio\": %.4f, \"met\": %s}%s\n",
                t->name, "", t->have ? t->value : 0.0, t->limit, t->unit,
-               t->higher_better ? "true" : "false",
+               t->higher_better ? "true" : "false", wall_ratio[i],
                t->have ? (target_met(t) ? "true" : "false") : "null",
                i == ntargets - 1 ? "" : ",");
     }
@@ -833,7 +872,7 @@ int main(int argc, char **argv)
         size_t nchurn = (size_t)((double)cfg.tenants * cfg.churn_frac);
         if (nchurn < 1)
             nchurn = 1;
-        struct lazy_acct *acct = acct_new(cfg.tenants, nchurn, cfg.factory_us, ts->platforms);
+        struct lazy_acct *acct = acct_new(cfg.tenants, nchurn, cfg.factory_us, ts->platforms, hs->n);
         void *tr = measured_registry("hot, mixed", ts, cfg.tenants, TR_MIXED, acct);
         struct churn *ch_tr = churn_new(nchurn, cfg.seed + 10);
 
@@ -858,10 +897,10 @@ int main(int argc, char **argv)
             ph.qs_every = cfg.qs_every;
             phase_run(&ph, &pr);
             cfg.phase_s = save;
-            double d = drain(acct);
+            double d = drain(acct, ts, hs, cfg.tenants);
             lazy.drain_s = d;
-            progress("lazy warm-up: %llu lazy tenants hit, builds drained in %.2f s",
-                     (unsigned long long)atomic_load(&acct->first_hits), d);
+            progress("lazy warm-up: %llu factory calls, queued builds drained in %.2f s",
+                     (unsigned long long)atomic_load(&acct->factory_calls), d);
         }
 
         void *fl = floor_new(ts, cfg.tenants, cfg.seed, NULL);
@@ -871,7 +910,7 @@ int main(int argc, char **argv)
         if (nr > 1)
             run("hot", "tenreg", tr, tr_reader, &tr_wops, ch_tr, hs, acct, 1);
         run("hot", "tenreg", tr, tr_reader, &tr_wops, ch_tr, hs, acct, nr);
-        lazy_final(acct, ts, cfg.tenants);
+        lazy_final(acct, ts, hs, cfg.tenants);
 
         void *rw = rw_new(ts, cfg.tenants, cfg.seed, NULL);
         struct churn *ch_rw = churn_new(nchurn, cfg.seed + 10);
@@ -894,7 +933,7 @@ int main(int argc, char **argv)
     /* ---- registration time: 1M eager (kept: the cold registry), 1M lazy ---- */
     void *cold_tr = NULL;
     if (!cfg.no_reg || cs) {
-        struct lazy_acct *none = acct_new(0, 0, cfg.factory_us, ts->platforms);
+        struct lazy_acct *none = acct_new(0, 0, cfg.factory_us, ts->platforms, 0);
         cold_tr = measured_registry("eager", ts, cfg.cold_tenants, TR_EAGER, none);
         if (!cfg.no_reg) {
             void *lz = measured_registry("lazy", ts, cfg.cold_tenants, TR_LAZY, none);

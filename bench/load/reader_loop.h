@@ -28,9 +28,11 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
     const uint64_t smask = ph->sample_mask;
     size_t pos = ((st->n / ph->readers) * c->id + 7919u * c->id) & st->mask;
     uint64_t cnt[16] = {0};
-    uint64_t k = (uint64_t)c->id * 17u; /* samples of different threads interleave */
+    const uint64_t k0 = (uint64_t)c->id * 17u; /* samples of different threads interleave */
+    uint64_t k = k0;
+    c->start_pos = pos;
     int state = PH_WARM;
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
 
     pthread_barrier_wait(&ph->barrier);
     for (;;) {
@@ -41,10 +43,13 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
                     cnt[i] = 0;
                 c->nsamples = 0;
                 t0 = bench_now();
+                c0 = bench_thread_cpu();
                 state = PH_MEASURE;
             } else if (s == PH_STOP) {
-                if (state == PH_MEASURE)
+                if (state == PH_MEASURE) {
                     c->seconds = bench_now() - t0;
+                    c->cpu_s = bench_thread_cpu() - c0;
+                }
                 break;
             }
         }
@@ -66,6 +71,7 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
                 acct_pending(acct, e->tenant);
         }
     }
+    c->total = k - k0;
     uint64_t ops = 0;
     for (int i = 0; i < 16; i++) {
         c->cnt[i] = cnt[i];

@@ -66,7 +66,7 @@ static void pin_self(unsigned cpu)
 struct writer_ctx {
     struct phase *ph;
     uint64_t ops, errors, n_reg, n_unreg, n_recheck;
-    double seconds;
+    double seconds, cpu_s;
 };
 
 /* One op on a churn slot. A slot that is not registered gets registered;
@@ -116,7 +116,7 @@ static void *writer_main(void *arg)
      * 100 ops) when behind. */
     double interval = 1.0 / ph->writer_rate;
     int state = PH_WARM;
-    double t0 = bench_now(), tm = 0;
+    double t0 = bench_now(), tm = 0, c0 = 0;
     uint64_t k = 0;
     for (;;) {
         int s = atomic_load_explicit(&ph->state, memory_order_relaxed);
@@ -124,9 +124,11 @@ static void *writer_main(void *arg)
             if (s == PH_MEASURE) {
                 w->ops = w->errors = w->n_reg = w->n_unreg = w->n_recheck = 0;
                 tm = bench_now();
+                c0 = bench_thread_cpu();
                 state = s;
             } else if (s == PH_STOP) {
                 w->seconds = state == PH_MEASURE ? bench_now() - tm : 0;
+                w->cpu_s = state == PH_MEASURE ? bench_thread_cpu() - c0 : 0;
                 break;
             }
         }
@@ -192,17 +194,33 @@ void phase_run(struct phase *ph, struct phase_result *out)
     d.tv_sec = (time_t)ph->warmup;
     d.tv_nsec = (long)((ph->warmup - (double)d.tv_sec) * 1e9);
     nanosleep(&d, NULL);
+    struct timespec pc0, pc1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pc0);
+    double wall0 = bench_now();
     atomic_store(&ph->state, PH_MEASURE);
     d.tv_sec = (time_t)ph->seconds;
     d.tv_nsec = (long)((ph->seconds - (double)d.tv_sec) * 1e9);
     nanosleep(&d, NULL);
     atomic_store(&ph->state, PH_STOP);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pc1);
+    double wall = bench_now() - wall0;
+    double proc_cpu = (double)(pc1.tv_sec - pc0.tv_sec) + (double)(pc1.tv_nsec - pc0.tv_nsec) * 1e-9;
     for (unsigned i = 0; i < nr; i++)
         pthread_join(th[i], NULL);
     if (has_writer)
         pthread_join(wth, NULL);
     pthread_barrier_destroy(&ph->barrier);
 
+    if (ph->acct && ph->acct->consumed && ph->acct->stream_n == ph->st->n) {
+        for (unsigned i = 0; i < nr; i++) {
+            if (rc[i].total >= ph->st->n) {
+                memset(ph->acct->consumed, 1, ph->st->n);
+                break;
+            }
+            for (uint64_t j = 0; j < rc[i].total; j++)
+                ph->acct->consumed[(rc[i].start_pos + j) & ph->st->mask] = 1;
+        }
+    }
     memset(out, 0, sizeof(*out));
     snprintf(out->set, sizeof(out->set), "%s", ph->set);
     snprintf(out->impl, sizeof(out->impl), "%s", ph->impl);
@@ -223,6 +241,7 @@ void phase_run(struct phase *ph, struct phase_result *out)
         out->cnt_pending += c->cnt[4];
         secs += c->seconds;
         ns += c->nsamples;
+        out->cpu_readers += c->cpu_s;
     }
     out->cnt_other = out->ops - out->cnt_ok - out->cnt_enoent - out->cnt_einval - out->cnt_pending;
     out->seconds = secs / nr;
@@ -250,6 +269,13 @@ void phase_run(struct phase *ph, struct phase_result *out)
         out->w_unreg = wc.n_unreg;
         out->w_recheck = wc.n_recheck;
     }
+    /* The readers' and writer's windows and the process window differ by
+     * thread start-up jitter only (microseconds). */
+    double other = proc_cpu - out->cpu_readers - (has_writer ? wc.cpu_s : 0);
+    out->cpu_ns_per_lookup = out->ops ? out->cpu_readers * 1e9 / (double)out->ops : 0;
+    out->cpu_readers = 100 * out->cpu_readers / wall;
+    out->cpu_writer = has_writer ? 100 * wc.cpu_s / wall : 0;
+    out->cpu_other = other > 0 ? 100 * other / wall : 0;
     free(th);
     free(rc);
 }

@@ -36,6 +36,13 @@ double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static const char *const subs[] = {"ads", "rtb", "bid", "sellers", "ssp", "pub", "www", "m",
                                    "app", "prebid", "openrtb", "exchange", "delivery", "media",
                                    "s2s", "hb"};
