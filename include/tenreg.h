@@ -360,7 +360,10 @@ TENREG_API int tenreg_serves(tenreg_health h, unsigned serve_states);
  * dropped; one trailing dot is folded; names are 1..253 bytes of
  * [A-Za-z0-9-._] with labels of 1..63 bytes, lower-cased.
  * Returns 0, TENREG_EINVAL (does not normalize, or NULL argument),
- * TENREG_ENOSPC (key length + 1 > @cap; 254 bytes always suffice).
+ * TENREG_ENOSPC (key length + 1 > @cap; 254 bytes always suffice; checked
+ * after validity, so bad input is EINVAL whatever @cap). @out is written only
+ * on success; on failure out[0] is set to NUL when @out and @cap allow it,
+ * and *@out_len is left alone.
  * Pure: no allocation, no lock, no global state; any thread.
  */
 TENREG_API int tenreg_normalize_host(const char *in, size_t len, char *out, size_t cap,

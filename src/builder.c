@@ -99,6 +99,7 @@ static void *builder_main(void *arg)
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
             struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+            TENREG__TSAN_ACQUIRE(t);
             if (atomic_load(&b->stopping))
                 tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
             else
@@ -162,6 +163,7 @@ void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t)
     struct tenreg__builder *b = &reg->builder;
     tenreg__tenant_ref(t);
     cds_wfcq_node_init(&t->build_node);
+    TENREG__TSAN_RELEASE(t);
     cds_wfcq_enqueue(&b->head, &b->tail, &t->build_node);
     atomic_fetch_add(&b->kicks, 1);
     tenreg__futex_wake_one(&b->kicks);

@@ -25,6 +25,7 @@
 #include <urcu/wfcqueue.h>
 
 #include "tenreg.h"
+#include "tsan.h"
 
 #define TENREG__LIKELY(x) __builtin_expect(!!(x), 1)
 #define TENREG__UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -62,6 +63,19 @@ void tenreg__rcu_enter(void);
 void tenreg__rcu_exit(void);
 /* tenreg_free: rcu_barrier, taking a QSBR thread offline around it. */
 void tenreg__rcu_barrier(void);
+/* call_rcu with the TSan edges of tsan.h; callbacks begin with
+ * tenreg__rcu_cb_begin(head) and end with tenreg__rcu_cb_end(). */
+void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *));
+static inline void tenreg__rcu_cb_begin(struct rcu_head *head)
+{
+    (void)head;
+    TENREG__TSAN_ACQUIRE(head);
+    TENREG__TSAN_ACQUIRE(&tenreg__tsan_grace_period);
+}
+static inline void tenreg__rcu_cb_end(void)
+{
+    TENREG__TSAN_RELEASE(&tenreg__tsan_callbacks);
+}
 /* Builder threads: register at start, unregister before exit. */
 void tenreg__rcu_thread_start(void);
 void tenreg__rcu_thread_stop(void);
@@ -180,6 +194,14 @@ static inline const char *tenreg__tenant_host(const struct tenreg__tenant *t)
 static inline const char *tenreg__tenant_id(const struct tenreg__tenant *t)
 {
     return t->strs + t->host_len + 1;
+}
+
+/* The tenant's current record; inside a read section (or under write_lock). */
+static inline struct tenreg__record *tenreg__tenant_record(const struct tenreg__tenant *t)
+{
+    struct tenreg__record *rec = rcu_dereference(t->rec);
+    TENREG__TSAN_ACQUIRE(rec);
+    return rec;
 }
 
 /* Allocates a tenant (refs = 1, for the tables) with its first record.

@@ -17,6 +17,11 @@ static __thread bool rcu_registered;
 /* Admin-path nesting, for QSBR online/offline bookkeeping. */
 static __thread unsigned admin_depth;
 
+#ifdef TENREG__TSAN
+char tenreg__tsan_grace_period;
+char tenreg__tsan_callbacks;
+#endif
+
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -85,6 +90,7 @@ TENREG_API void tenreg_read_lock(void)
 
 TENREG_API void tenreg_read_unlock(void)
 {
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_read_unlock();
 }
 
@@ -114,6 +120,7 @@ void tenreg__rcu_enter(void)
 
 void tenreg__rcu_exit(void)
 {
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_read_unlock();
 #ifdef TENREG_FLAVOR_QSBR
     if (--admin_depth == 0 && user_regs == 0)
@@ -137,6 +144,13 @@ void tenreg__rcu_barrier(void)
 #else
     rcu_barrier();
 #endif
+    TENREG__TSAN_ACQUIRE(&tenreg__tsan_callbacks);
+}
+
+void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *))
+{
+    TENREG__TSAN_RELEASE(head);
+    call_rcu(head, cb);
 }
 
 void tenreg__rcu_thread_start(void)

@@ -28,10 +28,12 @@ void tenreg__record_drop(struct tenreg__record *rec)
 
 static void record_free_cb(struct rcu_head *head)
 {
+    tenreg__rcu_cb_begin(head);
     tenreg__record_drop(caa_container_of(head, struct tenreg__record, rcu));
+    tenreg__rcu_cb_end();
 }
 
 void tenreg__record_retire(struct tenreg__record *rec)
 {
-    call_rcu(&rec->rcu, record_free_cb);
+    tenreg__call_rcu(&rec->rcu, record_free_cb);
 }

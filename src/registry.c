@@ -270,7 +270,7 @@ TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenr
     tenreg__rcu_enter();
     const struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
     if (t) {
-        *out = (tenreg_health)rcu_dereference(t->rec)->health;
+        *out = (tenreg_health)tenreg__tenant_record(t)->health;
         rc = TENREG_OK;
     }
     tenreg__rcu_exit();
@@ -301,7 +301,7 @@ static void snapshot_size(void *ctx, struct tenreg__tenant *t)
 static void snapshot_fill(void *ctx, struct tenreg__tenant *t)
 {
     struct snapshot *s = ctx;
-    s->health[s->i++] = rcu_dereference(t->rec)->health;
+    s->health[s->i++] = tenreg__tenant_record(t)->health;
     memcpy(s->pos, tenreg__tenant_id(t), (size_t)t->id_len + 1);
     s->pos += t->id_len + 1;
 }

@@ -48,7 +48,7 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     const struct tenreg__tenant *t = tenreg__find_host(reg, key, klen);
     if (!t)
         return TENREG_ENOENT;
-    const struct tenreg__record *rec = rcu_dereference(t->rec);
+    const struct tenreg__record *rec = tenreg__tenant_record(t);
     fill(out, t, rec);
     return answer(rec);
 }
@@ -56,7 +56,7 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
 int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigned flags,
                            tenreg_resolution *out)
 {
-    const struct tenreg__record *rec = rcu_dereference(t->rec);
+    const struct tenreg__record *rec = tenreg__tenant_record(t);
     fill(out, t, rec);
     int rc = answer(rec);
     if (TENREG__LIKELY(rc != TENREG_EPENDING))
@@ -84,7 +84,7 @@ int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigne
         waited = true;
     }
     /* The record is published before the cell moves, so it is current. */
-    rec = rcu_dereference(t->rec);
+    rec = tenreg__tenant_record(t);
     fill(out, t, rec);
     switch (s) {
     case TENREG__CELL_READY:

@@ -17,6 +17,7 @@ static int match_host(struct cds_lfht_node *node, const void *arg)
 {
     const struct key *k = arg;
     const struct tenreg__tenant *t = caa_container_of(node, struct tenreg__tenant, host_node);
+    TENREG__TSAN_ACQUIRE(t);
     return t->host_len == k->len && memcmp(tenreg__tenant_host(t), k->s, k->len) == 0;
 }
 
@@ -24,6 +25,7 @@ static int match_id(struct cds_lfht_node *node, const void *arg)
 {
     const struct key *k = arg;
     const struct tenreg__tenant *t = caa_container_of(node, struct tenreg__tenant, id_node);
+    TENREG__TSAN_ACQUIRE(t);
     return t->id_len == k->len && memcmp(tenreg__tenant_id(t), k->s, k->len) == 0;
 }
 
@@ -93,6 +95,7 @@ static unsigned long id_hash(const struct tenreg *reg, const struct tenreg__tena
 
 void tenreg__table_insert(struct tenreg *reg, struct tenreg__tenant *t)
 {
+    TENREG__TSAN_RELEASE(t);
     cds_lfht_add(reg->by_id, id_hash(reg, t), &t->id_node);
     cds_lfht_add(reg->by_host, host_hash(reg, t), &t->host_node);
 }
@@ -102,6 +105,7 @@ void tenreg__table_replace(struct tenreg *reg, struct tenreg__tenant *old,
 {
     struct cds_lfht_iter it;
     struct key k = {tenreg__tenant_id(t), t->id_len};
+    TENREG__TSAN_RELEASE(t);
 
     /* One atomic swap per table: a reader finds the old or the new
      * registration, never neither. */
@@ -133,5 +137,10 @@ void tenreg__table_each(const struct tenreg *reg,
     /* Not cds_lfht_for_each_entry: it applies container_of to the NULL that
      * ends the walk, which is undefined behaviour (UBSan says so). */
     for (cds_lfht_first(reg->by_id, &it); cds_lfht_iter_get_node(&it); cds_lfht_next(reg->by_id, &it))
-        fn(ctx, caa_container_of(cds_lfht_iter_get_node(&it), struct tenreg__tenant, id_node));
+    {
+        struct tenreg__tenant *t =
+            caa_container_of(cds_lfht_iter_get_node(&it), struct tenreg__tenant, id_node);
+        TENREG__TSAN_ACQUIRE(t);
+        fn(ctx, t);
+    }
 }

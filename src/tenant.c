@@ -88,6 +88,7 @@ void tenreg__tenant_unref(struct tenreg__tenant *t)
 
 static void tenant_retire_cb(struct rcu_head *head)
 {
+    tenreg__rcu_cb_begin(head);
     struct tenreg__tenant *t = caa_container_of(head, struct tenreg__tenant, rcu);
     const tenreg_config *cfg = &t->reg->cfg;
 
@@ -98,17 +99,21 @@ static void tenant_retire_cb(struct rcu_head *head)
         cfg->platform_free(cfg->platform_free_ctx, t->platform);
     t->platform = NULL;
     tenreg__tenant_unref(t);
+    tenreg__rcu_cb_end();
 }
 
 void tenreg__tenant_retire(struct tenreg__tenant *t)
 {
-    call_rcu(&t->rcu, tenant_retire_cb);
+    tenreg__call_rcu(&t->rcu, tenant_retire_cb);
 }
 
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec)
 {
     struct tenreg__record *old = t->rec;
-    rcu_assign_pointer(t->rec, rec);
+    TENREG__TSAN_RELEASE(rec);
+    /* rcu_assign_pointer, spelled as the C11 release store it is, so that
+     * TSan sees an atomic store pair with rcu_dereference's load. */
+    __atomic_store_n(&t->rec, rec, __ATOMIC_RELEASE);
     if (old)
         tenreg__record_retire(old);
 }

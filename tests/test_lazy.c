@@ -490,9 +490,15 @@ Test(lazy, exactly_once_slow_factory, .timeout = 120)
     exactly_once(200, 2000);
 }
 
-Test(lazy, exactly_once_with_four_builders, .init = NULL, .timeout = 120)
+static void setup_four_builders(void)
 {
     setup_with(4);
+}
+
+TestSuite(lazy4, .init = setup_four_builders, .fini = teardown, .timeout = 120);
+
+Test(lazy4, exactly_once_with_four_builders)
+{
     exactly_once(200, 100);
 }
 
