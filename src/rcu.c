@@ -76,6 +76,7 @@ TENREG_API void tenreg_thread_unregister(void)
 {
     if (user_regs == 0 || --user_regs > 0)
         return;
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     if (rcu_registered && admin_depth == 0) {
         rcu_unregister_thread();
         rcu_registered = false;
@@ -97,6 +98,7 @@ TENREG_API void tenreg_read_unlock(void)
 TENREG_API void tenreg_quiescent(void)
 {
 #ifdef TENREG_FLAVOR_QSBR
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_quiescent_state();
 #endif
 }
