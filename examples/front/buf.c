@@ -10,6 +10,10 @@ bool buf_reserve(struct buf *b, size_t extra)
         return false;
     if (b->cap - b->len >= extra)
         return true;
+    if (b->fixed) {
+        b->failed = true;
+        return false;
+    }
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < extra) {
         if (cap > SIZE_MAX / 2) {

@@ -17,6 +17,7 @@ struct buf {
     char *p;
     size_t len, cap;
     bool failed;        /* an allocation failed: contents are not sendable */
+    bool fixed;         /* p is caller-owned storage: never realloc'd */
 };
 
 bool buf_reserve(struct buf *b, size_t extra);

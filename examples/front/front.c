@@ -36,15 +36,14 @@ static void front_rejected(void *ctx, void *tctx, int status)
     }
 }
 
-/* {"tenant":"<id>","health":"<h>"[,"reason":"<r>"]} */
-static size_t tenant_body(char *out, const struct answer *a, const char *reason)
+/* {"tenant":"<id>","health":"<h>"[,"reason":"<r>"]} into @out (cap 2048):
+ * ids are at most 255 bytes, 6 bytes each escaped, so it always fits; a
+ * fixed buffer fails rather than overflow if that ever stopped being true. */
+static size_t tenant_body(char *out, size_t cap, const struct answer *a, const char *reason)
 {
-    struct buf b = {0};
-    /* Ids are at most 255 bytes and the front only admits [A-Za-z0-9._~-],
-     * but escape anyway: the CSV or a future caller might not. */
-    char tmp[2048];
-    b.p = tmp;
-    b.cap = sizeof tmp;
+    struct buf b = {.p = out, .cap = cap, .fixed = true};
+    /* The front only admits ids of [A-Za-z0-9._~-], but the escaping costs
+     * nothing and keeps the body JSON whatever a backend returns. */
     buf_adds(&b, "{\"tenant\":\"");
     buf_add_json_str(&b, a->tenant, a->tenant_len);
     buf_adds(&b, "\",\"health\":\"");
@@ -54,8 +53,7 @@ static size_t tenant_body(char *out, const struct answer *a, const char *reason)
         buf_adds(&b, reason);
     }
     buf_adds(&b, "\"}");
-    memcpy(out, b.p, b.len);
-    return b.len;
+    return b.failed ? 0 : b.len;
 }
 
 static void front_handle(void *ctx, void *tctx, const struct http_request *req,
@@ -95,7 +93,7 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
     case TENREG_OK:
         if (tenreg_serves(a.health, TENREG_SERVE_DEFAULT)) {
             stat_inc(s, ST_200);
-            n = tenant_body(json, &a, NULL);
+            n = tenant_body(json, sizeof json, &a, NULL);
             http_respond(out, 200, date, NULL, "application/json", json, n, ka, head);
             return;
         }
@@ -126,7 +124,7 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
         return;
     }
     stat_inc(s, k);
-    n = tenant_body(json, &a, reason);
+    n = tenant_body(json, sizeof json, &a, reason);
     http_respond(out, 503, date, retry, "application/json", json, n, ka, head);
 }
 

@@ -85,8 +85,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->admin_bind = v;
         else if (strcmp(a, "--tenants") == 0)
             o->tenants = v;
-        else if (strcmp(a, "--backend") == 0)
-            ok = strcmp(v, "tenreg") == 0 || strcmp(v, "rwlock") == 0, o->backend = v;
+        else if (strcmp(a, "--backend") == 0) {
+            ok = strcmp(v, "tenreg") == 0 || strcmp(v, "rwlock") == 0;
+            o->backend = v;
+        }
         else if (strcmp(a, "--ready-file") == 0)
             o->ready_file = v;
         else {
