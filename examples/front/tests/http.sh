@@ -84,6 +84,20 @@ expect "pipelined: four answers in order" "200 404 200 200" \
 expect "pipelined: the POST body was skipped, not parsed" \
     '{"tenant":"acme-media","health":"healthy"} {"tenant":"bluefin-news","health":"healthy"} {"tenant":"harbor-radio","health":"healthy"}' \
     "$(echo "$out" | grep -o '{[^}]*}' | tr '\n' ' ' | sed 's/ $//')"
+# The same kind of stream, dribbled in 7-byte pieces: heads and bodies that
+# straddle reads must be reassembled, not misparsed.
+stream=$'GET /1 HTTP/1.1\r\nHost: sales.acmemedia.example\r\n\r\nPOST /2 HTTP/1.1\r\nHost: ads.harbor-radio.example\r\nContent-Length: 9\r\n\r\nGET / X\r\nGET /3 HTTP/1.1\r\nHost: nobody.example\r\nConnection: close\r\n\r\n'
+exec 3<>"/dev/tcp/127.0.0.1/$FPORT"
+for ((i = 0; i < ${#stream}; i += 7)); do
+    printf '%s' "${stream:i:7}" >&3
+    sleep 0.005
+done
+out=$(timeout 5 cat <&3 | tr -d '\r')
+exec 3<&-
+expect "dribbled pipeline: answers in order" "200 200 404" \
+    "$(echo "$out" | grep -o 'HTTP/1.1 [0-9]*' | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//')"
+expect "dribbled pipeline: tenants" '{"tenant":"acme-media","health":"healthy"} {"tenant":"harbor-radio","health":"healthy"}' \
+    "$(echo "$out" | grep -o '{[^}]*}' | tr '\n' ' ' | sed 's/ $//')"
 expect "Connection: close is honoured" "Connection: close" "$(echo "$out" | grep '^Connection:' | tail -1)"
 expect "absolute-form target names the host" '{"tenant":"bluefin-news","health":"healthy"}' \
     "$(raw 'GET http://adcp.bluefin-news.example/x HTTP/1.1\r\nHost: sales.acmemedia.example\r\nConnection: close\r\n\r\n' | tail -1)"
