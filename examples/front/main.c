@@ -32,12 +32,15 @@ static const char usage[] =
     "  --tenants FILE        tenant_id,agent_url[,lazy] lines loaded at start\n"
     "  --factory-delay-ms N  the demo factory sleeps N ms (default 100)\n"
     "  --backend tenreg|rwlock  lookup implementation (default tenreg)\n"
+    "  --idle-timeout-s N    close keep-alive connections idle N s (default 30)\n"
+    "  --request-timeout-s N close connections whose request is incomplete N s\n"
+    "                        after its first byte (default 10)\n"
     "  --ready-file FILE     once listening, write \"FRONT_PORT ADMIN_PORT\\n\" there\n"
     "Exit status: 0 after SIGINT/SIGTERM with every platform freed, 1 bad tenants\n"
     "file, 2 usage error, 3 runtime failure.\n";
 
 struct options {
-    unsigned port, admin_port, threads, delay_ms;
+    unsigned port, admin_port, threads, delay_ms, idle_s, request_s;
     const char *bind, *admin_bind, *tenants, *backend, *ready_file;
 };
 
@@ -57,7 +60,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (struct options){
         .port = 8080, .admin_port = 8081, .threads = cpus > 0 ? (unsigned)cpus : 1,
-        .delay_ms = 100, .bind = "127.0.0.1", .admin_bind = "127.0.0.1", .backend = "tenreg",
+        .delay_ms = 100, .idle_s = 30, .request_s = 10, .bind = "127.0.0.1", .admin_bind = "127.0.0.1", .backend = "tenreg",
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -79,6 +82,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             ok = parse_uint(v, 1024, &o->threads) && o->threads > 0;
         else if (strcmp(a, "--factory-delay-ms") == 0)
             ok = parse_uint(v, 600000, &o->delay_ms);
+        else if (strcmp(a, "--idle-timeout-s") == 0)
+            ok = parse_uint(v, 86400, &o->idle_s) && o->idle_s > 0;
+        else if (strcmp(a, "--request-timeout-s") == 0)
+            ok = parse_uint(v, 86400, &o->request_s) && o->request_s > 0;
         else if (strcmp(a, "--bind") == 0)
             o->bind = v;
         else if (strcmp(a, "--admin-bind") == 0)
@@ -190,6 +197,8 @@ int main(int argc, char **argv)
         goto out;
     }
     admin_handler(&admin, &ah);
+    fh.idle_timeout_s = ah.idle_timeout_s = o.idle_s;
+    fh.request_timeout_s = ah.request_timeout_s = o.request_s;
     if (server_start(o.bind, (uint16_t)o.port, o.threads, &fh, &fs, &fport, err, sizeof err) ||
         server_start(o.admin_bind, (uint16_t)o.admin_port, 1, &ah, &as, &aport, err,
                      sizeof err)) {

@@ -19,8 +19,6 @@
 #define IN_CAP (HTTP_MAX_HEAD + 4096)  /* grows only for a body that needs it */
 #define OUT_HIGH (256 * 1024)     /* stop parsing pipelined input above this */
 #define MAX_CONNS 16384           /* per worker; beyond, new connections are closed */
-#define IDLE_TIMEOUT_S 30         /* keep-alive connection with nothing to do */
-#define PARTIAL_TIMEOUT_S 10      /* a request head or body that stops arriving */
 #define LINGER_TIMEOUT_S 2        /* draining a closed connection's unread input */
 
 struct conn {
@@ -299,9 +297,12 @@ static void sweep(struct worker *w, time_t now)
         struct conn *c = w->conns[i];
         /* A request that trickles in (slowloris) is timed from its first
          * byte, not from its last one. */
+        /* Whole seconds: "> T" means more than T s really passed (and the
+         * once-a-second sweep closes it within T + 2 s). */
+        const struct server_handler *h = &w->srv->h;
         bool stale = c->lingering    ? now - c->last_active > LINGER_TIMEOUT_S
-                     : c->in_len > 0 ? now - c->partial_since > PARTIAL_TIMEOUT_S
-                                     : now - c->last_active > IDLE_TIMEOUT_S;
+                     : c->in_len > 0 ? now - c->partial_since > (time_t)h->request_timeout_s
+                                     : now - c->last_active > (time_t)h->idle_timeout_s;
         if (stale)
             conn_close(w, c);
     }
@@ -382,6 +383,10 @@ int server_start(const char *ip, uint16_t port, unsigned threads,
         return -1;
     }
     s->h = *h;
+    if (s->h.idle_timeout_s == 0)
+        s->h.idle_timeout_s = 30;
+    if (s->h.request_timeout_s == 0)
+        s->h.request_timeout_s = 10;
     s->workers = calloc(threads, sizeof *s->workers);
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     for (unsigned i = 0; i < threads; i++)

@@ -23,6 +23,9 @@
 struct server_handler {
     void *ctx;
     size_t max_body;            /* larger Content-Length: 413 and close */
+    unsigned idle_timeout_s;    /* keep-alive connection with nothing to do; 0 = 30 */
+    unsigned request_timeout_s; /* a request still incomplete this long after its
+                                   first byte (slowloris); 0 = 10 */
     /* Run in each worker thread before its loop; returns the thread's
      * context (passed to handle), e.g. after tenreg_thread_register(). */
     void *(*thread_start)(void *ctx, unsigned index);
