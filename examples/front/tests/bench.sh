@@ -2,9 +2,10 @@
 # bench.sh - the README's figures: wrk against tenreg-front with the tenreg
 # backend and with the rwlock backend, in the same run, both under admin
 # churn (churn.sh), alternating backends round by round so drift (thermal,
-# neighbours) hits both alike. Two set-ups:
+# neighbours) hits both alike. Set-ups (BENCH_SETUPS, default "shared"):
 #   shared  the defaults: --threads = CPUs, wrk -t2 -c64, all on every CPU
-#   pinned  server --threads 1 on CPU 0, wrk -t1 -c32 on CPU 1 (churn unpinned)
+#   pinned  server --threads 1 on CPU 0, wrk -t1 -c32 on CPU 1 (churn
+#           unpinned); only meaningful on an otherwise idle machine
 # Prints one line per run and the median per backend and set-up.
 # The churn loop runs a cycle every CHURN_PAUSE s (default 0.05) + its own time.
 # usage: bench.sh path/to/tenreg-front [seconds=10] [rounds=3]
@@ -50,8 +51,9 @@ run() {  # run BACKEND SETUP ROUND
 
 echo "wrk ${SECS}s per run, $ROUNDS rounds, $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 printf '%-7s %-7s %5s %9s %8s %8s %7s %6s\n' backend setup round req/s p50_us p99_us 503s admin
+SETUPS=${BENCH_SETUPS:-shared}
 for round in $(seq 1 "$ROUNDS"); do
-    for setup in shared pinned; do
+    for setup in $SETUPS; do
         for backend in tenreg rwlock; do
             run "$backend" "$setup" "$round"
         done
@@ -59,7 +61,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 BACKEND="tenreg+rwlock"
 echo "median over $ROUNDS rounds:"
-for setup in shared pinned; do
+for setup in $SETUPS; do
     for backend in tenreg rwlock; do
         med() { awk -v b="$backend" -v s="$setup" -v c="$1" '$1==b && $2==s {print $c}' "$WORK/runs.txt" |
                 sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
