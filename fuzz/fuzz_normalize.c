@@ -16,7 +16,10 @@
  *   - a byte <= 0x20 or 0x7F inside the trimmed input is always EINVAL;
  *   - metamorphic: extra surrounding space/tab, ASCII upper- or lower-
  *     casing, and a "user@" prefix (for inputs without "://" and without
- *     leading blanks) do not change the answer.
+ *     leading blanks) do not change the answer;
+ *   - differential: the answer equals that of ref_normalize() below, a
+ *     second, deliberately naive implementation of the rules of §4 written
+ *     from the text (several passes, no shared code with src/normalize.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -104,6 +107,131 @@ static uint8_t ascii_lower(uint8_t c)
 static uint8_t ascii_upper(uint8_t c)
 {
     return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+}
+
+/* ---- reference: DESIGN.md §4, rule by rule -------------------------------- */
+
+static int ref_alpha(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int ref_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Rule 7 on in[b, e): writes the lower-cased name. */
+static int ref_name(const uint8_t *in, size_t b, size_t e, struct answer *a)
+{
+    if (e > b && in[e - 1] == '.')
+        e--; /* fold one trailing dot */
+    if (e == b || e - b > 253)
+        return TENREG_EINVAL;
+    size_t label = 0;
+    for (size_t i = b; i < e; i++) {
+        uint8_t c = in[i];
+        if (c == '.') {
+            if (label == 0)
+                return TENREG_EINVAL;
+            label = 0;
+            continue;
+        }
+        if (!(ref_alpha(c) || ref_digit(c) || c == '-' || c == '_'))
+            return TENREG_EINVAL;
+        if (++label > 63)
+            return TENREG_EINVAL;
+    }
+    if (label == 0)
+        return TENREG_EINVAL;
+    a->len = e - b;
+    for (size_t i = b; i < e; i++)
+        a->key[i - b] = (char)ascii_lower(in[i]);
+    a->key[a->len] = '\0';
+    return TENREG_OK;
+}
+
+/* Rule 6: empty, or digits with value <= 65535 (leading zeros allowed). */
+static int ref_port(const uint8_t *in, size_t b, size_t e)
+{
+    unsigned long v = 0;
+    for (size_t i = b; i < e; i++) {
+        if (!ref_digit(in[i]))
+            return TENREG_EINVAL;
+        v = v * 10 + (in[i] - '0');
+        if (v > 65535)
+            return TENREG_EINVAL;
+    }
+    return TENREG_OK;
+}
+
+static struct answer ref_normalize(const uint8_t *in, size_t len)
+{
+    struct answer a;
+    memset(&a, 0, sizeof(a));
+    a.rc = TENREG_EINVAL;
+    /* 1. trim space and tab */
+    size_t b = 0, e = len;
+    while (b < e && is_blank(in[b]))
+        b++;
+    while (e > b && is_blank(in[e - 1]))
+        e--;
+    /* 2. empty, or any byte <= 0x20 or 0x7F left */
+    if (b == e)
+        return a;
+    for (size_t i = b; i < e; i++)
+        if (in[i] <= 0x20 || in[i] == 0x7F)
+            return a;
+    /* 3. scheme, then the authority up to the first '/', '?' or '#' */
+    if (ref_alpha(in[b])) {
+        size_t j = b + 1;
+        while (j < e && (ref_alpha(in[j]) || ref_digit(in[j]) || in[j] == '+' || in[j] == '.' ||
+                         in[j] == '-'))
+            j++;
+        if (e - j >= 3 && memcmp(in + j, "://", 3) == 0)
+            b = j + 3;
+    }
+    size_t end = b;
+    while (end < e && in[end] != '/' && in[end] != '?' && in[end] != '#')
+        end++;
+    /* 4. userinfo: up to the last '@' */
+    for (size_t i = b; i < end; i++)
+        if (in[i] == '@')
+            b = i + 1;
+    /* 5. bracketed IPv6 */
+    if (b < end && in[b] == '[') {
+        size_t close = b + 1;
+        while (close < end && in[close] != ']')
+            close++;
+        if (close == end)
+            return a;
+        if (close + 1 < end && (in[close + 1] != ':' || ref_port(in, close + 2, end)))
+            return a;
+        char text[64];
+        size_t n = close - (b + 1);
+        if (n >= sizeof(text))
+            return a;
+        memcpy(text, in + b + 1, n);
+        text[n] = '\0';
+        if (memchr(text, '%', n))
+            return a; /* zone id */
+        struct in6_addr addr;
+        if (inet_pton(AF_INET6, text, &addr) != 1)
+            return a;
+        FUZZ_ASSERT(inet_ntop(AF_INET6, &addr, a.key, sizeof(a.key)) != NULL);
+        a.len = strlen(a.key);
+        a.rc = TENREG_OK;
+        return a;
+    }
+    /* 6. the port starts at the first ':' */
+    size_t colon = b;
+    while (colon < end && in[colon] != ':')
+        colon++;
+    if (colon < end && ref_port(in, colon + 1, end))
+        return a;
+    /* 7. the name */
+    a.rc = ref_name(in, b, colon, &a);
+    return a;
 }
 
 static void check_key_shape(const struct answer *a)
@@ -293,6 +421,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct answer a = normalize(data, size);
     FUZZ_ASSERT_MSG(a.rc != TENREG_ENOSPC, "ENOSPC with a %d-byte buffer", KEY_CAP);
+    struct answer r = ref_normalize(data, size);
+    FUZZ_ASSERT_MSG(a.rc == r.rc && (a.rc != TENREG_OK || strcmp(a.key, r.key) == 0),
+                    "tenreg: %s \"%s\"; DESIGN.md §4 reference: %s \"%s\"",
+                    tenreg_err_name(a.rc), a.key, tenreg_err_name(r.rc), r.key);
     check_smuggling(&a, data, size);
     if (a.rc == TENREG_OK) {
         check_key_shape(&a);
