@@ -278,16 +278,20 @@ static void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         }
     }
     size_t before;
+    bool answered = false;
     do {                        /* drain pipelined input held back by backpressure */
         before = c->in_len;
         conn_process(w, c);
+        answered |= c->in_len != before;
         if (eof)
             c->closing = true;
         if (!conn_flush(w, c))
             return;
     } while (c->in_len != before && c->in_len > 0 && c->out.len == 0);
-    if (c->in_len > 0 && c->in_len != before)
-        c->partial_since = now_s(); /* a new request started in this batch */
+    /* Bytes left after answering requests begin the next request: time it
+     * from now, so a busy pipelining client is never cut as "too slow". */
+    if (answered && c->in_len > 0)
+        c->partial_since = now_s();
     set_events(w, c);
 }
 
@@ -296,9 +300,8 @@ static void sweep(struct worker *w, time_t now)
     for (size_t i = w->n_conns; i-- > 0;) {
         struct conn *c = w->conns[i];
         /* A request that trickles in (slowloris) is timed from its first
-         * byte, not from its last one. */
-        /* Whole seconds: "> T" means more than T s really passed (and the
-         * once-a-second sweep closes it within T + 2 s). */
+         * byte, not from its last one. Whole seconds: "> T" means more than
+         * T s really passed (and the once-a-second sweep closes within T + 2). */
         const struct server_handler *h = &w->srv->h;
         bool stale = c->lingering    ? now - c->last_active > LINGER_TIMEOUT_S
                      : c->in_len > 0 ? now - c->partial_since > (time_t)h->request_timeout_s

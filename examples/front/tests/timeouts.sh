@@ -43,6 +43,20 @@ exec 3<&-
 expect "idle: answered first" "HTTP/1.1 200 OK" "$(echo "$out" | head -1)"
 if [ "$dt" -ge 1950 ] && [ "$dt" -le 5000 ]; then ok; else fail "idle connection closed after $dt ms"; fi
 
+# A busy pipelining client whose buffer is never empty (each write ends in
+# the start of the next request) is making progress: it must not be cut as
+# a slow request, however long it goes on (3 s here, timeout 1 s).
+exec 3<>"/dev/tcp/127.0.0.1/$FPORT"
+req='GET / HTTP/1.1\r\nHost: sales.acmemedia.example\r\n\r\n'
+(printf "${req}GET / HT"
+ for i in $(seq 1 10); do sleep 0.3; printf "TP/1.1\r\nHost: sales.acmemedia.example\r\n\r\nGET / HT"; done
+ sleep 0.3
+ printf 'TP/1.1\r\nHost: sales.acmemedia.example\r\nConnection: close\r\n\r\n') >&3 2>/dev/null &
+BG_PIDS+=($!)
+out=$(timeout 10 cat <&3 | tr -d '\r')
+exec 3<&-
+expect "busy pipeline: all 12 answered" 12 "$(echo "$out" | grep -o 'HTTP/1.1 200' | wc -l)"
+
 expect "still serving" '200||{"tenant":"acme-media","health":"healthy"}' "$(front_get sales.acmemedia.example)"
 stop_front
 finish
