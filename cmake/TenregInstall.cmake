@@ -7,12 +7,7 @@
 # prefix from their own location, so `cmake --install build --prefix DIR`
 # gives a working package wherever DIR is (tests/consumer relies on it).
 include(CMakePackageConfigHelpers)
-
-set(TENREG_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tenreg"
-    CACHE STRING "Where tenregConfig.cmake is installed, relative to the prefix")
-set(TENREG_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
-    CACHE STRING "Where tenreg.pc is installed, relative to the prefix")
-mark_as_advanced(TENREG_INSTALL_CMAKEDIR TENREG_INSTALL_PKGCONFIGDIR)
+include(${CMAKE_CURRENT_LIST_DIR}/TenregInstallDirs.cmake)
 
 # ---- libraries ---------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 # missing. Needs root (or sudo) only in that case.
 #
 #   scripts/install-deps.sh [extra-package...]
-set -euo pipefail
+# (No `set -e` here: sourcing must not change the caller's shell options.)
 
 tenreg_deps=(
   cmake make gcc g++ clang pkg-config binutils
@@ -40,5 +40,6 @@ tenreg_install_deps() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
   tenreg_install_deps "$@"
 fi

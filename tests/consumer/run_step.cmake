@@ -48,6 +48,12 @@ function(check_consumer exe link flavor)
   endif()
 endfunction()
 
+foreach(_v PREFIX WORK SOURCE LIBDIR BINDIR CMAKEDIR PKGCONFIGDIR CC STEP)
+  if("${${_v}}" STREQUAL "")
+    message(FATAL_ERROR "run_step.cmake: ${_v} is not set (see tests/consumer/tests.cmake)")
+  endif()
+endforeach()
+
 set(_inc ${PREFIX}/include)
 set(_lib ${PREFIX}/${LIBDIR})
 set(_src ${SOURCE}/main.c)

@@ -39,6 +39,7 @@ if(NOT TARGET tenreg OR NOT TARGET tenreg_static)
   return()
 endif()
 
+include(${PROJECT_SOURCE_DIR}/cmake/TenregInstallDirs.cmake)
 set(_tc_dir ${CMAKE_CURRENT_BINARY_DIR}/consumer)
 set(_tc_prefix ${_tc_dir}/prefix)
 set(_tc_step ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run_step.cmake)
