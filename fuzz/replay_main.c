@@ -154,7 +154,9 @@ static int run_stdin(size_t *count)
 #endif
 }
 
-int main(int argc, char **argv)
+/* Default visibility: AFL++'s runtime in an instrumented libtenreg.so
+ * refers to main, and the project builds with -fvisibility=hidden. */
+__attribute__((visibility("default"))) int main(int argc, char **argv)
 {
     size_t count = 0;
     int rc = 0;

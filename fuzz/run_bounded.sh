@@ -11,7 +11,8 @@
 # Environment:
 #   FUZZ_SECONDS    seconds per target (default 60)
 #   FUZZ_TARGETS    space-separated subset (default: normalize registry_ops concurrent)
-#   FUZZ_BUILD_DIR  build directory (default: <repo>/build-fuzz-libfuzzer)
+#   FUZZ_BUILD_DIR  build directory (default: <repo>/build/ci-fuzz; findings go to
+#                   its findings/<target>/)
 #   CC              clang to use (default: clang)
 #   JOBS            build parallelism (default: nproc)
 set -u
@@ -20,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"normalize registry_ops concurrent"}
-build=${FUZZ_BUILD_DIR:-"$repo/build-fuzz-libfuzzer"}
+build=${FUZZ_BUILD_DIR:-"$repo/build/ci-fuzz"}
 cc=${CC:-clang}
 case "$cc" in *clang*) ;; *) cc=clang ;; esac
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -38,6 +39,7 @@ hexdump_file() {
     fi
 }
 
+mkdir -p "$(dirname "$build")"
 echo "run_bounded: configuring $build with $cc"
 CC="$cc" cmake -S "$repo" -B "$build" -DTENREG_FUZZ=ON -DTENREG_BUILD_TESTS=OFF \
     -DTENREG_EXAMPLES=OFF -DTENREG_BUILD_TOOLS=OFF -DTENREG_BENCH=OFF \
