@@ -45,6 +45,7 @@ struct bench_cfg {
     double zipf_s;
     unsigned readers;        /* reader threads; 0 = all cores */
     double writer_rate;      /* writer ops/s */
+    double writer_tick_us;   /* shortest writer sleep */
     double churn_frac;       /* share of tenants the writer works on */
     double phase_s, warmup_s, lazy_warm_s, drain_timeout_s;
     unsigned builders;       /* tenreg builder threads */
@@ -219,6 +220,7 @@ struct phase {
     _Atomic int state;
     pthread_barrier_t barrier;
     double writer_rate;
+    double writer_tick;         /* shortest writer sleep, seconds */
 };
 
 struct phase_result {

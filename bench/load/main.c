@@ -40,6 +40,7 @@ static void defaults(struct bench_cfg *c)
     c->zipf_s = 1.1;
     c->readers = 0;
     c->writer_rate = 10000;
+    c->writer_tick_us = 1000;
     c->churn_frac = 0.10;
     c->phase_s = 2.0;
     c->warmup_s = 0.3;
@@ -90,6 +91,8 @@ static void usage(FILE *f, const char *prog)
             "threads and time:\n"
             "  --readers N          reader threads, 0 = all cores (default 0)\n"
             "  --writer-rate R      writer ops/s, 0 = no writer (default %.0f)\n"
+            "  --writer-tick US     shortest writer sleep: ops due within it run on one\n"
+            "                       wake-up (default %.0f; 0 = one sleep per op)\n"
             "  --churn F            share of tenants the writer works on (default %.2f)\n"
             "  --phase S            measured seconds per phase (default %.1f)\n"
             "  --warmup S           uncounted seconds before each phase (default %.1f)\n"
@@ -109,7 +112,7 @@ static void usage(FILE *f, const char *prog)
             "  --help               this text\n",
             prog, d.tenants, d.lazy_frac, d.factory_us, d.builders, d.cold_tenants, d.stream_len,
             d.mixed_case, d.port443, d.unknown, d.urls, d.zipf_s, (unsigned long long)d.seed,
-            d.writer_rate, d.churn_frac, d.phase_s, d.warmup_s, d.lazy_warm_s,
+            d.writer_rate, d.writer_tick_us, d.churn_frac, d.phase_s, d.warmup_s, d.lazy_warm_s,
             d.drain_timeout_s, d.sample_every, d.qs_every);
 }
 
@@ -130,7 +133,7 @@ enum {
     O_TENANTS = 256, O_LAZY, O_FACTORY, O_BUILDERS, O_COLD, O_STREAM, O_MIXED, O_PORT,
     O_UNKNOWN, O_URLS, O_ZIPF, O_SEED, O_READERS, O_WRATE, O_CHURN, O_PHASE, O_WARMUP, O_REPS,
     O_LWARM, O_DRAIN, O_SAMPLE, O_QS, O_PIN, O_FLAVOR, O_NOHOT, O_NOCOLD, O_NOREG, O_QUICK,
-    O_JSON, O_QUIET, O_HELP
+    O_JSON, O_QUIET, O_HELP, O_WTICK
 };
 
 static void parse(int argc, char **argv, struct bench_cfg *c)
@@ -142,7 +145,7 @@ static void parse(int argc, char **argv, struct bench_cfg *c)
         {"mixed-case", 1, 0, O_MIXED}, {"port443", 1, 0, O_PORT},
         {"unknown", 1, 0, O_UNKNOWN}, {"urls", 1, 0, O_URLS}, {"zipf", 1, 0, O_ZIPF},
         {"seed", 1, 0, O_SEED}, {"readers", 1, 0, O_READERS},
-        {"writer-rate", 1, 0, O_WRATE}, {"churn", 1, 0, O_CHURN}, {"phase", 1, 0, O_PHASE},
+        {"writer-rate", 1, 0, O_WRATE}, {"writer-tick", 1, 0, O_WTICK}, {"churn", 1, 0, O_CHURN}, {"phase", 1, 0, O_PHASE},
         {"warmup", 1, 0, O_WARMUP}, {"reps", 1, 0, O_REPS}, {"lazy-warm", 1, 0, O_LWARM},
         {"drain-timeout", 1, 0, O_DRAIN}, {"sample-every", 1, 0, O_SAMPLE},
         {"qs-every", 1, 0, O_QS}, {"pin", 0, 0, O_PIN}, {"flavor", 1, 0, O_FLAVOR},
@@ -167,6 +170,7 @@ static void parse(int argc, char **argv, struct bench_cfg *c)
         case O_SEED: c->seed = (uint64_t)num("--seed", n, 1, 9007199254740992.0); break;
         case O_READERS: c->readers = (unsigned)num("--readers", n, 0, 64); break;
         case O_WRATE: c->writer_rate = num("--writer-rate", n, 0, 1e7); break;
+        case O_WTICK: c->writer_tick_us = num("--writer-tick", n, 0, 1e6); break;
         case O_CHURN: c->churn_frac = num("--churn", n, 0.0001, 1); break;
         case O_PHASE: c->phase_s = num("--phase", n, 0.01, 3600); break;
         case O_WARMUP: c->warmup_s = num("--warmup", n, 0, 3600); break;
@@ -316,6 +320,7 @@ static const struct phase_result *run(const char *set, const char *impl, void *t
         ph.qs_every = cfg.qs_every;
         ph.pin = cfg.pin;
         ph.writer_rate = cfg.writer_rate;
+        ph.writer_tick = cfg.writer_tick_us * 1e-6;
         struct phase_result pr;
         phase_run(&ph, &pr);
         if (r == 0 || pr.total_per_s > best.total_per_s)
@@ -558,10 +563,10 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
                cs->distinct);
     printf("\n");
     printf("threads: %u readers (tenreg_resolve NOWAIT, %s); writer %.0f ops/s on %.0f%% of the "
-           "tenants; %.1f s per phase after %.1f s warm-up, best of %u\n",
+           "tenants, woken at most every %.0f us; %.1f s per phase after %.1f s warm-up, best of %u\n",
            nr, strcmp(BENCH_FLAVOR, "qsbr") ? "one read section per lookup"
                                             : "tenreg_quiescent() every N lookups",
-           cfg.writer_rate, cfg.churn_frac * 100, cfg.phase_s, cfg.warmup_s, g_reps);
+           cfg.writer_rate, cfg.churn_frac * 100, cfg.writer_tick_us, cfg.phase_s, cfg.warmup_s, g_reps);
     if (!strcmp(BENCH_FLAVOR, "qsbr"))
         printf("qsbr: quiescent state every %u lookup(s)\n", cfg.qs_every);
     printf("latency: 1 call in %u timed with rdtsc/rdtscp; the timer itself costs %.1f ns "
@@ -700,12 +705,12 @@ static void print_json(const struct stream *hs, const struct stream *cs, unsigne
     printf("  \"config\": {\"tenants\": %zu, \"lazy_frac\": %.3f, \"factory_us\": %u, "
            "\"builders\": %u, \"cold_tenants\": %zu, \"stream\": %zu, \"mixed_case\": %.3f, "
            "\"port443\": %.3f, \"unknown\": %.3f, \"urls\": %.3f, \"zipf\": %.3f, \"seed\": %llu, "
-           "\"readers\": %u, \"writer_rate\": %.1f, \"churn\": %.3f, \"phase_s\": %.3f, "
+           "\"readers\": %u, \"writer_rate\": %.1f, \"writer_tick_us\": %.1f, \"churn\": %.3f, \"phase_s\": %.3f, "
            "\"warmup_s\": %.3f, \"reps\": %u, \"sample_every\": %u, \"qs_every\": %u, "
            "\"pin\": %s},\n",
            cfg.tenants, cfg.lazy_frac, cfg.factory_us, cfg.builders, cfg.cold_tenants,
            hs ? hs->n : cs ? cs->n : 0, cfg.mixed_case, cfg.port443, cfg.unknown, cfg.urls,
-           cfg.zipf_s, (unsigned long long)cfg.seed, nr, cfg.writer_rate, cfg.churn_frac,
+           cfg.zipf_s, (unsigned long long)cfg.seed, nr, cfg.writer_rate, cfg.writer_tick_us, cfg.churn_frac,
            cfg.phase_s, cfg.warmup_s, g_reps, cfg.sample_every, cfg.qs_every,
            cfg.pin ? "true" : "false");
     printf("  \"timer\": {\"overhead_ns\": %.2f, \"tsc_ghz\": %.4f},\n", ovh_ns, bench_tsc_per_ns);
