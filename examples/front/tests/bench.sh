@@ -50,6 +50,7 @@ run() {  # run BACKEND SETUP ROUND
 }
 
 echo "wrk ${SECS}s per run, $ROUNDS rounds, $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  (other work on the machine skews every run)"
 printf '%-7s %-7s %5s %9s %8s %8s %7s %6s\n' backend setup round req/s p50_us p99_us 503s admin
 SETUPS=${BENCH_SETUPS:-shared}
 for round in $(seq 1 "$ROUNDS"); do
@@ -60,6 +61,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 BACKEND="tenreg+rwlock"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median over $ROUNDS rounds:"
 for setup in $SETUPS; do
     for backend in tenreg rwlock; do
