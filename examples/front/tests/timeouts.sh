@@ -10,7 +10,8 @@ start_front --tenants "$TENANTS" --request-timeout-s 1 --idle-timeout-s 2
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # A head that stops half-way: closed without an answer after more than 1 s
-# (timestamps are whole seconds and the sweep runs once a second: < 3 s).
+# (timestamps are whole seconds and the sweep runs once a second: < 3 s;
+# the bounds below leave room for a loaded or sanitized run).
 exec 3<>"/dev/tcp/127.0.0.1/$FPORT"
 printf 'GET / HTTP/1.1\r\nHost: sales.acme' >&3
 t0=$(ms)
@@ -18,7 +19,7 @@ out=$(timeout 8 cat <&3)
 dt=$(( $(ms) - t0 ))
 exec 3<&-
 expect "stalled head: no answer" "" "$out"
-if [ "$dt" -ge 950 ] && [ "$dt" -le 4000 ]; then ok; else fail "stalled head closed after $dt ms"; fi
+if [ "$dt" -ge 950 ] && [ "$dt" -le 5000 ]; then ok; else fail "stalled head closed after $dt ms"; fi
 
 # Slowloris: a byte every 200 ms keeps the connection busy but the request
 # never completes; it is still cut 1-3 s after its first byte.
@@ -31,7 +32,7 @@ out=$(timeout 8 cat <&3)
 dt=$(( $(ms) - t0 ))
 exec 3<&-
 expect "slowloris: no answer" "" "$out"
-if [ "$dt" -ge 950 ] && [ "$dt" -le 4000 ]; then ok; else fail "slowloris cut after $dt ms"; fi
+if [ "$dt" -ge 950 ] && [ "$dt" -le 5000 ]; then ok; else fail "slowloris cut after $dt ms"; fi
 
 # Idle keep-alive: answered, then closed 2-4 s later.
 exec 3<>"/dev/tcp/127.0.0.1/$FPORT"
@@ -41,7 +42,7 @@ out=$(timeout 8 cat <&3 | tr -d '\r')
 dt=$(( $(ms) - t0 ))
 exec 3<&-
 expect "idle: answered first" "HTTP/1.1 200 OK" "$(echo "$out" | head -1)"
-if [ "$dt" -ge 1950 ] && [ "$dt" -le 5000 ]; then ok; else fail "idle connection closed after $dt ms"; fi
+if [ "$dt" -ge 1950 ] && [ "$dt" -le 6500 ]; then ok; else fail "idle connection closed after $dt ms"; fi
 
 # A busy pipelining client whose buffer is never empty (each write ends in
 # the start of the next request) is making progress: it must not be cut as
