@@ -12,7 +12,12 @@
 # if any configure, build or test failed.
 #
 # Environment:
-#   TENREG_JOBS                      parallel build/test jobs (default 2)
+#   TENREG_JOBS                      parallel build jobs, and ctest jobs of the
+#                                    release build (default 2)
+#   TENREG_SAN_CTEST_JOBS            ctest jobs of the sanitizer builds
+#                                    (default 1: sanitized code is 2-15x
+#                                    slower, and two suites at once on two
+#                                    cores starve the timing-bound tests)
 #   TENREG_SANITIZER_STRESS_ITERS    TENREG_STRESS_ITERS for the sanitizer
 #                                    builds (default: the tests' own counts)
 #   TENREG_CI_BUILDS                 which builds to run (default
@@ -26,6 +31,7 @@ source scripts/install-deps.sh
 tenreg_install_deps || exit 1
 
 jobs=${TENREG_JOBS:-2}
+san_ctest_jobs=${TENREG_SAN_CTEST_JOBS:-1}
 builds=${TENREG_CI_BUILDS:-release asan tsan}
 san_iters=${TENREG_SANITIZER_STRESS_ITERS:-}
 
@@ -37,6 +43,8 @@ start_all=$(date +%s)
 
 run_build() {
   local name=$1; shift
+  local ctest_jobs=$jobs
+  [ "$name" = release ] || ctest_jobs=$san_ctest_jobs
   local dir=$root/build/ci-$name
   local log=$root/build/ci-$name.log
   local t0; t0=$(date +%s)
@@ -56,9 +64,9 @@ run_build() {
     status=1
     return
   fi
-  echo "=== $name: ctest"
+  echo "=== $name: ctest -j $ctest_jobs"
   local out=$dir/ctest-output.txt
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" 2>&1) | tee "$out"
+  (cd "$dir" && ctest --output-on-failure -j "$ctest_jobs" 2>&1) | tee "$out"
   local rc=${PIPESTATUS[0]}
   # "100% tests passed, 0 tests failed out of 42"
   local line; line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
