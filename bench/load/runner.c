@@ -31,6 +31,14 @@ void bench_tsc_calibrate(void)
     bench_tsc_per_ns = best;
 }
 
+static double clock_s(clockid_t c)
+{
+    struct timespec ts;
+    if (clock_gettime(c, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -197,17 +205,36 @@ void phase_run(struct phase *ph, struct phase_result *out)
     d.tv_sec = (time_t)ph->warmup;
     d.tv_nsec = (long)((ph->warmup - (double)d.tv_sec) * 1e9);
     nanosleep(&d, NULL);
-    struct timespec pc0, pc1;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pc0);
+    /* The CPU split is read here, by this thread, at the same two instants
+     * for every thread (pthread_getcpuclockid), so the windows match. */
+    unsigned nt = nr + (has_writer ? 1 : 0);
+    clockid_t *clk = calloc(nt, sizeof(clockid_t));
+    double *tc0 = calloc(nt, sizeof(double)), *tc1 = calloc(nt, sizeof(double));
+    for (unsigned i = 0; i < nt; i++)
+        pthread_getcpuclockid(i < nr ? th[i] : wth, &clk[i]);
+    double pc0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (unsigned i = 0; i < nt; i++)
+        tc0[i] = clock_s(clk[i]);
     double wall0 = bench_now();
     atomic_store(&ph->state, PH_MEASURE);
     d.tv_sec = (time_t)ph->seconds;
     d.tv_nsec = (long)((ph->seconds - (double)d.tv_sec) * 1e9);
     nanosleep(&d, NULL);
     atomic_store(&ph->state, PH_STOP);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pc1);
+    double pc1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    for (unsigned i = 0; i < nt; i++)
+        tc1[i] = clock_s(clk[i]);
     double wall = bench_now() - wall0;
-    double proc_cpu = (double)(pc1.tv_sec - pc0.tv_sec) + (double)(pc1.tv_nsec - pc0.tv_nsec) * 1e-9;
+    double proc_cpu = pc1 - pc0, rd_cpu = 0, wr_cpu = 0;
+    for (unsigned i = 0; i < nt; i++) {
+        if (i < nr)
+            rd_cpu += tc1[i] - tc0[i];
+        else
+            wr_cpu = tc1[i] - tc0[i];
+    }
+    free(clk);
+    free(tc0);
+    free(tc1);
     for (unsigned i = 0; i < nr; i++)
         pthread_join(th[i], NULL);
     if (has_writer)
@@ -272,12 +299,11 @@ void phase_run(struct phase *ph, struct phase_result *out)
         out->w_unreg = wc.n_unreg;
         out->w_recheck = wc.n_recheck;
     }
-    /* The readers' and writer's windows and the process window differ by
-     * thread start-up jitter only (microseconds). */
-    double other = proc_cpu - out->cpu_readers - (has_writer ? wc.cpu_s : 0);
+    /* Cost per lookup: each reader's own CPU time over its own window. */
     out->cpu_ns_per_lookup = out->ops ? out->cpu_readers * 1e9 / (double)out->ops : 0;
-    out->cpu_readers = 100 * out->cpu_readers / wall;
-    out->cpu_writer = has_writer ? 100 * wc.cpu_s / wall : 0;
+    double other = proc_cpu - rd_cpu - wr_cpu;
+    out->cpu_readers = 100 * rd_cpu / wall;
+    out->cpu_writer = 100 * wr_cpu / wall;
     out->cpu_other = other > 0 ? 100 * other / wall : 0;
     free(th);
     free(rc);
