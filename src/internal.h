@@ -5,7 +5,7 @@
  * Where everything lives:
  *   normalize.c  host -> key (pure)          hash.c      keyed hash (SipHash-1-3)
  *   alloc.c      the only allocator calls    rcu.c       threads, read sections, flavor
- *   tenant.c     tenant objects, refcounts   record.c    immutable published records
+ *   tenant.c     registrations, refcounts    record.c    immutable published records
  *   table.c      the RCU hash tables         turnstile.c per-tenant FIFO of admin work
  *   once_cell.c  lazy build state + futex    builder.c   builder threads and queue
  *   resolve.c    the read side               registry.c  the admin side (public API)
@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <urcu/rculfhash.h>
+#include <string.h>
 #include <urcu/wfcqueue.h>
 
 #include "tenreg.h"
@@ -86,25 +86,47 @@ enum tenreg__record_flags {
     TENREG__REC_BUILD_FAILED = 1u, /* a lazy build failed: EDISABLED */
 };
 
+struct tenreg__tenant;
+
 /*
- * What a reader sees of a tenant: immutable once published. Writers never
- * modify a published record; they publish a new one with one
- * rcu_assign_pointer and retire the old one with call_rcu, so a reader
- * always sees a consistent (health, platform) pair.
+ * Everything a reader needs about a tenant, in one immutable object: the
+ * hash-table slots point at records, so a lookup touches the slot array and
+ * one record (two cache misses when cold, like a plain open-addressing
+ * table). A change of health or platform publishes a new record into both
+ * tables and retires the old one with call_rcu; a reader therefore always
+ * sees a consistent (tenant id, health, platform) triple.
+ *
+ * Each record holds a reference on its tenant, so the tenant (and the
+ * platform it owns) outlives every record that points at it.
  */
 struct tenreg__record {
-    void *platform;        /* NULL until built (lazy) */
-    uint8_t health;        /* tenreg_health */
-    uint8_t flags;         /* tenreg__record_flags */
-    struct tenreg *reg;    /* for the deferred free */
+    void *platform;                  /* NULL until built (lazy) */
+    struct tenreg__tenant *tenant;   /* the registration: cold paths only */
+    uint8_t health;                  /* tenreg_health */
+    uint8_t flags;                   /* tenreg__record_flags */
+    uint8_t host_len;
+    uint8_t id_len;
     struct rcu_head rcu;
+    char strs[];                     /* host key NUL, tenant id NUL */
 };
 
-struct tenreg__record *tenreg__record_new(struct tenreg *reg, tenreg_health health,
+static inline const char *tenreg__record_host(const struct tenreg__record *r)
+{
+    return r->strs;
+}
+static inline const char *tenreg__record_id(const struct tenreg__record *r)
+{
+    return r->strs + r->host_len + 1;
+}
+
+/* A record of @t with @t's host key and id; takes no tenant reference until
+ * published. NULL on allocation failure. */
+struct tenreg__record *tenreg__record_new(struct tenreg__tenant *t, tenreg_health health,
                                           void *platform, unsigned flags);
 /* Frees a record no reader ever saw. */
 void tenreg__record_drop(struct tenreg__record *rec);
-/* Frees a published record after a grace period. Needs a registered thread. */
+/* Frees a published record after a grace period, then drops its tenant
+ * reference. Needs a registered thread. */
 void tenreg__record_retire(struct tenreg__record *rec);
 
 /* ---- per-tenant FIFO (turnstile.c) ------------------------------------- */
@@ -154,36 +176,33 @@ bool tenreg__cell_make_stale(_Atomic uint32_t *cell);
 /* ---- tenants (tenant.c) ------------------------------------------------ */
 
 /*
- * One registration of one tenant id. Lives in both tables (by host, by id)
- * until unregistered or replaced, then is retired through call_rcu. Admin
- * and builder threads that work on it outside a read section hold a
- * reference. The fields a reader touches sit at the end, next to the
- * strings, so that a lookup hit reads few cache lines.
+ * One registration of one tenant id: the mutable, admin side. Readers reach
+ * it only through record->tenant, on the cold path of a lazy tenant.
+ * Lifetime: a reference per record that points at it (published records
+ * only), one per admin or builder thread working on it outside a read
+ * section. When the last goes, its platform is freed: every record that
+ * could show the platform has been through a grace period by then.
  */
 struct tenreg__tenant {
-    /* -- admin side -- */
     struct tenreg *reg;
     tenreg_factory_fn factory;        /* lazy only; never called twice */
     void *factory_ctx;
     void *platform;                   /* owned platform, set under write_lock */
-    const char *agent_url;            /* points into strs */
-    struct cds_lfht_node id_node;
-    struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
-    struct rcu_head rcu;
+    struct tenreg__record *rec;       /* current record: written under write_lock,
+                                         read with tenreg__tenant_record() */
     struct tenreg__record *build_rec; /* lazy: the record a build publishes,
                                          allocated up front so a build never
                                          fails for memory after its factory ran */
+    struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
+    uint64_t host_hash, id_hash;
     struct tenreg__turnstile turn;
-    _Atomic uint32_t refs;            /* 1 for the tables + 1 per holder */
+    _Atomic uint32_t refs;
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
     uint32_t url_len;
     atomic_bool removed;              /* set under write_lock: out of the tables */
     bool lazy;
     uint8_t id_len;
-    /* -- read side -- */
     uint8_t host_len;
-    struct tenreg__record *rec;       /* rcu_dereference() it */
-    struct cds_lfht_node host_node;
     char strs[];                      /* host key NUL, id NUL, agent URL NUL */
 };
 
@@ -195,6 +214,10 @@ static inline const char *tenreg__tenant_id(const struct tenreg__tenant *t)
 {
     return t->strs + t->host_len + 1;
 }
+static inline const char *tenreg__tenant_url(const struct tenreg__tenant *t)
+{
+    return t->strs + t->host_len + 1 + t->id_len + 1;
+}
 
 /* The tenant's current record; inside a read section (or under write_lock). */
 static inline struct tenreg__record *tenreg__tenant_record(const struct tenreg__tenant *t)
@@ -204,39 +227,103 @@ static inline struct tenreg__record *tenreg__tenant_record(const struct tenreg__
     return rec;
 }
 
-/* Allocates a tenant (refs = 1, for the tables) with its first record.
- * Returns NULL on allocation failure. */
+/* Allocates a tenant (refs = 0) and its first record (PENDING, @platform),
+ * plus the build record of a lazy tenant. Returns NULL on allocation failure. */
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
-                                          const char *id, size_t id_len, const char *url,
-                                          size_t url_len, void *platform,
-                                          tenreg_factory_fn factory, void *factory_ctx);
-/* Frees a tenant that was never published (and its record, not its platform). */
+                                          uint64_t host_hash, const char *id, size_t id_len,
+                                          uint64_t id_hash, const char *url, size_t url_len,
+                                          void *platform, tenreg_factory_fn factory,
+                                          void *factory_ctx);
+/* Frees a tenant that was never published, with its records (not its platform). */
 void tenreg__tenant_drop(struct tenreg__tenant *t);
 void tenreg__tenant_ref(struct tenreg__tenant *t);
+/* The last reference frees the platform and the tenant. Never call it
+ * under write_lock or inside a read section: it may run platform_free. */
 void tenreg__tenant_unref(struct tenreg__tenant *t);
-/* After removal from both tables (under write_lock): frees the platform and
- * the current record after a grace period, then drops the tables' ref. */
-void tenreg__tenant_retire(struct tenreg__tenant *t);
-/* Publishes @rec as the tenant's current record (under write_lock, inside
- * tenreg__rcu_enter) and retires the previous one. */
+/* Makes @rec the tenant's current record in both tables and retires the
+ * previous one. Under write_lock, inside tenreg__rcu_enter. */
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec);
 
 /* ---- table.c ----------------------------------------------------------- */
 
-int tenreg__tables_init(struct tenreg *reg, size_t expected);
-void tenreg__tables_destroy(struct tenreg *reg);
-/* Lookups: inside a read section. */
-struct tenreg__tenant *tenreg__find_host(const struct tenreg *reg, const char *key, size_t len);
-struct tenreg__tenant *tenreg__find_id(const struct tenreg *reg, const char *id, size_t len);
-/* Mutations: under write_lock, inside tenreg__rcu_enter. */
-void tenreg__table_insert(struct tenreg *reg, struct tenreg__tenant *t);
-/* Puts @t where @old was: same id; moves the host if it differs. */
-void tenreg__table_replace(struct tenreg *reg, struct tenreg__tenant *old,
-                           struct tenreg__tenant *t);
-void tenreg__table_remove(struct tenreg *reg, struct tenreg__tenant *t);
-/* Calls @fn on every tenant of the id table (inside a read section). */
-void tenreg__table_each(const struct tenreg *reg,
-                        void (*fn)(void *ctx, struct tenreg__tenant *t), void *ctx);
+/*
+ * An RCU-published open-addressing hash table (linear probing) of records.
+ * A slot is the full 64-bit hash and the record pointer, so a probe reads
+ * the slot array and touches a record only when the hashes match. Slots go
+ * from empty to a record, between records, and to a tombstone; never back
+ * to empty while readers may probe the array, so a reader never stops early
+ * on a key that is present. Growth, and shedding tombstones, copies the live
+ * slots into a new array, publishes it with one pointer store and frees the
+ * old one after a grace period. Writers: under the registry's write_lock.
+ */
+struct tenreg__slot {
+    _Atomic uint64_t hash;
+    struct tenreg__record *_Atomic rec;   /* NULL: empty; TENREG__TOMBSTONE: deleted */
+};
+
+struct tenreg__slots {
+    size_t mask;                          /* capacity - 1 (a power of two) */
+    struct tenreg *reg;
+    struct rcu_head rcu;
+    struct tenreg__slot s[];
+};
+
+enum tenreg__table_key { TENREG__KEY_HOST, TENREG__KEY_ID };
+
+struct tenreg__table {
+    struct tenreg__slots *cur;            /* rcu_dereference() it */
+    size_t used;                          /* records + tombstones */
+    size_t live;                          /* records */
+    enum tenreg__table_key key;
+};
+
+#define TENREG__TOMBSTONE ((struct tenreg__record *)(uintptr_t)1)
+
+int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg__table_key key,
+                       size_t expected);
+/* Frees the slot array now: no reader may use the table any more. */
+void tenreg__table_destroy(struct tenreg *reg, struct tenreg__table *t);
+
+static inline bool tenreg__record_key_is(const struct tenreg__record *r,
+                                         enum tenreg__table_key key, const char *s, size_t len)
+{
+    if (key == TENREG__KEY_HOST)
+        return r->host_len == len && memcmp(tenreg__record_host(r), s, len) == 0;
+    return r->id_len == len && memcmp(tenreg__record_id(r), s, len) == 0;
+}
+
+/* Reader lookup, inside a read section: wait-free, no stores. */
+static inline struct tenreg__record *tenreg__table_find(const struct tenreg__table *t,
+                                                        uint64_t hash, const char *s, size_t len)
+{
+    const struct tenreg__slots *a = rcu_dereference(t->cur);
+    TENREG__TSAN_ACQUIRE(a);
+    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_acquire);
+        if (!r)
+            return NULL;
+        if (r != TENREG__TOMBSTONE &&
+            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash) {
+            TENREG__TSAN_ACQUIRE(r);
+            if (tenreg__record_key_is(r, t->key, s, len))
+                return r;
+        }
+    }
+}
+
+/* Makes room for @n more inserts (may publish a bigger array). Call before
+ * changing anything, so that ENOMEM leaves the registry unchanged. */
+int tenreg__table_reserve(struct tenreg *reg, struct tenreg__table *t, size_t n);
+/* Inserts a record whose key is not in the table (room reserved). */
+void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec);
+/* Swaps @old for @rec in @old's slot (same key). */
+void tenreg__table_replace(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old,
+                           struct tenreg__record *rec);
+/* Turns @old's slot into a tombstone. */
+void tenreg__table_remove(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old);
+/* Calls @fn on every record (under write_lock). */
+void tenreg__table_each(const struct tenreg__table *t,
+                        void (*fn)(void *ctx, struct tenreg__record *r), void *ctx);
 
 /* ---- builder.c --------------------------------------------------------- */
 
@@ -265,8 +352,8 @@ void tenreg__build_run(struct tenreg__tenant *t);
 
 struct tenreg {
     /* read side */
-    struct cds_lfht *by_host;
-    struct cds_lfht *by_id;
+    struct tenreg__table by_host;
+    struct tenreg__table by_id;
     struct tenreg__hash_key hkey;
     /* admin side */
     tenreg_config cfg;
@@ -276,13 +363,25 @@ struct tenreg {
     struct tenreg__builder builder;
 };
 
+static inline struct tenreg__record *tenreg__find_host(const struct tenreg *reg, const char *key,
+                                                       size_t len)
+{
+    return tenreg__table_find(&reg->by_host, tenreg__hash(&reg->hkey, key, len), key, len);
+}
+
+static inline struct tenreg__record *tenreg__find_id(const struct tenreg *reg, const char *id,
+                                                     size_t len)
+{
+    return tenreg__table_find(&reg->by_id, tenreg__hash(&reg->hkey, id, len), id, len);
+}
+
 /* registry.c: the validator verdict: 1 valid, 0 invalid, < 0 failed. */
 int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t);
 /* The health a validation moves a tenant to (DESIGN.md §3). */
 tenreg_health tenreg__health_after_check(tenreg_health from, int verdict);
 
 /* resolve.c: shared by resolve and resolve_by_id. */
-int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigned flags,
-                           tenreg_resolution *out);
+int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
+                           unsigned flags, tenreg_resolution *out);
 
 #endif /* TENREG_INTERNAL_H */

@@ -29,7 +29,7 @@ int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t)
 {
     if (!reg->cfg.validator) /* principal-token mode: always valid */
         return 1;
-    int v = reg->cfg.validator(reg->cfg.validator_ctx, tenreg__tenant_id(t), t->agent_url);
+    int v = reg->cfg.validator(reg->cfg.validator_ctx, tenreg__tenant_id(t), tenreg__tenant_url(t));
     return v > 0 ? 1 : (v == 0 ? 0 : -1);
 }
 
@@ -57,7 +57,7 @@ static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t)
         if (!atomic_load(&t->removed)) {
             const struct tenreg__record *cur = t->rec;
             tenreg_health h = tenreg__health_after_check((tenreg_health)cur->health, verdict);
-            struct tenreg__record *rec = tenreg__record_new(reg, h, cur->platform, cur->flags);
+            struct tenreg__record *rec = tenreg__record_new(t, h, cur->platform, cur->flags);
             if (!rec) {
                 rc = TENREG_ENOMEM;
             } else {
@@ -92,11 +92,14 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
         tenreg__dealloc(NULL, reg, sizeof(*reg));
         return TENREG_ENOMEM;
     }
-    int rc = tenreg__tables_init(reg, reg->cfg.expected_tenants);
-    if (rc == TENREG_OK) {
+    int rc = tenreg__table_init(reg, &reg->by_host, TENREG__KEY_HOST, reg->cfg.expected_tenants);
+    if (rc == TENREG_OK)
+        rc = tenreg__table_init(reg, &reg->by_id, TENREG__KEY_ID, reg->cfg.expected_tenants);
+    if (rc == TENREG_OK)
         rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
-        if (rc != TENREG_OK)
-            tenreg__tables_destroy(reg);
+    if (rc != TENREG_OK) {
+        tenreg__table_destroy(reg, &reg->by_host);
+        tenreg__table_destroy(reg, &reg->by_id);
     }
     if (rc != TENREG_OK) {
         pthread_mutex_destroy(&reg->write_lock);
@@ -107,23 +110,22 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
     return TENREG_OK;
 }
 
-/* Takes @t out of the tables and schedules its reclamation. Under
- * write_lock, inside tenreg__rcu_enter. */
-static void unlink_tenant(struct tenreg *reg, struct tenreg__tenant *t, bool replaced)
+/* Ends a registration that is already out of the tables (or whose slots
+ * were just given to its replacement): no more publishes, wake its
+ * waiters, and retire its current record. Under write_lock, inside
+ * tenreg__rcu_enter. */
+static void end_registration(struct tenreg__tenant *t)
 {
-    if (!replaced) {
-        tenreg__table_remove(reg, t);
-        atomic_fetch_sub(&reg->count, 1);
-    }
     atomic_store(&t->removed, true);
-    /* Wakes resolvers waiting on its build: they look up again. */
+    /* Resolvers waiting on its build wake up and look up again. */
     tenreg__cell_make_stale(&t->cell);
-    tenreg__tenant_retire(t);
+    tenreg__record_retire(t->rec);
 }
 
-static void unlink_each(void *ctx, struct tenreg__tenant *t)
+static void end_each(void *ctx, struct tenreg__record *rec)
 {
-    unlink_tenant(ctx, t, false);
+    (void)ctx;
+    end_registration(rec->tenant);
 }
 
 TENREG_API void tenreg_free(tenreg_t *reg)
@@ -133,17 +135,58 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     tenreg__builder_stop(reg);
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
-    tenreg__table_each(reg, unlink_each, reg);
+    tenreg__table_each(&reg->by_id, end_each, NULL);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
-    /* Every retired tenant frees its platform from call_rcu; wait for all. */
+    /* Retired records drop the last tenant references from call_rcu, which
+     * frees the platforms: wait for all of them. */
     tenreg__rcu_barrier();
-    tenreg__tables_destroy(reg);
+    tenreg__table_destroy(reg, &reg->by_host);
+    tenreg__table_destroy(reg, &reg->by_id);
     pthread_mutex_destroy(&reg->write_lock);
     tenreg__dealloc(NULL, reg, sizeof(*reg));
 }
 
 /* ---- register ----------------------------------------------------------- */
+
+/* Puts @t's first record into the tables in place of @old's (NULL: a new
+ * id). Under write_lock, inside tenreg__rcu_enter. Returns 0, EEXIST or
+ * ENOMEM, with nothing changed on error. */
+static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    const char *host = tenreg__tenant_host(t), *id = tenreg__tenant_id(t);
+    struct tenreg__record *holder = tenreg__table_find(&reg->by_host, t->host_hash, host,
+                                                       t->host_len);
+    if (holder && !tenreg__record_key_is(holder, TENREG__KEY_ID, id, t->id_len))
+        return TENREG_EEXIST;
+    struct tenreg__record *old = tenreg__table_find(&reg->by_id, t->id_hash, id, t->id_len);
+    bool same_host = old && old == holder;
+    int rc = tenreg__table_reserve(reg, &reg->by_host, same_host ? 0 : 1);
+    if (rc == TENREG_OK)
+        rc = tenreg__table_reserve(reg, &reg->by_id, old ? 0 : 1);
+    if (rc != TENREG_OK)
+        return rc;
+
+    struct tenreg__record *rec = t->rec;
+    tenreg__tenant_ref(t); /* the first record's */
+    if (old) {
+        struct tenreg__tenant *prev = old->tenant;
+        tenreg__table_replace(&reg->by_id, t->id_hash, old, rec);
+        if (same_host) {
+            tenreg__table_replace(&reg->by_host, t->host_hash, old, rec);
+        } else {
+            /* The tenant moved: its old host stops resolving, its new one starts. */
+            tenreg__table_remove(&reg->by_host, prev->host_hash, old);
+            tenreg__table_insert(&reg->by_host, t->host_hash, rec);
+        }
+        end_registration(prev);
+    } else {
+        tenreg__table_insert(&reg->by_id, t->id_hash, rec);
+        tenreg__table_insert(&reg->by_host, t->host_hash, rec);
+        atomic_fetch_add(&reg->count, 1);
+    }
+    return TENREG_OK;
+}
 
 static int add_tenant(struct tenreg *reg, const char *id, const char *url, void *platform,
                       tenreg_factory_fn factory, void *factory_ctx, unsigned flags)
@@ -157,30 +200,18 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
         tenreg_normalize_host(url, url_len, key, sizeof(key), &key_len) != TENREG_OK)
         return TENREG_EINVAL;
 
-    struct tenreg__tenant *t = tenreg__tenant_new(reg, key, key_len, id, id_len, url, url_len,
-                                                  platform, factory, factory_ctx);
+    struct tenreg__tenant *t = tenreg__tenant_new(
+        reg, key, key_len, tenreg__hash(&reg->hkey, key, key_len), id, id_len,
+        tenreg__hash(&reg->hkey, id, id_len), url, url_len, platform, factory, factory_ctx);
     if (!t)
         return TENREG_ENOMEM;
 
-    int rc = TENREG_OK;
     bool await = flags & TENREG_AWAIT_FIRST_VALIDATION;
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
-    struct tenreg__tenant *holder = tenreg__find_host(reg, key, key_len);
-    if (holder && (holder->id_len != id_len || memcmp(tenreg__tenant_id(holder), id, id_len)))
-        rc = TENREG_EEXIST;
-    if (rc == TENREG_OK) {
-        struct tenreg__tenant *old = tenreg__find_id(reg, id, id_len);
-        if (old) {
-            tenreg__table_replace(reg, old, t);
-            unlink_tenant(reg, old, true);
-        } else {
-            tenreg__table_insert(reg, t);
-            atomic_fetch_add(&reg->count, 1);
-        }
-        if (await)
-            tenreg__tenant_ref(t);
-    }
+    int rc = link_registration(reg, t);
+    if (rc == TENREG_OK && await)
+        tenreg__tenant_ref(t);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     if (rc != TENREG_OK) {
@@ -227,19 +258,26 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
         return TENREG_EINVAL;
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
-    struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
-    if (t)
-        unlink_tenant(reg, t, false);
+    struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
+    if (rec) {
+        struct tenreg__tenant *t = rec->tenant;
+        tenreg__table_remove(&reg->by_id, t->id_hash, rec);
+        tenreg__table_remove(&reg->by_host, t->host_hash, rec);
+        atomic_fetch_sub(&reg->count, 1);
+        end_registration(t);
+    }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
-    return t ? TENREG_OK : TENREG_ENOENT;
+    return rec ? TENREG_OK : TENREG_ENOENT;
 }
 
-/* Finds @id and takes a reference, so it survives the read section. */
+/* Finds @id and takes a reference on its registration, so that it
+ * survives the read section. */
 static struct tenreg__tenant *get_by_id(struct tenreg *reg, const char *id, size_t len)
 {
     tenreg__rcu_enter();
-    struct tenreg__tenant *t = tenreg__find_id(reg, id, len);
+    struct tenreg__record *rec = tenreg__find_id(reg, id, len);
+    struct tenreg__tenant *t = rec ? rec->tenant : NULL;
     if (t)
         tenreg__tenant_ref(t);
     tenreg__rcu_exit();
@@ -268,9 +306,9 @@ TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenr
         return TENREG_EINVAL;
     int rc = TENREG_ENOENT;
     tenreg__rcu_enter();
-    const struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
-    if (t) {
-        *out = (tenreg_health)tenreg__tenant_record(t)->health;
+    const struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
+    if (rec) {
+        *out = (tenreg_health)rec->health;
         rc = TENREG_OK;
     }
     tenreg__rcu_exit();
@@ -291,19 +329,19 @@ struct snapshot {
     char *pos;
 };
 
-static void snapshot_size(void *ctx, struct tenreg__tenant *t)
+static void snapshot_size(void *ctx, struct tenreg__record *r)
 {
     struct snapshot *s = ctx;
     s->n++;
-    s->bytes += (size_t)t->id_len + 1;
+    s->bytes += (size_t)r->id_len + 1;
 }
 
-static void snapshot_fill(void *ctx, struct tenreg__tenant *t)
+static void snapshot_fill(void *ctx, struct tenreg__record *r)
 {
     struct snapshot *s = ctx;
-    s->health[s->i++] = tenreg__tenant_record(t)->health;
-    memcpy(s->pos, tenreg__tenant_id(t), (size_t)t->id_len + 1);
-    s->pos += t->id_len + 1;
+    s->health[s->i++] = r->health;
+    memcpy(s->pos, tenreg__record_id(r), (size_t)r->id_len + 1);
+    s->pos += r->id_len + 1;
 }
 
 TENREG_API int tenreg_foreach(const tenreg_t *creg,
@@ -323,13 +361,13 @@ TENREG_API int tenreg_foreach(const tenreg_t *creg,
     /* Under write_lock the set cannot change between the two passes. */
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
-    tenreg__table_each(reg, snapshot_size, &s);
+    tenreg__table_each(&reg->by_id, snapshot_size, &s);
     size = s.n + s.bytes + 1;
     mem = tenreg__alloc(reg, size);
     if (mem) {
         s.health = mem;
         s.ids = s.pos = (char *)mem + s.n;
-        tenreg__table_each(reg, snapshot_fill, &s);
+        tenreg__table_each(&reg->by_id, snapshot_fill, &s);
     }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);

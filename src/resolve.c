@@ -2,7 +2,7 @@
  * resolve.c - the read side.
  *
  * tenreg_resolve_by_host is the hot path: normalize into a stack buffer,
- * hash, one RCU hash-table lookup, one record load. No lock, no allocation,
+ * hash, probe the slot array, compare the key in the record it points at. No lock, no allocation,
  * no syscall, no adopter code, no store to shared memory. tenreg_resolve
  * adds the once-cell on the cold path of a lazy tenant.
  */
@@ -13,10 +13,9 @@
 /* Internal: the tenant this call looked at was removed; look up again. */
 #define RESOLVE_RETRY 1
 
-static inline void fill(tenreg_resolution *out, const struct tenreg__tenant *t,
-                        const struct tenreg__record *rec)
+static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec)
 {
-    out->tenant_id = tenreg__tenant_id(t);
+    out->tenant_id = tenreg__record_id(rec);
     out->health = (tenreg_health)rec->health;
     out->platform = rec->platform;
 }
@@ -45,25 +44,25 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK))
         return rc;
-    const struct tenreg__tenant *t = tenreg__find_host(reg, key, klen);
-    if (!t)
+    const struct tenreg__record *rec = tenreg__find_host(reg, key, klen);
+    if (!rec)
         return TENREG_ENOENT;
-    const struct tenreg__record *rec = tenreg__tenant_record(t);
-    fill(out, t, rec);
+    fill(out, rec);
     return answer(rec);
 }
 
-int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigned flags,
+int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec, unsigned flags,
                            tenreg_resolution *out)
 {
-    const struct tenreg__record *rec = tenreg__tenant_record(t);
-    fill(out, t, rec);
+    fill(out, rec);
     int rc = answer(rec);
     if (TENREG__LIKELY(rc != TENREG_EPENDING))
         return rc;
 
     /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
-     * the build to a builder thread. */
+     * the build to a builder thread. The record holds a reference on its
+     * tenant and stays alive for our read section, so the tenant does too. */
+    struct tenreg__tenant *t = rec->tenant;
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
     /* The call that starts a build answers for it, like the calls that wait
      * for it, even when the build is over before it looks again. */
@@ -85,7 +84,7 @@ int tenreg__resolve_tenant(struct tenreg *reg, struct tenreg__tenant *t, unsigne
     }
     /* The record is published before the cell moves, so it is current. */
     rec = tenreg__tenant_record(t);
-    fill(out, t, rec);
+    fill(out, rec);
     switch (s) {
     case TENREG__CELL_READY:
         return answer(rec);
@@ -104,6 +103,25 @@ static int check_flags(unsigned flags)
     return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
 }
 
+/* Looks @key up again after a stale answer. Finding a record of the very
+ * registration that went stale means it is being torn down with the
+ * registry: answer as if it were already gone. */
+static int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, const char *key,
+                        size_t len, unsigned flags, tenreg_resolution *out)
+{
+    uint64_t hash = tenreg__hash(&reg->hkey, key, len);
+    const struct tenreg__tenant *prev = NULL;
+    for (;;) {
+        const struct tenreg__record *rec = tenreg__table_find(table, hash, key, len);
+        if (!rec || rec->tenant == prev)
+            return TENREG_ENOENT;
+        int rc = tenreg__resolve_record(reg, rec, flags, out);
+        if (TENREG__LIKELY(rc != RESOLVE_RETRY))
+            return rc;
+        prev = rec->tenant;
+    }
+}
+
 TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsigned flags,
                               tenreg_resolution *out)
 {
@@ -114,18 +132,7 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK))
         return rc;
-    struct tenreg__tenant *prev = NULL;
-    for (;;) {
-        struct tenreg__tenant *t = tenreg__find_host(reg, key, klen);
-        /* Finding the very tenant that went stale again means it is being
-         * torn down with the registry: answer as if already gone. */
-        if (!t || t == prev)
-            return TENREG_ENOENT;
-        rc = tenreg__resolve_tenant(reg, t, flags, out);
-        if (rc != RESOLVE_RETRY)
-            return rc;
-        prev = t;
-    }
+    return resolve_loop(reg, &reg->by_host, key, klen, flags, out);
 }
 
 TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsigned flags,
@@ -136,14 +143,5 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
     size_t len = strnlen(tenant_id, TENREG_ID_MAX + 1);
     if (len == 0 || len > TENREG_ID_MAX)
         return TENREG_EINVAL;
-    struct tenreg__tenant *prev = NULL;
-    for (;;) {
-        struct tenreg__tenant *t = tenreg__find_id(reg, tenant_id, len);
-        if (!t || t == prev)
-            return TENREG_ENOENT;
-        int rc = tenreg__resolve_tenant(reg, t, flags, out);
-        if (rc != RESOLVE_RETRY)
-            return rc;
-        prev = t;
-    }
+    return resolve_loop(reg, &reg->by_id, tenant_id, len, flags, out);
 }

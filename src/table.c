@@ -1,146 +1,155 @@
 /*
- * table.c - the two RCU hash tables: host key -> tenant, tenant id ->
- * tenant. liburcu's rculfhash: lookups are wait-free for readers; every
- * mutation here runs under the registry's write_lock, so uniqueness checks
- * and the mutations that follow them are atomic with respect to each other.
+ * table.c - the two RCU hash tables of records: host key -> record and
+ * tenant id -> record (see struct tenreg__slots in internal.h).
+ *
+ * Why not liburcu's rculfhash: a lookup there walks a split-ordered list
+ * through a bucket node, the tenant's node and, behind a function pointer,
+ * the key, and then loads the tenant's record: four dependent cache misses
+ * when cold, where a plain open-addressing table has two. Here the slot
+ * holds the hash and points straight at the immutable record that has the
+ * key, health and platform (bench/README.md has the measurements).
+ *
+ * Readers (tenreg__table_find, inline in internal.h) take no lock and store
+ * nothing. Writers hold write_lock, so they never race each other; they
+ * only ever store a whole record pointer into a slot (after its hash), and
+ * replace the whole array by publishing a new one.
  */
 #include "internal.h"
 
-#include <string.h>
+#include <stdlib.h>
 
-struct key {
-    const char *s;
-    size_t len;
-};
-
-static int match_host(struct cds_lfht_node *node, const void *arg)
+/* Load factor at most 1/2 (records and tombstones): with linear probing a
+ * miss then reads about 2.5 slots, a hit 1.5. */
+static size_t capacity_for(size_t n)
 {
-    const struct key *k = arg;
-    const struct tenreg__tenant *t = caa_container_of(node, struct tenreg__tenant, host_node);
-    TENREG__TSAN_ACQUIRE(t);
-    return t->host_len == k->len && memcmp(tenreg__tenant_host(t), k->s, k->len) == 0;
+    size_t cap = 64;
+    while (cap < 2 * n + 2)
+        cap <<= 1;
+    return cap;
 }
 
-static int match_id(struct cds_lfht_node *node, const void *arg)
+static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
 {
-    const struct key *k = arg;
-    const struct tenreg__tenant *t = caa_container_of(node, struct tenreg__tenant, id_node);
-    TENREG__TSAN_ACQUIRE(t);
-    return t->id_len == k->len && memcmp(tenreg__tenant_id(t), k->s, k->len) == 0;
+    size_t bytes = sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
+    struct tenreg__slots *a = tenreg__alloc(reg, bytes);
+    if (!a)
+        return NULL;
+    memset(a, 0, bytes); /* every slot empty: hash 0, rec NULL */
+    a->mask = cap - 1;
+    a->reg = reg;
+    return a;
 }
 
-static unsigned long table_size_for(size_t expected)
+static void slots_free(struct tenreg__slots *a)
 {
-    unsigned long n = 64;
-    /* Split-ordered buckets: aim for about one tenant per bucket. */
-    while (n < expected && n < (1ul << 24))
-        n <<= 1;
-    return n;
+    tenreg__dealloc(a->reg, a,
+                    sizeof(struct tenreg__slots) + (a->mask + 1) * sizeof(struct tenreg__slot));
 }
 
-int tenreg__tables_init(struct tenreg *reg, size_t expected)
+static void slots_free_cb(struct rcu_head *head)
 {
-    unsigned long n = table_size_for(expected);
-    int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
-    reg->by_host = cds_lfht_new(n, n < 1024 ? n : 1024, 0, flags, NULL);
-    reg->by_id = cds_lfht_new(n, n < 1024 ? n : 1024, 0, flags, NULL);
-    if (!reg->by_host || !reg->by_id) {
-        tenreg__tables_destroy(reg);
-        return TENREG_ENOMEM;
+    tenreg__rcu_cb_begin(head);
+    slots_free(caa_container_of(head, struct tenreg__slots, rcu));
+    tenreg__rcu_cb_end();
+}
+
+int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg__table_key key,
+                       size_t expected)
+{
+    t->key = key;
+    t->used = t->live = 0;
+    t->cur = slots_new(reg, capacity_for(expected));
+    return t->cur ? TENREG_OK : TENREG_ENOMEM;
+}
+
+void tenreg__table_destroy(struct tenreg *reg, struct tenreg__table *t)
+{
+    (void)reg;
+    if (t->cur)
+        slots_free(t->cur);
+    t->cur = NULL;
+}
+
+/* Writer-side probe for the slot holding @rec. */
+static struct tenreg__slot *slot_of(const struct tenreg__table *t, uint64_t hash,
+                                    const struct tenreg__record *rec)
+{
+    struct tenreg__slots *a = t->cur;
+    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
+        if (r == rec)
+            return &a->s[i];
+        if (!r)
+            abort(); /* a record the table does not hold: a tenreg bug */
     }
+}
+
+/* Stores @rec in the first free slot of its probe sequence; returns
+ * whether that slot was empty (rather than a tombstone). */
+static bool put(struct tenreg__slots *a, uint64_t hash, struct tenreg__record *rec)
+{
+    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
+        if (!r || r == TENREG__TOMBSTONE) {
+            /* Hash first: a reader that sees the record sees its hash. */
+            atomic_store_explicit(&a->s[i].hash, hash, memory_order_relaxed);
+            atomic_store_explicit(&a->s[i].rec, rec, memory_order_release);
+            return r == NULL;
+        }
+    }
+}
+
+int tenreg__table_reserve(struct tenreg *reg, struct tenreg__table *t, size_t n)
+{
+    struct tenreg__slots *old = t->cur;
+    if (t->used + n <= (old->mask + 1) / 2)
+        return TENREG_OK;
+    /* Sized for the live records, so a table full of tombstones shrinks
+     * back instead of growing. */
+    struct tenreg__slots *a = slots_new(reg, capacity_for(t->live + n));
+    if (!a)
+        return TENREG_ENOMEM;
+    for (size_t i = 0; i <= old->mask; i++) {
+        struct tenreg__record *r = atomic_load_explicit(&old->s[i].rec, memory_order_relaxed);
+        if (r && r != TENREG__TOMBSTONE)
+            put(a, atomic_load_explicit(&old->s[i].hash, memory_order_relaxed), r);
+    }
+    TENREG__TSAN_RELEASE(a);
+    __atomic_store_n(&t->cur, a, __ATOMIC_RELEASE); /* rcu_assign_pointer */
+    t->used = t->live;
+    /* Readers still probing the old array see a consistent, older view. */
+    tenreg__call_rcu(&old->rcu, slots_free_cb);
     return TENREG_OK;
 }
 
-void tenreg__tables_destroy(struct tenreg *reg)
+void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec)
 {
-    if (reg->by_host)
-        cds_lfht_destroy(reg->by_host, NULL);
-    if (reg->by_id)
-        cds_lfht_destroy(reg->by_id, NULL);
-    reg->by_host = reg->by_id = NULL;
+    TENREG__TSAN_RELEASE(rec);
+    if (put(t->cur, hash, rec))
+        t->used++;
+    t->live++;
 }
 
-static struct cds_lfht_node *lookup(struct cds_lfht *ht, const struct tenreg__hash_key *hk,
-                                    cds_lfht_match_fct match, const char *s, size_t len,
-                                    struct cds_lfht_iter *it)
+void tenreg__table_replace(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old,
+                           struct tenreg__record *rec)
 {
-    struct key k = {s, len};
-    cds_lfht_lookup(ht, tenreg__hash(hk, s, len), match, &k, it);
-    return cds_lfht_iter_get_node(it);
+    TENREG__TSAN_RELEASE(rec);
+    atomic_store_explicit(&slot_of(t, hash, old)->rec, rec, memory_order_release);
 }
 
-struct tenreg__tenant *tenreg__find_host(const struct tenreg *reg, const char *key, size_t len)
+void tenreg__table_remove(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old)
 {
-    struct cds_lfht_iter it;
-    struct cds_lfht_node *n = lookup(reg->by_host, &reg->hkey, match_host, key, len, &it);
-    return n ? caa_container_of(n, struct tenreg__tenant, host_node) : NULL;
+    atomic_store_explicit(&slot_of(t, hash, old)->rec, TENREG__TOMBSTONE, memory_order_release);
+    t->live--;
 }
 
-struct tenreg__tenant *tenreg__find_id(const struct tenreg *reg, const char *id, size_t len)
+void tenreg__table_each(const struct tenreg__table *t,
+                        void (*fn)(void *ctx, struct tenreg__record *r), void *ctx)
 {
-    struct cds_lfht_iter it;
-    struct cds_lfht_node *n = lookup(reg->by_id, &reg->hkey, match_id, id, len, &it);
-    return n ? caa_container_of(n, struct tenreg__tenant, id_node) : NULL;
-}
-
-static unsigned long host_hash(const struct tenreg *reg, const struct tenreg__tenant *t)
-{
-    return tenreg__hash(&reg->hkey, tenreg__tenant_host(t), t->host_len);
-}
-
-static unsigned long id_hash(const struct tenreg *reg, const struct tenreg__tenant *t)
-{
-    return tenreg__hash(&reg->hkey, tenreg__tenant_id(t), t->id_len);
-}
-
-void tenreg__table_insert(struct tenreg *reg, struct tenreg__tenant *t)
-{
-    TENREG__TSAN_RELEASE(t);
-    cds_lfht_add(reg->by_id, id_hash(reg, t), &t->id_node);
-    cds_lfht_add(reg->by_host, host_hash(reg, t), &t->host_node);
-}
-
-void tenreg__table_replace(struct tenreg *reg, struct tenreg__tenant *old,
-                           struct tenreg__tenant *t)
-{
-    struct cds_lfht_iter it;
-    struct key k = {tenreg__tenant_id(t), t->id_len};
-    TENREG__TSAN_RELEASE(t);
-
-    /* One atomic swap per table: a reader finds the old or the new
-     * registration, never neither. */
-    cds_lfht_lookup(reg->by_id, id_hash(reg, t), match_id, &k, &it);
-    cds_lfht_replace(reg->by_id, &it, id_hash(reg, t), match_id, &k, &t->id_node);
-
-    if (old->host_len == t->host_len &&
-        memcmp(tenreg__tenant_host(old), tenreg__tenant_host(t), t->host_len) == 0) {
-        struct key hk = {tenreg__tenant_host(t), t->host_len};
-        cds_lfht_lookup(reg->by_host, host_hash(reg, t), match_host, &hk, &it);
-        cds_lfht_replace(reg->by_host, &it, host_hash(reg, t), match_host, &hk, &t->host_node);
-    } else {
-        /* The tenant moved: its old host stops resolving, its new one starts. */
-        cds_lfht_del(reg->by_host, &old->host_node);
-        cds_lfht_add(reg->by_host, host_hash(reg, t), &t->host_node);
-    }
-}
-
-void tenreg__table_remove(struct tenreg *reg, struct tenreg__tenant *t)
-{
-    cds_lfht_del(reg->by_id, &t->id_node);
-    cds_lfht_del(reg->by_host, &t->host_node);
-}
-
-void tenreg__table_each(const struct tenreg *reg,
-                        void (*fn)(void *ctx, struct tenreg__tenant *t), void *ctx)
-{
-    struct cds_lfht_iter it;
-    /* Not cds_lfht_for_each_entry: it applies container_of to the NULL that
-     * ends the walk, which is undefined behaviour (UBSan says so). */
-    for (cds_lfht_first(reg->by_id, &it); cds_lfht_iter_get_node(&it); cds_lfht_next(reg->by_id, &it))
-    {
-        struct tenreg__tenant *t =
-            caa_container_of(cds_lfht_iter_get_node(&it), struct tenreg__tenant, id_node);
-        TENREG__TSAN_ACQUIRE(t);
-        fn(ctx, t);
+    const struct tenreg__slots *a = t->cur;
+    for (size_t i = 0; i <= a->mask; i++) {
+        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
+        if (r && r != TENREG__TOMBSTONE)
+            fn(ctx, r);
     }
 }

@@ -2,17 +2,14 @@
  * tenant.c - one registration of one tenant id: its strings, its current
  * record, its once-cell and turnstile, and its lifetime.
  *
- * Lifetime: the tables hold one reference. Unregister or replacement takes
- * the tenant out of both tables under write_lock and retires it: after a
- * grace period (no reader can still reach it) its record and platform are
- * freed and the tables' reference is dropped. Admin and builder threads that
- * work on a tenant outside a read section hold their own reference, taken
- * inside the read section that found it, so it cannot reach zero before the
- * grace period has ended.
+ * Lifetime: every published record holds a reference, and so does every
+ * admin or builder thread that works on the tenant outside a read section
+ * (taken inside the read section that found it, where a record still
+ * holds one). Unregister or replacement retires the current record; once
+ * it and every older record have gone through a grace period and the
+ * holders are done, the last reference frees the platform and the tenant.
  */
 #include "internal.h"
-
-#include <string.h>
 
 static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len)
 {
@@ -20,9 +17,10 @@ static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len)
 }
 
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
-                                          const char *id, size_t id_len, const char *url,
-                                          size_t url_len, void *platform,
-                                          tenreg_factory_fn factory, void *factory_ctx)
+                                          uint64_t host_hash, const char *id, size_t id_len,
+                                          uint64_t id_hash, const char *url, size_t url_len,
+                                          void *platform, tenreg_factory_fn factory,
+                                          void *factory_ctx)
 {
     struct tenreg__tenant *t = tenreg__alloc(reg, tenant_size(host_len, id_len, url_len));
     if (!t)
@@ -33,9 +31,14 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     t->factory = factory;
     t->factory_ctx = factory_ctx;
     t->platform = platform;
+    t->host_hash = host_hash;
+    t->id_hash = id_hash;
     t->host_len = (uint8_t)host_len;
     t->id_len = (uint8_t)id_len;
     t->url_len = (uint32_t)url_len;
+    atomic_init(&t->refs, 0);
+    atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
+    atomic_init(&t->removed, false);
 
     char *p = t->strs;
     memcpy(p, host, host_len);
@@ -46,20 +49,14 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     p += id_len + 1;
     memcpy(p, url, url_len);
     p[url_len] = '\0';
-    t->agent_url = p;
 
-    t->rec = tenreg__record_new(reg, TENREG_PENDING, platform, 0);
+    t->rec = tenreg__record_new(t, TENREG_PENDING, platform, 0);
     if (t->lazy)
-        t->build_rec = tenreg__record_new(reg, TENREG_PENDING, NULL, 0);
+        t->build_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
     if (!t->rec || (t->lazy && !t->build_rec)) {
         tenreg__tenant_drop(t);
         return NULL;
     }
-    atomic_init(&t->refs, 1);
-    atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
-    atomic_init(&t->removed, false);
-    cds_lfht_node_init(&t->host_node);
-    cds_lfht_node_init(&t->id_node);
     return t;
 }
 
@@ -82,38 +79,24 @@ void tenreg__tenant_ref(struct tenreg__tenant *t)
 
 void tenreg__tenant_unref(struct tenreg__tenant *t)
 {
-    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-        tenant_dealloc(t);
-}
-
-static void tenant_retire_cb(struct rcu_head *head)
-{
-    tenreg__rcu_cb_begin(head);
-    struct tenreg__tenant *t = caa_container_of(head, struct tenreg__tenant, rcu);
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
     const tenreg_config *cfg = &t->reg->cfg;
-
-    /* Nothing publishes on a removed tenant, so rec and platform are final. */
-    tenreg__record_drop(t->rec);
-    t->rec = NULL;
     if (t->platform && cfg->platform_free)
         cfg->platform_free(cfg->platform_free_ctx, t->platform);
-    t->platform = NULL;
-    tenreg__tenant_unref(t);
-    tenreg__rcu_cb_end();
-}
-
-void tenreg__tenant_retire(struct tenreg__tenant *t)
-{
-    tenreg__call_rcu(&t->rcu, tenant_retire_cb);
+    tenant_dealloc(t);
 }
 
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec)
 {
+    struct tenreg *reg = t->reg;
     struct tenreg__record *old = t->rec;
+    tenreg__tenant_ref(t); /* the new record's */
     TENREG__TSAN_RELEASE(rec);
+    tenreg__table_replace(&reg->by_host, t->host_hash, old, rec);
+    tenreg__table_replace(&reg->by_id, t->id_hash, old, rec);
     /* rcu_assign_pointer, spelled as the C11 release store it is, so that
-     * TSan sees an atomic store pair with rcu_dereference's load. */
+     * TSan pairs it with rcu_dereference's load. */
     __atomic_store_n(&t->rec, rec, __ATOMIC_RELEASE);
-    if (old)
-        tenreg__record_retire(old);
+    tenreg__record_retire(old);
 }

@@ -83,12 +83,14 @@ Test(ownership, refused_registration_leaves_platform_with_caller)
     cr_assert_eq(atomic_load(&frees.frees), 1);
 }
 
-Test(ownership, registry_memory_returns_to_zero)
+Test(ownership, registry_memory_returns_to_its_base)
 {
     tenreg_t *reg = new_registry();
-    long base = tenreg__live_bytes(reg);
+    long empty = tenreg__live_bytes(reg), base = 0;
     char id[32], host[64];
-    for (int round = 0; round < 3; round++) {
+    /* Round 0 grows the hash tables' slot arrays, which stay sized for the
+     * peak; from then on every round must give back all it took. */
+    for (int round = 0; round < 4; round++) {
         for (int i = 0; i < 500; i++) {
             snprintf(id, sizeof(id), "t%d", i);
             snprintf(host, sizeof(host), "https://t%d.example/x", i);
@@ -102,11 +104,16 @@ Test(ownership, registry_memory_returns_to_zero)
             cr_assert_eq(tenreg_unregister(reg, id), TENREG_OK);
         }
         tenreg__rcu_barrier();
-        cr_assert_eq(tenreg__live_bytes(reg), base, "round %d leaked %ld bytes", round,
-                     tenreg__live_bytes(reg) - base);
+        if (round == 0) {
+            base = tenreg__live_bytes(reg);
+            cr_assert_lt(base - empty, 2 * 2048 * 16 + 1024, "more than two slot arrays kept");
+        } else {
+            cr_assert_eq(tenreg__live_bytes(reg), base, "round %d leaked %ld bytes", round,
+                         tenreg__live_bytes(reg) - base);
+        }
     }
     tenreg_free(reg);
-    cr_assert_eq(atomic_load(&frees.frees), 1500);
+    cr_assert_eq(atomic_load(&frees.frees), 2000);
     cr_assert_eq(atomic_load(&frees.double_frees), 0);
 }
 
@@ -168,5 +175,5 @@ Test(ownership, record_is_small)
     /* Reported in the closing note; a regression guard, not a benchmark. */
     cr_log_info("sizeof(struct tenreg__tenant) = %zu, sizeof(struct tenreg__record) = %zu",
                 sizeof(struct tenreg__tenant), sizeof(struct tenreg__record));
-    cr_assert_leq(sizeof(struct tenreg__record), 48);
+    cr_assert_leq(sizeof(struct tenreg__record), 40);
 }
