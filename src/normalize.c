@@ -8,12 +8,12 @@
  * bounded by @len (never by a NUL), no allocation, no global state, and
  * every byte is checked before anything is written to @out.
  *
- * Shape: one scan over the input checks every byte and finds the end of the
- * authority and its last '@'; then the host part (at most a few hundred
- * bytes, or the request is rejected) is validated and only then copied,
- * lower-cased, to @out. A strictly single pass in the style of nginx's
- * ngx_http_validate_host does not fit here, because the host only starts
- * after the *last* '@', which is not known until the authority ends.
+ * Shape: scan_host makes one pass over the authority in the style of
+ * nginx's ngx_http_validate_host, copying the lower-cased name into a
+ * stack buffer and starting over at each '@' (the host follows the last
+ * one); @out is written only once the whole input is known to be valid.
+ * Bracketed IPv6 literals go to normalize_full, the step-by-step parse
+ * that also states every rule plainly.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -52,18 +52,20 @@ static int is_name_byte(unsigned char c)
  */
 static size_t scheme_len(const unsigned char *p, size_t n)
 {
-    size_t i = 0;
-
-    if (n == 0 || !is_alpha(p[0]))
+    /* Scheme bytes exclude ':', so a scheme ends at the first ':'; a Host
+     * header's first ':' starts its port, and memchr finds it fast. */
+    const unsigned char *colon = memchr(p, ':', n);
+    if (colon == NULL || colon == p || !is_alpha(p[0]))
         return 0;
-    for (i = 1; i < n; i++) {
-        unsigned char c = p[i];
+    size_t i = (size_t)(colon - p);
+    if (n - i < 3 || p[i + 1] != '/' || p[i + 2] != '/')
+        return 0;
+    for (size_t j = 1; j < i; j++) {
+        unsigned char c = p[j];
         if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '.' || c == '-'))
-            break;
+            return 0;
     }
-    if (n - i >= 3 && p[i] == ':' && p[i + 1] == '/' && p[i + 2] == '/')
-        return i + 3;
-    return 0;
+    return i + 3;
 }
 
 /*
@@ -160,21 +162,15 @@ static size_t check_name(const unsigned char *p, size_t n)
     return label == 0 ? 0 : n;
 }
 
-static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
-                     size_t *out_len)
+/*
+ * The general parse: every rule of DESIGN.md §4 step by step. Used for
+ * bracketed IPv6 literals, which the fast scan below hands over; it is
+ * also the readable statement of the rules the fast scan must agree with.
+ * @s, @n: the trimmed input; @auth: where the authority starts.
+ */
+static int normalize_full(const unsigned char *s, size_t n, size_t auth, char *out, size_t cap,
+                          size_t *out_len)
 {
-    size_t b = 0, e = len;
-
-    while (b < e && (in[b] == ' ' || in[b] == '\t'))
-        b++;
-    while (e > b && (in[e - 1] == ' ' || in[e - 1] == '\t'))
-        e--;
-    if (b == e)
-        return TENREG_EINVAL;
-
-    const unsigned char *s = in + b;
-    size_t n = e - b;
-    size_t auth = scheme_len(s, n);
     size_t auth_end = n;
     size_t host = auth;
 
@@ -230,6 +226,179 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
         unsigned char c = h[i];
         out[i] = (char)((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
     }
+    out[key_len] = '\0';
+    if (out_len)
+        *out_len = key_len;
+    return 0;
+}
+
+/* Byte classes of the fast scan. */
+enum {
+    K_INVALID = 0, /* <= 0x20, 0x7F: rejected anywhere in the input */
+    K_NAME = 1,    /* a-z 0-9 - _ */
+    K_UPPER = 2,   /* A-Z: lower-cased */
+    K_DOT = 3,
+    K_COLON = 4,
+    K_AT = 5,
+    K_END = 6,     /* / ? #: the authority ends */
+    K_BRACKET = 7, /* [ */
+    K_OTHER = 8,   /* any other byte: fine in userinfo and path, not in a name */
+};
+
+static const unsigned char klass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 8, 8, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8, 1, 3, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 8, 8, 8, 8, 6,
+    5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 7, 8, 8, 8, 1,
+    8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 8, 0,
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+};
+
+/* Name bytes (a-z 0-9 - _, and A-Z) mapped to their lower case; 0 for
+ * every other byte. */
+static const unsigned char name_lower[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2d, 0x00, 0x00,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x00, 0x00, 0x00, 0x00, 0x5f,
+    0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+#define NEEDS_FULL_PARSE 1
+#define KEY_BUF (NAME_MAX_LEN + 2) /* a maximal name and one trailing dot */
+
+/*
+ * The fast path: one pass over the authority that validates, lower-cases
+ * and copies the name while it looks for the port, a '@' (userinfo: start
+ * over) and the end of the authority, then one quick check of the rest.
+ * Normalization is most of the cost of a lookup: the inner loop handles a
+ * run of name bytes with one table load, one store and one compare per
+ * byte, and label lengths are checked once per label, not per byte.
+ * @p, @n: the authority and what follows (scheme already dropped).
+ * Returns 0 with the key in @key, TENREG_EINVAL, or NEEDS_FULL_PARSE for a
+ * bracketed IPv6 literal.
+ */
+static int scan_host(const unsigned char *p, size_t n, char key[KEY_BUF], size_t *key_len)
+{
+    size_t k = 0, label_start = 0, i = 0;
+    unsigned long port = 0;
+    int bad = 0, in_port = 0;
+
+    while (i < n) {
+        if (!in_port) {
+            unsigned char lc;
+            while (i < n && k < KEY_BUF && (lc = name_lower[p[i]]) != 0) {
+                key[k++] = (char)lc;
+                i++;
+            }
+            if (i == n)
+                break;
+        }
+        unsigned char c = p[i];
+        unsigned kc = klass[c];
+        if (kc == K_INVALID)
+            return TENREG_EINVAL;
+        if (kc == K_END)
+            break;
+        i++;
+        if (kc == K_AT) { /* what came before was userinfo */
+            k = label_start = 0;
+            port = 0;
+            bad = in_port = 0;
+            continue;
+        }
+        if (in_port) {
+            if (c >= '0' && c <= '9') {
+                port = port * 10 + (unsigned long)(c - '0');
+                if (port > PORT_MAX) {
+                    bad = 1;
+                    port = PORT_MAX + 1; /* no overflow on long digit runs */
+                }
+            } else {
+                bad = 1;
+            }
+            continue;
+        }
+        switch (kc) {
+        case K_DOT:
+            /* A leading dot, an empty label or a label over 63 bytes. */
+            bad |= k == label_start || k - label_start > LABEL_MAX_LEN;
+            if (k < KEY_BUF)
+                key[k++] = '.';
+            else
+                bad = 1;
+            label_start = k;
+            break;
+        case K_COLON:
+            in_port = 1;
+            break;
+        case K_BRACKET:
+            if (k == 0)
+                return NEEDS_FULL_PARSE;
+            bad = 1;
+            break;
+        default: /* K_OTHER, or a name byte past the longest name */
+            bad = 1;
+        }
+    }
+    /* Path, query and fragment are dropped, but a control byte there still
+     * refuses the whole value. */
+    for (; i < n; i++)
+        if (klass[p[i]] == K_INVALID)
+            return TENREG_EINVAL;
+
+    if (bad || k == 0 || k - label_start > LABEL_MAX_LEN)
+        return TENREG_EINVAL;
+    if (key[k - 1] == '.') { /* fold one trailing dot, never two */
+        k--;
+        if (k == 0 || key[k - 1] == '.')
+            return TENREG_EINVAL;
+    }
+    if (k > NAME_MAX_LEN)
+        return TENREG_EINVAL;
+    *key_len = k;
+    return 0;
+}
+
+static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
+                     size_t *out_len)
+{
+    size_t b = 0, e = len;
+
+    while (b < e && (in[b] == ' ' || in[b] == '\t'))
+        b++;
+    while (e > b && (in[e - 1] == ' ' || in[e - 1] == '\t'))
+        e--;
+    if (b == e)
+        return TENREG_EINVAL;
+
+    const unsigned char *s = in + b;
+    size_t n = e - b;
+    size_t auth = scheme_len(s, n);
+
+    char key[KEY_BUF];
+    size_t key_len = 0;
+    int rc = scan_host(s + auth, n - auth, key, &key_len);
+    if (rc == NEEDS_FULL_PARSE)
+        return normalize_full(s, n, auth, out, cap, out_len);
+    if (rc != 0)
+        return rc;
+    if (key_len + 1 > cap)
+        return TENREG_ENOSPC;
+    memcpy(out, key, key_len);
     out[key_len] = '\0';
     if (out_len)
         *out_len = key_len;
