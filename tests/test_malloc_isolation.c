@@ -204,8 +204,9 @@ static size_t glibc_in_use(void)
 /*
  * Each tenant has a 255-byte id and a ~300-byte agent URL, both copied into
  * its record, so the registry holds well over TENANTS * 555 bytes. With
- * jemalloc none of that is on glibc's heap; what is (liburcu's hash-table
- * buckets and call_rcu bookkeeping) stays far under TENANTS * 128 bytes.
+ * jemalloc none of that is on glibc's heap; what may be (liburcu's own
+ * bookkeeping, such as its per-thread call_rcu state) stays far under
+ * TENANTS * 128 bytes.
  */
 #define TENANTS 4000
 
