@@ -411,8 +411,16 @@ Test(lazy, nowait_returns_well_before_a_slow_factory_and_builder_finishes_alone)
     tenreg_health h;
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, &h), TENREG_EPENDING);
     long long took = tt_now_ns() - t0;
-    /* Typically microseconds; the bound leaves room for a loaded CI box. */
-    cr_assert_lt(took, 150 * 1000000LL, "NOWAIT took %lld ns against a 300 ms factory", took);
+    /* Typically tens of microseconds; the bound leaves room for a loaded CI
+     * box, and for TSan, whose first futex and thread hand-off here have
+     * been seen to take 160 ms. nowait_never_waits_for_a_running_build is
+     * the exact check; this one shows the order of magnitude. */
+#ifdef TENREG_TEST_SANITIZED
+    const long long bound = 250 * 1000000LL;
+#else
+    const long long bound = 150 * 1000000LL;
+#endif
+    cr_assert_lt(took, bound, "NOWAIT took %lld ns against a 300 ms factory", took);
     cr_log_info("NOWAIT on a cold tenant returned EPENDING in %lld ns", took);
     cr_assert_eq(h, TENREG_PENDING);
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING,
