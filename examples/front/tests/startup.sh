@@ -47,6 +47,24 @@ expect_match "too many fields reported" "bad.csv:8: expected 'tenant_id,agent_ur
 expect_match "too few fields reported" "bad.csv:9: expected 'tenant_id,agent_url\[,lazy\]', found 1 field$" "$err"
 expect_match "a bad file frees what it loaded" 'platforms created ([1-9][0-9]*), freed \1$' "$(cat "$WORK/out")"
 
+# 5000 tenants: both backends grow their tables past their initial size
+# (the rwlock map starts at 2048 buckets) and still find every host.
+for i in $(seq 1 5000); do echo "t$i,https://seller-$i.example/adcp"; done >"$WORK/big.csv"
+for b in tenreg rwlock; do
+    BACKEND=$b
+    start_front --tenants "$WORK/big.csv"
+    expect_match "5000 tenants loaded ($b)" ' 5000 tenants' "$(head -1 "$WORK/front.log")"
+    for i in 1 2048 2049 4999 5000; do
+        expect "tenant $i found ($b)" "200||{\"tenant\":\"t$i\",\"health\":\"healthy\"}" \
+            "$(front_get "SELLER-$i.example:443")"
+    done
+    expect "GET /tenants lists 5000 ($b)" 5000 "$(admin GET /tenants | grep -o '"id":' | wc -l)"
+    expect "DELETE after growth ($b)" "204 " "$(admin DELETE /tenants/t2049)"
+    expect "deleted host misses ($b)" "404||" "$(front_get seller-2049.example)"
+    stop_front
+done
+BACKEND=tenreg
+
 # The examples/ file of the tool (if present) loads too: same format.
 if [ -f "$HERE/../../tenants.csv" ]; then
     start_front --tenants "$HERE/../../tenants.csv"
