@@ -412,15 +412,14 @@ Test(lazy, nowait_returns_well_before_a_slow_factory_and_builder_finishes_alone)
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, &h), TENREG_EPENDING);
     long long took = tt_now_ns() - t0;
     /* Typically tens of microseconds; the bound leaves room for a loaded CI
-     * box, and for TSan, whose first futex and thread hand-off here have
-     * been seen to take 160 ms. nowait_never_waits_for_a_running_build is
-     * the exact check; this one shows the order of magnitude. */
-#ifdef TENREG_TEST_SANITIZED
-    const long long bound = 250 * 1000000LL;
-#else
-    const long long bound = 150 * 1000000LL;
+     * box. Not under TSan: in a forked child (the TSan runner forks each
+     * test) TSan stalls the first futex hand-off of the process for about
+     * 300 ms, with or without tenreg in the way (reproduced with a
+     * stand-alone program). nowait_never_waits_for_a_running_build is the
+     * exact check in every build; this one shows the order of magnitude. */
+#ifndef TENREG_TEST_TSAN
+    cr_assert_lt(took, 150 * 1000000LL, "NOWAIT took %lld ns against a 300 ms factory", took);
 #endif
-    cr_assert_lt(took, bound, "NOWAIT took %lld ns against a 300 ms factory", took);
     cr_log_info("NOWAIT on a cold tenant returned EPENDING in %lld ns", took);
     cr_assert_eq(h, TENREG_PENDING);
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING,

@@ -105,7 +105,13 @@ int main(int argc, char **argv)
     (void)argc;
     (void)argv;
     int tested = 0, failed = 0;
+    /* TT_FILTER=substring runs only the tests whose suite::name contains it. */
+    const char *filter = getenv("TT_FILTER");
     for (const struct tt_case *c = cases; c; c = c->next) {
+        char full[256];
+        snprintf(full, sizeof(full), "%s::%s", c->suite, c->name);
+        if (filter && !strstr(full, filter))
+            continue;
         int rc = run_one(c);
         printf("[%s] %s::%s\n", rc ? "FAIL" : "PASS", c->suite, c->name);
         tested++;
