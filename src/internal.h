@@ -100,16 +100,36 @@ struct tenreg__tenant;
  * platform it owns) outlives every record that points at it.
  */
 struct tenreg__record {
+    /* What a lookup reads, in the record's first cache line with the key. */
     void *platform;                  /* NULL until built (lazy) */
-    struct tenreg__tenant *tenant;   /* the registration: cold paths only */
     uint8_t health;                  /* tenreg_health */
     uint8_t flags;                   /* tenreg__record_flags */
     uint8_t host_len;
     uint8_t id_len;
-    struct rcu_head rcu;
-    char strs[];                     /* host key NUL, tenant id NUL */
+    char strs[];                     /* host key NUL, tenant id NUL, then the tail */
 };
 
+/* The cold part of a record, after its strings (8-byte aligned). */
+struct tenreg__record_tail {
+    struct tenreg__tenant *tenant;   /* the registration: cold paths only */
+    struct tenreg__record *record;   /* back to the start, for call_rcu */
+    struct rcu_head rcu;
+};
+
+static inline size_t tenreg__record_tail_offset(size_t host_len, size_t id_len)
+{
+    size_t end = sizeof(struct tenreg__record) + host_len + 1 + id_len + 1;
+    return (end + 7) & ~(size_t)7;
+}
+static inline struct tenreg__record_tail *tenreg__record_tail(const struct tenreg__record *r)
+{
+    return (struct tenreg__record_tail *)((char *)r +
+                                          tenreg__record_tail_offset(r->host_len, r->id_len));
+}
+static inline struct tenreg__tenant *tenreg__record_tenant(const struct tenreg__record *r)
+{
+    return tenreg__record_tail(r)->tenant;
+}
 static inline const char *tenreg__record_host(const struct tenreg__record *r)
 {
     return r->strs;
@@ -118,7 +138,6 @@ static inline const char *tenreg__record_id(const struct tenreg__record *r)
 {
     return r->strs + r->host_len + 1;
 }
-
 /* A record of @t with @t's host key and id; takes no tenant reference until
  * published. NULL on allocation failure. */
 struct tenreg__record *tenreg__record_new(struct tenreg__tenant *t, tenreg_health health,

@@ -9,7 +9,7 @@
 
 static size_t record_size(size_t host_len, size_t id_len)
 {
-    return sizeof(struct tenreg__record) + host_len + 1 + id_len + 1;
+    return tenreg__record_tail_offset(host_len, id_len) + sizeof(struct tenreg__record_tail);
 }
 
 struct tenreg__record *tenreg__record_new(struct tenreg__tenant *t, tenreg_health health,
@@ -19,27 +19,31 @@ struct tenreg__record *tenreg__record_new(struct tenreg__tenant *t, tenreg_healt
     if (!rec)
         return NULL;
     rec->platform = platform;
-    rec->tenant = t;
     rec->health = (uint8_t)health;
     rec->flags = (uint8_t)flags;
     rec->host_len = t->host_len;
     rec->id_len = t->id_len;
     /* The tenant's strings are host NUL id NUL url NUL: copy the first two. */
     memcpy(rec->strs, t->strs, (size_t)t->host_len + 1 + t->id_len + 1);
+    struct tenreg__record_tail *tail = tenreg__record_tail(rec);
+    tail->tenant = t;
+    tail->record = rec;
     return rec;
 }
 
 void tenreg__record_drop(struct tenreg__record *rec)
 {
     if (rec)
-        tenreg__dealloc(rec->tenant->reg, rec, record_size(rec->host_len, rec->id_len));
+        tenreg__dealloc(tenreg__record_tenant(rec)->reg, rec,
+                        record_size(rec->host_len, rec->id_len));
 }
 
 static void record_free_cb(struct rcu_head *head)
 {
     tenreg__rcu_cb_begin(head);
-    struct tenreg__record *rec = caa_container_of(head, struct tenreg__record, rcu);
-    struct tenreg__tenant *t = rec->tenant;
+    struct tenreg__record_tail *tail = caa_container_of(head, struct tenreg__record_tail, rcu);
+    struct tenreg__tenant *t = tail->tenant;
+    struct tenreg__record *rec = tail->record;
     tenreg__record_drop(rec);
     tenreg__tenant_unref(t); /* may free the platform: no reader can see it now */
     tenreg__rcu_cb_end();
@@ -47,5 +51,5 @@ static void record_free_cb(struct rcu_head *head)
 
 void tenreg__record_retire(struct tenreg__record *rec)
 {
-    tenreg__call_rcu(&rec->rcu, record_free_cb);
+    tenreg__call_rcu(&tenreg__record_tail(rec)->rcu, record_free_cb);
 }

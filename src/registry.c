@@ -125,7 +125,7 @@ static void end_registration(struct tenreg__tenant *t)
 static void end_each(void *ctx, struct tenreg__record *rec)
 {
     (void)ctx;
-    end_registration(rec->tenant);
+    end_registration(tenreg__record_tenant(rec));
 }
 
 TENREG_API void tenreg_free(tenreg_t *reg)
@@ -170,7 +170,7 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     struct tenreg__record *rec = t->rec;
     tenreg__tenant_ref(t); /* the first record's */
     if (old) {
-        struct tenreg__tenant *prev = old->tenant;
+        struct tenreg__tenant *prev = tenreg__record_tenant(old);
         tenreg__table_replace(&reg->by_id, t->id_hash, old, rec);
         if (same_host) {
             tenreg__table_replace(&reg->by_host, t->host_hash, old, rec);
@@ -260,7 +260,7 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
     if (rec) {
-        struct tenreg__tenant *t = rec->tenant;
+        struct tenreg__tenant *t = tenreg__record_tenant(rec);
         tenreg__table_remove(&reg->by_id, t->id_hash, rec);
         tenreg__table_remove(&reg->by_host, t->host_hash, rec);
         atomic_fetch_sub(&reg->count, 1);
@@ -277,7 +277,7 @@ static struct tenreg__tenant *get_by_id(struct tenreg *reg, const char *id, size
 {
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, id, len);
-    struct tenreg__tenant *t = rec ? rec->tenant : NULL;
+    struct tenreg__tenant *t = rec ? tenreg__record_tenant(rec) : NULL;
     if (t)
         tenreg__tenant_ref(t);
     tenreg__rcu_exit();

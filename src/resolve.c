@@ -62,7 +62,7 @@ int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
     /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
      * the build to a builder thread. The record holds a reference on its
      * tenant and stays alive for our read section, so the tenant does too. */
-    struct tenreg__tenant *t = rec->tenant;
+    struct tenreg__tenant *t = tenreg__record_tenant(rec);
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
     /* The call that starts a build answers for it, like the calls that wait
      * for it, even when the build is over before it looks again. */
@@ -113,12 +113,12 @@ static int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, c
     const struct tenreg__tenant *prev = NULL;
     for (;;) {
         const struct tenreg__record *rec = tenreg__table_find(table, hash, key, len);
-        if (!rec || rec->tenant == prev)
+        if (!rec || tenreg__record_tenant(rec) == prev)
             return TENREG_ENOENT;
         int rc = tenreg__resolve_record(reg, rec, flags, out);
         if (TENREG__LIKELY(rc != RESOLVE_RETRY))
             return rc;
-        prev = rec->tenant;
+        prev = tenreg__record_tenant(rec);
     }
 }
 
