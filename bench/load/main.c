@@ -687,6 +687,30 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
                mem[0].host_per, bench_tenant_struct_size(), bench_record_struct_size());
     }
 
+    printf("\nratios, same run, same stream (throughput: higher is better for tenreg; cost: "
+           "CPU ns per lookup, lower is better):\n");
+    static const char *const sets[] = {"hot", "cold"};
+    for (int k = 0; k < 2; k++) {
+        const struct phase_result *f = find(sets[k], "floor (a)", nr, false);
+        const struct phase_result *t0 = find(sets[k], "tenreg", nr, false);
+        const struct phase_result *tw = find(sets[k], "tenreg", nr, true);
+        const struct phase_result *rw = find(sets[k], "rwlock (b)", nr, true);
+        const struct phase_result *ur = find(sets[k], "rculfhash (c)", nr, true);
+        if (!t0 && !tw)
+            continue;
+        printf("  %-4s", sets[k]);
+        if (f && t0 && f->cpu_ns_per_lookup > 0 && t0->total_per_s > 0)
+            printf("  readers only: tenreg/floor cost %.2fx, throughput %.2fx;",
+                   t0->cpu_ns_per_lookup / f->cpu_ns_per_lookup, t0->total_per_s / f->total_per_s);
+        if (tw && rw && rw->total_per_s > 0 && rw->cpu_ns_per_lookup > 0)
+            printf("  + writer: tenreg/rwlock throughput %.2fx (cost %.2fx)",
+                   tw->total_per_s / rw->total_per_s, tw->cpu_ns_per_lookup / rw->cpu_ns_per_lookup);
+        if (tw && ur && ur->total_per_s > 0 && ur->cpu_ns_per_lookup > 0)
+            printf(", tenreg/rculfhash throughput %.2fx (cost %.2fx)",
+                   tw->total_per_s / ur->total_per_s, tw->cpu_ns_per_lookup / ur->cpu_ns_per_lookup);
+        printf("\n");
+    }
+
     printf("\ntargets (issue 4 item 5), from this run:\n");
     for (int i = 0; i < ntargets; i++) {
         const struct target *t = &targets[i];
