@@ -668,7 +668,7 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
     }
     if (nmem) {
         printf("\nregistration and memory (tenreg__live_bytes: tenreg's own arena, requested "
-               "sizes; heap: glibc malloc, i.e. rculfhash buckets; RSS: whole process)\n");
+               "sizes; heap: glibc malloc, outside that arena; RSS: whole process)\n");
         printf("%-22s %9s %8s %9s %9s %9s %8s %10s %12s\n", "registry", "tenants", "reg s",
                "free s", "live B/t", "heap B/t", "RSS B/t", "id+URL B/t", "beyond id+URL");
         for (int i = 0; i < nmem; i++) {
