@@ -2,8 +2,9 @@
  * impl_urcu.c - baseline (c): liburcu's rculfhash used directly, keyed by
  * the host key, with the same normalization and keyed hash as tenreg,
  * presized to one bucket per tenant with CDS_LFHT_AUTO_RESIZE |
- * CDS_LFHT_ACCOUNTING (what tenreg itself used before its own table). A node holds the key inline and an RCU-published
- * record (platform, health); writers publish a new record or node and free
+ * CDS_LFHT_ACCOUNTING (what tenreg itself used before its own table).
+ * A node holds the key inline and an RCU-published record (platform,
+ * health); writers publish a new record or node and free
  * the old one with call_rcu, as tenreg does. Unlike tenreg it has one
  * table (no id table), no once-cell, no per-tenant admin state.
  *
