@@ -111,6 +111,7 @@ void stream_free(struct stream *st);
 uint64_t bench_rng(uint64_t *state);
 double bench_now(void);                 /* CLOCK_MONOTONIC seconds */
 double bench_thread_cpu(void);          /* CLOCK_THREAD_CPUTIME_ID seconds */
+void bench_thread_csw(long *vol, long *invol); /* getrusage(RUSAGE_THREAD) */
 
 /* ---- timing ------------------------------------------------------------- */
 
@@ -179,6 +180,9 @@ struct reader_ctx {
     uint64_t ops;
     double seconds;
     double cpu_s;               /* this thread's CPU time in the window */
+    long vcsw, ivcsw;           /* context switches in the window: voluntary
+                                   (the thread slept, e.g. on a lock) and
+                                   involuntary (preempted by other work) */
     uint64_t *samples;
     size_t nsamples, cap;
     char pad[64];
@@ -240,6 +244,7 @@ struct phase_result {
      * writer thread, and everything else (call_rcu, builders, other). */
     double cpu_readers, cpu_writer, cpu_other;
     double cpu_ns_per_lookup;   /* readers' CPU time / lookups: cost per lookup */
+    double vcsw_per_s, ivcsw_per_s; /* readers' context switches per second */
 };
 
 void phase_run(struct phase *ph, struct phase_result *out);

@@ -615,9 +615,10 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
            "(median, included in the figures below); TSC %.3f GHz\n\n",
            cfg.sample_every, ovh_ns, bench_tsc_per_ns);
 
-    printf("%-4s %-14s %3s %-6s %10s %-13s %7s %7s %7s %8s %9s %9s %5s %5s %5s %13s\n", "set",
+    printf("%-4s %-14s %3s %-6s %10s %-13s %7s %7s %7s %8s %9s %9s %5s %5s %5s %13s %13s\n", "set",
            "impl", "thr", "writer", "Mlookup/s", "per thread", "CPUns/l", "p50 ns", "p99 ns",
-           "p99.9 ns", "max ns", "writer/s", "ok%", "pend%", "miss%", "CPU% rd/wr/bg");
+           "p99.9 ns", "max ns", "writer/s", "ok%", "pend%", "miss%", "CPU% rd/wr/bg",
+           "rd sleep/prmt");
     for (int i = 0; i < nresults; i++) {
         const struct phase_result *r = &results[i];
         char per[64] = "";
@@ -635,10 +636,12 @@ static void print_text(const struct stream *hs, const struct stream *cs, unsigne
         double ops = r->ops ? (double)r->ops : 1;
         char cpu[32];
         snprintf(cpu, sizeof(cpu), "%.0f/%.0f/%.0f", r->cpu_readers, r->cpu_writer, r->cpu_other);
-        printf("%-4s %-14s %3u %-6s %10.2f %-13s %7.0f %7.0f %7.0f %8.0f %9.0f %9s %5.1f %5.2f %5.1f %13s\n",
+        char csw[32];
+        snprintf(csw, sizeof(csw), "%.0f/%.0f", r->vcsw_per_s, r->ivcsw_per_s);
+        printf("%-4s %-14s %3u %-6s %10.2f %-13s %7.0f %7.0f %7.0f %8.0f %9.0f %9s %5.1f %5.2f %5.1f %13s %13s\n",
                r->set, r->impl, r->readers, r->writer ? "yes" : "no", r->total_per_s / 1e6, per,
                r->cpu_ns_per_lookup, r->p50_ns, r->p99_ns, r->p999_ns, r->max_ns, wr, 100.0 * (double)r->cnt_ok / ops,
-               100.0 * (double)r->cnt_pending / ops, 100.0 * (double)r->cnt_enoent / ops, cpu);
+               100.0 * (double)r->cnt_pending / ops, 100.0 * (double)r->cnt_enoent / ops, cpu, csw);
     }
     for (int i = 0; i < nresults; i++)
         if (results[i].writer && results[i].writer_errors)
@@ -745,7 +748,9 @@ static void json_phase(const struct phase_result *r, bool last)
            (unsigned long long)r->cnt_ok, (unsigned long long)r->cnt_pending,
            (unsigned long long)r->cnt_enoent, (unsigned long long)r->cnt_einval,
            (unsigned long long)r->cnt_other);
-    printf(", \"cpu_ns_per_lookup\": %.1f", r->cpu_ns_per_lookup);
+    printf(", \"cpu_ns_per_lookup\": %.1f, \"reader_sleeps_per_s\": %.1f, "
+           "\"reader_preemptions_per_s\": %.1f",
+           r->cpu_ns_per_lookup, r->vcsw_per_s, r->ivcsw_per_s);
     printf(", \"cpu_pct\": {\"readers\": %.1f, \"writer\": %.1f, \"other\": %.1f}",
            r->cpu_readers, r->cpu_writer, r->cpu_other);
     if (r->writer)

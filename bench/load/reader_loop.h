@@ -33,6 +33,7 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
     c->start_pos = pos;
     int state = PH_WARM;
     double t0 = 0, c0 = 0;
+    long v0 = 0, iv0 = 0;
 
     pthread_barrier_wait(&ph->barrier);
     for (;;) {
@@ -44,11 +45,16 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
                 c->nsamples = 0;
                 t0 = bench_now();
                 c0 = bench_thread_cpu();
+                bench_thread_csw(&v0, &iv0);
                 state = PH_MEASURE;
             } else if (s == PH_STOP) {
                 if (state == PH_MEASURE) {
                     c->seconds = bench_now() - t0;
                     c->cpu_s = bench_thread_cpu() - c0;
+                    long v1, iv1;
+                    bench_thread_csw(&v1, &iv1);
+                    c->vcsw = v1 - v0;
+                    c->ivcsw = iv1 - iv0;
                 }
                 break;
             }

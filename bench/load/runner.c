@@ -272,6 +272,8 @@ void phase_run(struct phase *ph, struct phase_result *out)
         secs += c->seconds;
         ns += c->nsamples;
         out->cpu_readers += c->cpu_s;
+        out->vcsw_per_s += c->seconds > 0 ? (double)c->vcsw / c->seconds : 0;
+        out->ivcsw_per_s += c->seconds > 0 ? (double)c->ivcsw / c->seconds : 0;
     }
     out->cnt_other = out->ops - out->cnt_ok - out->cnt_enoent - out->cnt_einval - out->cnt_pending;
     out->seconds = secs / nr;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 uint64_t bench_rng(uint64_t *s)
@@ -41,6 +42,17 @@ double bench_thread_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_thread_csw(long *vol, long *invol)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0) {
+        *vol = *invol = 0;
+        return;
+    }
+    *vol = ru.ru_nvcsw;
+    *invol = ru.ru_nivcsw;
 }
 
 static const char *const subs[] = {"ads", "rtb", "bid", "sellers", "ssp", "pub", "www", "m",
