@@ -48,6 +48,13 @@ static inline __attribute__((always_inline)) void reader_loop(struct reader_ctx 
                 bench_thread_csw(&v0, &iv0);
                 state = PH_MEASURE;
             } else if (s == PH_STOP) {
+                if (state != PH_MEASURE) {
+                    /* Never saw the window (preempted throughout): count
+                     * nothing rather than warm-up lookups. */
+                    for (int i = 0; i < 16; i++)
+                        cnt[i] = 0;
+                    c->nsamples = 0;
+                }
                 if (state == PH_MEASURE) {
                     c->seconds = bench_now() - t0;
                     c->cpu_s = bench_thread_cpu() - c0;
