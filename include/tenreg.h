@@ -93,8 +93,14 @@ enum {
  * Returns 1 (or any positive value) for valid, 0 for invalid, < 0 when the
  * check itself failed. Called outside any read section and outside any
  * registry-wide lock: in the admin thread for register/recheck, on a builder
- * thread for lazy builds. It may call any tenreg function except
- * tenreg_free() on the same registry.
+ * thread for lazy builds.
+ *
+ * Callbacks (validator, factory, platform_free) may call tenreg, with
+ * these exceptions, which would wait for themselves: never tenreg_free();
+ * no tenreg_recheck() or TENREG_AWAIT_FIRST_VALIDATION registration of the
+ * tenant being checked or built (its checks run one at a time); resolves
+ * only with TENREG_NOWAIT (a blocking resolve may wait for the very build
+ * the callback belongs to). Unregister and plain register are fine.
  */
 typedef int (*tenreg_validator_fn)(void *ctx, const char *tenant_id, const char *agent_url);
 
@@ -162,8 +168,9 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out);
  * dropped), joins the builder threads, then frees every platform the
  * registry owns through platform_free and waits (rcu_barrier) until every
  * deferred free has run. Nobody may use @reg during or after the call.
- * Context: outside any read section; not from a validator, factory or
- * platform_free callback of the same registry.
+ * Context: outside any read section (memb flavor: inside one it aborts
+ * rather than free memory the caller may still read); never from a
+ * validator, factory or platform_free callback.
  */
 TENREG_API void tenreg_free(tenreg_t *reg);
 
@@ -234,10 +241,13 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id);
  * health becomes DISABLED. On a lazy tenant that has not been built yet the
  * validator runs alone: health changes, no platform is built (the first
  * tenreg_resolve still builds it). Rechecks, awaited validations and builds
- * of one tenant run one at a time, in arrival order.
+ * of one registration run one at a time, in arrival order (after a
+ * re-registration, a check of the old registration may still be running:
+ * its result is discarded).
  * Returns 0 (valid), TENREG_EVALIDATOR (invalid or failed; health updated),
  * TENREG_ENOENT (unknown, or unregistered/re-registered while the validator
- * ran: the result is discarded), TENREG_EINVAL.
+ * ran: the result is discarded), TENREG_ENOMEM (before the validator ran;
+ * nothing changed), TENREG_EINVAL.
  * Context: admin call; the validator runs in this thread.
  */
 TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id);
@@ -303,7 +313,9 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
  * tenreg_thread_register - make this thread a reader thread.
  * Call once in every thread that resolves, before its first read section;
  * pair with tenreg_thread_unregister() before the thread exits. Nesting is
- * counted. In the QSBR flavor the thread starts online.
+ * counted. In the QSBR flavor the thread starts online. A thread the
+ * application registered with liburcu itself is used as it is: tenreg
+ * never registers or unregisters it.
  */
 TENREG_API void tenreg_thread_register(void);
 /** tenreg_thread_unregister - undo tenreg_thread_register(); outside a read section. */
@@ -315,7 +327,8 @@ TENREG_API void tenreg_read_unlock(void);
 /**
  * tenreg_quiescent - announce that this reader holds no tenreg pointer.
  * QSBR flavor: readers must call it regularly (e.g. once per event-loop
- * turn) or reclamation stalls. Memb flavor: no-op.
+ * turn) or reclamation stalls; on a thread that is not a registered,
+ * online reader it does nothing. Memb flavor: no-op.
  */
 TENREG_API void tenreg_quiescent(void);
 /** tenreg_flavor - "memb" or "qsbr": which library this process linked. */

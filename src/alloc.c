@@ -38,8 +38,26 @@ static void count(struct tenreg *reg, long delta)
         atomic_fetch_add_explicit(&reg->live_bytes, delta, memory_order_relaxed);
 }
 
+/* White-box tests make the n-th next allocation fail (-1: never). */
+static _Atomic long fail_countdown = -1;
+
+void tenreg__alloc_fail_after(long n)
+{
+    atomic_store(&fail_countdown, n);
+}
+
+static bool injected_failure(void)
+{
+    long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    if (TENREG__LIKELY(n < 0))
+        return false;
+    return atomic_fetch_sub(&fail_countdown, 1) == 0;
+}
+
 void *tenreg__alloc(struct tenreg *reg, size_t size)
 {
+    if (injected_failure())
+        return NULL;
 #ifdef TENREG_ALLOC_LIBC
     void *p = malloc(size);
 #else

@@ -31,17 +31,31 @@ static bool claim(struct tenreg__tenant *t)
     return false;
 }
 
-void tenreg__build_run(struct tenreg__tenant *t)
+void tenreg__build_run(struct tenreg__tenant *t, bool may_wait)
 {
     struct tenreg *reg = t->reg;
-    if (!claim(t))
+    if (may_wait) {
+        tenreg__turnstile_enter(&t->turn);
+    } else if (!tenreg__turnstile_try_enter(&t->turn)) {
+        /* A recheck of this tenant is running. Parking this builder behind
+         * it would stall every other tenant's build; whoever leaves the
+         * turnstile re-queues this one instead. */
+        atomic_store(&t->build_deferred, true);
+        /* Unless it left between the try and the store (seq_cst on both
+         * sides: either it sees the flag or this sees the turnstile free). */
+        if (!tenreg__turnstile_try_enter(&t->turn))
+            return;
+        atomic_store(&t->build_deferred, false);
+    }
+    if (!claim(t)) {
+        tenreg__tenant_leave(t);
         return;
+    }
 
-    tenreg__turnstile_enter(&t->turn);
     void *platform = NULL;
     uint32_t outcome = TENREG__CELL_STALE;
-    /* An unregister while the build waited its turn makes the cell STALE:
-     * nobody wants the platform any more, so the factory is not called. */
+    /* An unregister right after the claim makes the cell STALE: nobody
+     * wants the platform any more, so the factory is not called. */
     if (atomic_load_explicit(&t->cell, memory_order_acquire) == TENREG__CELL_BUILDING) {
         int rc = t->factory(t->factory_ctx, tenreg__tenant_id(t), &platform);
         if (rc < 0 || !platform) {
@@ -82,8 +96,15 @@ void tenreg__build_run(struct tenreg__tenant *t)
     }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
-    tenreg__turnstile_exit(&t->turn);
+    tenreg__tenant_leave(t);
     discard_platform(reg, discard);
+}
+
+void tenreg__tenant_leave(struct tenreg__tenant *t)
+{
+    tenreg__turnstile_exit(&t->turn);
+    if (atomic_exchange(&t->build_deferred, false))
+        tenreg__builder_submit(t->reg, t);
 }
 
 static void *builder_main(void *arg)
@@ -103,7 +124,7 @@ static void *builder_main(void *arg)
             if (atomic_load(&b->stopping))
                 tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
             else
-                tenreg__build_run(t);
+                tenreg__build_run(t, false);
             tenreg__tenant_unref(t);
             continue;
         }

@@ -37,6 +37,9 @@
  * per tenant. @reg may be NULL (not counted). */
 void *tenreg__alloc(struct tenreg *reg, size_t size);
 void tenreg__dealloc(struct tenreg *reg, void *p, size_t size);
+/* Tests only: the allocation after the next @n ones fails (n = 0: the
+ * next one; -1: none). */
+void tenreg__alloc_fail_after(long n);
 /* Live bytes allocated through @reg and not yet freed. */
 long tenreg__live_bytes(const struct tenreg *reg);
 /* "jemalloc" or "libc": which allocator this build uses. */
@@ -56,6 +59,10 @@ uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size
 
 /* ---- rcu.c ------------------------------------------------------------- */
 
+/* Registers the calling thread with liburcu if nobody has (admin calls
+ * do it before taking write_lock: a first registration waits for liburcu's
+ * registry lock, which grace-period detection holds). */
+void tenreg__rcu_ensure_registered(void);
 /* Admin paths: registers the calling thread with liburcu on first use
  * (unregistered again when the thread exits) and enters a read-side
  * section (QSBR: comes online). Nestable with the user's read sections. */
@@ -158,6 +165,8 @@ struct tenreg__turnstile {
     _Atomic uint32_t serving;
 };
 void tenreg__turnstile_enter(struct tenreg__turnstile *t);
+/* Enters only if nobody is inside or waiting; never sleeps. */
+bool tenreg__turnstile_try_enter(struct tenreg__turnstile *t);
 void tenreg__turnstile_exit(struct tenreg__turnstile *t);
 
 /* ---- once-cell (once_cell.c) ------------------------------------------- */
@@ -219,6 +228,7 @@ struct tenreg__tenant {
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
     uint32_t url_len;
     atomic_bool removed;              /* set under write_lock: out of the tables */
+    atomic_bool build_deferred;       /* a builder found the turnstile busy */
     bool lazy;
     uint8_t id_len;
     uint8_t host_len;
@@ -330,9 +340,14 @@ static inline struct tenreg__record *tenreg__table_find(const struct tenreg__tab
     }
 }
 
-/* Makes room for @n more inserts (may publish a bigger array). Call before
- * changing anything, so that ENOMEM leaves the registry unchanged. */
-int tenreg__table_reserve(struct tenreg *reg, struct tenreg__table *t, size_t n);
+/* Room for @n more inserts, in two steps so that a change touching both
+ * tables can fail with ENOMEM before changing either: prepare allocates a
+ * bigger slot array if one is needed (*grown, else NULL), commit moves the
+ * records into it and publishes it, abandon frees an unused one. */
+int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, size_t n,
+                          struct tenreg__slots **grown);
+void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *grown);
+void tenreg__table_abandon(struct tenreg__slots *grown);
 /* Inserts a record whose key is not in the table (room reserved). */
 void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec);
 /* Swaps @old for @rec in @old's slot (same key). */
@@ -364,8 +379,13 @@ void tenreg__builder_stop(struct tenreg *reg);
  * QUEUED). Wait-free enqueue plus a futex wake; takes a tenant ref. */
 void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t);
 /* Runs the factory and validator of @t if its cell can be claimed from
- * EMPTY or QUEUED; publishes the result. Outside any read section. */
-void tenreg__build_run(struct tenreg__tenant *t);
+ * EMPTY or QUEUED; publishes the result. Outside any read section.
+ * From a builder thread (@may_wait false) it never waits for the tenant's
+ * turnstile: if a recheck holds it, the build is handed to whoever leaves
+ * the turnstile (tenreg__tenant_leave). */
+void tenreg__build_run(struct tenreg__tenant *t, bool may_wait);
+/* Leaves @t's turnstile and re-queues a build that was deferred for it. */
+void tenreg__tenant_leave(struct tenreg__tenant *t);
 
 /* ---- the registry ------------------------------------------------------ */
 

@@ -41,12 +41,14 @@ tenreg_health tenreg__health_after_check(tenreg_health from, int verdict)
 }
 
 /*
- * Runs the validator on @t and publishes the health it leads to. The
+ * Runs the validator on @t and publishes the health it leads to, in @rec
+ * (allocated by the caller before anything happened, so that running out
+ * of memory never comes after the adopter's validator ran; consumed). The
  * turnstile orders it after earlier checks and builds of the same
- * registration. Returns 0 (valid), EVALIDATOR, ENOENT (the registration
- * is gone: result discarded), ENOMEM (nothing changed).
+ * registration. Returns 0 (valid), EVALIDATOR, or ENOENT (the registration
+ * is gone: result discarded).
  */
-static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t)
+static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec)
 {
     int rc = TENREG_ENOENT;
     tenreg__turnstile_enter(&t->turn);
@@ -56,19 +58,18 @@ static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t)
         tenreg__rcu_enter();
         if (!atomic_load(&t->removed)) {
             const struct tenreg__record *cur = t->rec;
-            tenreg_health h = tenreg__health_after_check((tenreg_health)cur->health, verdict);
-            struct tenreg__record *rec = tenreg__record_new(t, h, cur->platform, cur->flags);
-            if (!rec) {
-                rc = TENREG_ENOMEM;
-            } else {
-                tenreg__tenant_publish(t, rec);
-                rc = verdict > 0 ? TENREG_OK : TENREG_EVALIDATOR;
-            }
+            rec->health = (uint8_t)tenreg__health_after_check((tenreg_health)cur->health, verdict);
+            rec->platform = cur->platform;
+            rec->flags = cur->flags;
+            tenreg__tenant_publish(t, rec);
+            rec = NULL;
+            rc = verdict > 0 ? TENREG_OK : TENREG_EVALIDATOR;
         }
         tenreg__rcu_exit();
         pthread_mutex_unlock(&reg->write_lock);
     }
-    tenreg__turnstile_exit(&t->turn);
+    tenreg__record_drop(rec); /* NULL when published */
+    tenreg__tenant_leave(t);
     return rc;
 }
 
@@ -122,10 +123,21 @@ static void end_registration(struct tenreg__tenant *t)
     tenreg__record_retire(t->rec);
 }
 
-static void end_each(void *ctx, struct tenreg__record *rec)
+/* Takes @rec's registration out of both tables and ends it. */
+static void unlink_record(struct tenreg *reg, struct tenreg__record *rec)
 {
-    (void)ctx;
-    end_registration(tenreg__record_tenant(rec));
+    struct tenreg__tenant *t = tenreg__record_tenant(rec);
+    tenreg__table_remove(&reg->by_id, t->id_hash, rec);
+    tenreg__table_remove(&reg->by_host, t->host_hash, rec);
+    atomic_fetch_sub(&reg->count, 1);
+    end_registration(t);
+}
+
+static void unlink_each(void *ctx, struct tenreg__record *rec)
+{
+    /* Out of the tables too, not just retired: nothing looks up a record
+     * whose memory the call_rcu callbacks are about to free. */
+    unlink_record(ctx, rec);
 }
 
 TENREG_API void tenreg_free(tenreg_t *reg)
@@ -133,9 +145,10 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     if (!reg)
         return;
     tenreg__builder_stop(reg);
+    tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
-    tenreg__table_each(&reg->by_id, end_each, NULL);
+    tenreg__table_each(&reg->by_id, unlink_each, reg);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     /* Retired records drop the last tenant references from call_rcu, which
@@ -161,11 +174,16 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
         return TENREG_EEXIST;
     struct tenreg__record *old = tenreg__table_find(&reg->by_id, t->id_hash, id, t->id_len);
     bool same_host = old && old == holder;
-    int rc = tenreg__table_reserve(reg, &reg->by_host, same_host ? 0 : 1);
+    struct tenreg__slots *host_slots, *id_slots = NULL;
+    int rc = tenreg__table_prepare(reg, &reg->by_host, same_host ? 0 : 1, &host_slots);
     if (rc == TENREG_OK)
-        rc = tenreg__table_reserve(reg, &reg->by_id, old ? 0 : 1);
-    if (rc != TENREG_OK)
+        rc = tenreg__table_prepare(reg, &reg->by_id, old ? 0 : 1, &id_slots);
+    if (rc != TENREG_OK) {
+        tenreg__table_abandon(host_slots);
         return rc;
+    }
+    tenreg__table_commit(&reg->by_host, host_slots);
+    tenreg__table_commit(&reg->by_id, id_slots);
 
     struct tenreg__record *rec = t->rec;
     tenreg__tenant_ref(t); /* the first record's */
@@ -207,6 +225,15 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
         return TENREG_ENOMEM;
 
     bool await = flags & TENREG_AWAIT_FIRST_VALIDATION;
+    struct tenreg__record *await_rec = NULL;
+    if (await && !factory) {
+        await_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+        if (!await_rec) {
+            tenreg__tenant_drop(t);
+            return TENREG_ENOMEM;
+        }
+    }
+    tenreg__rcu_ensure_registered(); /* not under write_lock: see rcu.c */
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
     int rc = link_registration(reg, t);
@@ -215,17 +242,18 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     if (rc != TENREG_OK) {
+        tenreg__record_drop(await_rec);
         tenreg__tenant_drop(t); /* never published; the platform stays the caller's */
         return rc;
     }
 
     if (await) {
         if (factory) {
-            tenreg__build_run(t);
+            tenreg__build_run(t, true);
             /* A resolver may have claimed the build first: wait for it. */
             tenreg__cell_wait(&t->cell);
         } else {
-            (void)check_tenant(reg, t); /* 0 whatever the verdict: read health */
+            (void)check_tenant(reg, t, await_rec); /* 0 whatever the verdict: read health */
         }
         tenreg__tenant_unref(t);
     }
@@ -256,16 +284,12 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
     size_t len;
     if (!reg || id_len_of(tenant_id, &len))
         return TENREG_EINVAL;
+    tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
-    if (rec) {
-        struct tenreg__tenant *t = tenreg__record_tenant(rec);
-        tenreg__table_remove(&reg->by_id, t->id_hash, rec);
-        tenreg__table_remove(&reg->by_host, t->host_hash, rec);
-        atomic_fetch_sub(&reg->count, 1);
-        end_registration(t);
-    }
+    if (rec)
+        unlink_record(reg, rec);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     return rec ? TENREG_OK : TENREG_ENOENT;
@@ -292,7 +316,10 @@ TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id)
     struct tenreg__tenant *t = get_by_id(reg, tenant_id, len);
     if (!t)
         return TENREG_ENOENT;
-    int rc = check_tenant(reg, t);
+    int rc = TENREG_ENOMEM;
+    struct tenreg__record *rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+    if (rec)
+        rc = check_tenant(reg, t, rec);
     tenreg__tenant_unref(t);
     return rc;
 }
@@ -359,6 +386,7 @@ TENREG_API int tenreg_foreach(const tenreg_t *creg,
     int rc = TENREG_OK;
 
     /* Under write_lock the set cannot change between the two passes. */
+    tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
     tenreg__table_each(&reg->by_id, snapshot_size, &s);

@@ -20,8 +20,14 @@
 
 /* Load factor at most 1/2 (records and tombstones): with linear probing a
  * miss then reads about 2.5 slots, a hit 1.5. */
+/* Largest table: 2^40 slots (16 TiB) is far past any real registry and
+ * keeps the arithmetic below from overflowing. */
+#define SLOTS_MAX ((size_t)1 << 40)
+
 static size_t capacity_for(size_t n)
 {
+    if (n > SLOTS_MAX / 2 - 1)
+        return 0;
     size_t cap = 64;
     while (cap < 2 * n + 2)
         cap <<= 1;
@@ -30,6 +36,8 @@ static size_t capacity_for(size_t n)
 
 static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
 {
+    if (cap == 0)
+        return NULL;
     size_t bytes = sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
     struct tenreg__slots *a = tenreg__alloc(reg, bytes);
     if (!a)
@@ -58,7 +66,8 @@ int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg_
 {
     t->key = key;
     t->used = t->live = 0;
-    t->cur = slots_new(reg, capacity_for(expected));
+    /* A sizing hint past what the table can hold is treated as none. */
+    t->cur = slots_new(reg, capacity_for(capacity_for(expected) ? expected : 0));
     return t->cur ? TENREG_OK : TENREG_ENOMEM;
 }
 
@@ -99,16 +108,29 @@ static bool put(struct tenreg__slots *a, uint64_t hash, struct tenreg__record *r
     }
 }
 
-int tenreg__table_reserve(struct tenreg *reg, struct tenreg__table *t, size_t n)
+int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, size_t n,
+                          struct tenreg__slots **grown)
 {
-    struct tenreg__slots *old = t->cur;
-    if (t->used + n <= (old->mask + 1) / 2)
+    *grown = NULL;
+    if (t->used + n <= (t->cur->mask + 1) / 2)
         return TENREG_OK;
     /* Sized for the live records, so a table full of tombstones shrinks
      * back instead of growing. */
-    struct tenreg__slots *a = slots_new(reg, capacity_for(t->live + n));
+    *grown = slots_new(reg, capacity_for(t->live + n));
+    return *grown ? TENREG_OK : TENREG_ENOMEM;
+}
+
+void tenreg__table_abandon(struct tenreg__slots *grown)
+{
+    if (grown)
+        slots_free(grown); /* never published */
+}
+
+void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
+{
     if (!a)
-        return TENREG_ENOMEM;
+        return;
+    struct tenreg__slots *old = t->cur;
     for (size_t i = 0; i <= old->mask; i++) {
         struct tenreg__record *r = atomic_load_explicit(&old->s[i].rec, memory_order_relaxed);
         if (r && r != TENREG__TOMBSTONE)
@@ -119,7 +141,6 @@ int tenreg__table_reserve(struct tenreg *reg, struct tenreg__table *t, size_t n)
     t->used = t->live;
     /* Readers still probing the old array see a consistent, older view. */
     tenreg__call_rcu(&old->rcu, slots_free_cb);
-    return TENREG_OK;
 }
 
 void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec)

@@ -39,6 +39,7 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     atomic_init(&t->refs, 0);
     atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
     atomic_init(&t->removed, false);
+    atomic_init(&t->build_deferred, false);
 
     char *p = t->strs;
     memcpy(p, host, host_len);

@@ -690,3 +690,60 @@ Test(lazy, blocking_resolve_in_read_section_never_deadlocks, .timeout = 120)
         cr_assert_eq(tenreg_unregister(reg, id), TENREG_OK);
     }
 }
+
+/* ---- one tenant's slow recheck does not hold up other tenants' builds ---- */
+
+static sem_t slow_entered, slow_release;
+
+static int slow_for_a(void *ctx, const char *tenant_id, const char *agent_url)
+{
+    (void)ctx;
+    (void)agent_url;
+    if (strcmp(tenant_id, "a") == 0) {
+        sem_post(&slow_entered);
+        sem_wait(&slow_release);
+    }
+    return 1;
+}
+
+static void *recheck_a(void *arg)
+{
+    *(int *)arg = tenreg_recheck(reg, "a");
+    return NULL;
+}
+
+Test(lazy, slow_recheck_of_one_tenant_does_not_block_other_builds)
+{
+    /* One builder thread: if it parked behind a's recheck, b could not be
+     * built until the recheck ended. */
+    tenreg_free(reg);
+    sem_init(&slow_entered, 0, 0);
+    sem_init(&slow_release, 0, 0);
+    tenreg_config cfg = {.validator = slow_for_a, .platform_free = tt_count_free,
+                         .platform_free_ctx = &frees, .builder_threads = 1};
+    cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
+    lazy("a", "a.example", 0);
+    lazy("b", "b.example", 0);
+
+    int recheck_rc = 99;
+    pthread_t th;
+    pthread_create(&th, NULL, recheck_a, &recheck_rc);
+    sem_wait(&slow_entered); /* a's recheck holds a's turnstile */
+    cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING,
+                 "a's build is queued behind its recheck");
+    usleep(20 * 1000); /* the builder has picked a's build up by now */
+    void *pb;
+    cr_assert_eq(resolve("b.example", 0, &pb, NULL), TENREG_OK,
+                 "b was built while a's recheck still ran");
+    cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING);
+
+    sem_post(&slow_release); /* a's recheck ends and hands a's build back */
+    sem_post(&slow_release); /* for the build's own validation of a */
+    pthread_join(th, NULL);
+    cr_assert_eq(recheck_rc, TENREG_OK);
+    void *pa;
+    cr_assert_eq(resolve("a.example", 0, &pa, NULL), TENREG_OK, "a's build ran after all");
+    cr_assert_eq(atomic_load(&fac.calls), 2);
+    sem_destroy(&slow_entered);
+    sem_destroy(&slow_release);
+}

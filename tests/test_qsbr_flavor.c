@@ -183,3 +183,29 @@ Test(qsbr, readers_stay_consistent_under_churn, .timeout = 300)
     tenreg_free(churn_reg);
     cr_assert_eq(tt_platforms_not_freed_once(), 0);
 }
+
+static void *quiescent_before_anything(void *arg)
+{
+    tenreg_t *reg = arg;
+    /* Not a reader: announcing a quiescent state must do nothing here,
+     * neither corrupt liburcu's view of the thread nor put it online. */
+    tenreg_quiescent();
+    struct tt_platform *a = tt_platform_new("q", "");
+    cr_assert_eq(tenreg_register(reg, "q", "q.example", a, 0), TENREG_OK);
+    tenreg_quiescent();
+    cr_assert_eq(tenreg_unregister(reg, "q"), TENREG_OK);
+    tenreg_quiescent();
+    /* The thread is offline between admin calls: the free goes through
+     * without any further call from it. */
+    cr_assert(eventually_freed(a), "an admin-only thread held up reclamation");
+    return NULL;
+}
+
+Test(qsbr, quiescent_on_a_thread_that_is_not_a_reader_is_harmless)
+{
+    tenreg_t *reg = new_registry();
+    pthread_t th;
+    pthread_create(&th, NULL, quiescent_before_anything, reg);
+    pthread_join(th, NULL);
+    tenreg_free(reg);
+}

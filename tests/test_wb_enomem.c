@@ -1,0 +1,185 @@
+/*
+ * Out of memory (white-box): every admin call, made to fail at each of its
+ * allocations in turn, answers TENREG_ENOMEM and leaves the registry
+ * exactly as it was: same tenants, same health, same answers, same memory,
+ * and the caller keeps its platform. Uses tenreg__alloc_fail_after.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test_support.h"
+
+static struct tt_free_counter frees;
+static int calls_made;
+
+static int counting_factory(void *ctx, const char *tenant_id, void **platform)
+{
+    (void)ctx;
+    calls_made++;
+    *platform = tt_platform_new(tenant_id, "lazy");
+    return 0;
+}
+
+static int validations;
+static int counting_validator(void *ctx, const char *tenant_id, const char *agent_url)
+{
+    (void)ctx;
+    (void)tenant_id;
+    (void)agent_url;
+    validations++;
+    return 1;
+}
+
+static tenreg_t *reg;
+
+static void setup(void)
+{
+    tt_thread_init();
+    tenreg_config cfg = {.validator = counting_validator,
+                         .platform_free = tt_count_free, .platform_free_ctx = &frees,
+                         .expected_tenants = 8};
+    cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
+    cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
+    cr_assert_eq(tenreg_register_lazy(reg, "l", "l.example", counting_factory, NULL, 0),
+                 TENREG_OK);
+}
+
+static void teardown(void)
+{
+    tenreg__alloc_fail_after(-1);
+    tenreg_free(reg);
+    cr_expect_eq(tt_platforms_not_freed_once(), 0);
+    tt_thread_fini();
+    tt_platforms_release();
+}
+
+TestSuite(enomem, .init = setup, .fini = teardown, .timeout = 60);
+
+/* What the registry answers, as a string, to compare before and after. */
+static void snapshot(char *buf, size_t cap)
+{
+    tenreg_health ha = 9, hl = 9;
+    tenreg_resolution r;
+    tenreg_health_of(reg, "a", &ha);
+    tenreg_health_of(reg, "l", &hl);
+    tenreg_read_lock();
+    int ra = tenreg_resolve_by_host(reg, "a.example", 9, &r);
+    void *pa = ra == 0 ? r.platform : NULL;
+    int rb = tenreg_resolve_by_host(reg, "b.example", 9, &r);
+    tenreg_read_unlock();
+    snprintf(buf, cap, "count=%zu a=%d/%d/%p l=%d b=%d", tenreg_count(reg), (int)ha, ra, pa,
+             (int)hl, rb);
+}
+
+/* Runs @op with its k-th allocation failing, for k = 0, 1, ... until it
+ * succeeds; every failure must be ENOMEM with nothing changed. */
+#define EVERY_FAILURE_POINT(op_expr, undo)                                                  \
+    do {                                                                                    \
+        for (long k = 0;; k++) {                                                            \
+            char before[256], after[256];                                                   \
+            tenreg__rcu_barrier();                                                          \
+            snapshot(before, sizeof(before));                                               \
+            long bytes = tenreg__live_bytes(reg);                                           \
+            int v0 = validations;                                                           \
+            tenreg__alloc_fail_after(k);                                                    \
+            int rc = (op_expr);                                                             \
+            tenreg__alloc_fail_after(-1);                                                   \
+            if (rc != TENREG_ENOMEM) {                                                      \
+                cr_assert(k > 0, "never failed: no allocation in " #op_expr);               \
+                cr_log_info("%s: %ld failure points, then %d", #op_expr, k, rc);            \
+                undo;                                                                       \
+                break;                                                                      \
+            }                                                                               \
+            tenreg__rcu_barrier();                                                          \
+            snapshot(after, sizeof(after));                                                 \
+            cr_assert_str_eq(before, after, "k=%ld: %s changed the registry", k, #op_expr); \
+            cr_assert_eq(tenreg__live_bytes(reg), bytes, "k=%ld: memory changed", k);       \
+            cr_assert_eq(validations, v0, "k=%ld: validator ran before ENOMEM", k);         \
+            cr_assert_lt(k, 20, "ENOMEM forever");                                          \
+        }                                                                                   \
+    } while (0)
+
+Test(enomem, register_new_tenant)
+{
+    struct tt_platform *p = tt_platform_new("b", "");
+    EVERY_FAILURE_POINT(tenreg_register(reg, "b", "b.example", p, 0), (void)0);
+    cr_assert_eq(tenreg_count(reg), 3);
+}
+
+Test(enomem, register_replacing_a_tenant)
+{
+    struct tt_platform *p = tt_platform_new("a", "2");
+    EVERY_FAILURE_POINT(tenreg_register(reg, "a", "a2.example", p, 0), (void)0);
+    cr_assert_eq(tenreg_count(reg), 2);
+}
+
+Test(enomem, register_awaiting_validation)
+{
+    struct tt_platform *p = tt_platform_new("b", "");
+    EVERY_FAILURE_POINT(tenreg_register(reg, "b", "b.example", p, TENREG_AWAIT_FIRST_VALIDATION),
+                        (void)0);
+    tenreg_health h;
+    cr_assert_eq(tenreg_health_of(reg, "b", &h), TENREG_OK);
+    cr_assert_eq(h, TENREG_HEALTHY, "an awaited registration that succeeded was validated");
+}
+
+Test(enomem, register_lazy)
+{
+    EVERY_FAILURE_POINT(tenreg_register_lazy(reg, "m", "m.example", counting_factory, NULL, 0),
+                        (void)0);
+}
+
+Test(enomem, recheck)
+{
+    EVERY_FAILURE_POINT(tenreg_recheck(reg, "a"), (void)0);
+}
+
+static int count_cb(void *ctx, const char *id, tenreg_health h)
+{
+    (void)id;
+    (void)h;
+    ++*(int *)ctx;
+    return 0;
+}
+
+Test(enomem, foreach)
+{
+    int n = 0;
+    EVERY_FAILURE_POINT(tenreg_foreach(reg, count_cb, &n), (void)0);
+    cr_assert_eq(n, 2, "fn not called on ENOMEM, called for each tenant after");
+}
+
+Test(enomem, growing_the_tables)
+{
+    /* expected_tenants = 8 gives 64 slots, grown past 32 entries: with
+     * 2 + 30 tenants, the next registration needs bigger slot arrays. */
+    char id[16], url[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "g%d", i);
+        snprintf(url, sizeof(url), "g%d.example", i);
+        cr_assert_eq(tenreg_register(reg, id, url, tt_platform_new(id, ""), 0), TENREG_OK);
+    }
+    struct tt_platform *p = tt_platform_new("g30", "");
+    long bytes_before = tenreg__live_bytes(reg);
+    EVERY_FAILURE_POINT(tenreg_register(reg, "g30", "g30.example", p, 0), (void)0);
+    cr_assert_eq(tenreg_count(reg), 33);
+    cr_assert_gt(tenreg__live_bytes(reg) - bytes_before, 2 * 64 * 16, "the slot arrays did not grow");
+}
+
+Test(enomem, new_registry)
+{
+    tenreg_t *r2 = NULL;
+    for (long k = 0;; k++) {
+        tenreg__alloc_fail_after(k);
+        int rc = tenreg_new(NULL, &r2);
+        tenreg__alloc_fail_after(-1);
+        if (rc == TENREG_OK)
+            break;
+        cr_assert_eq(rc, TENREG_ENOMEM);
+        cr_assert_null(r2);
+        cr_assert_lt(k, 20);
+    }
+    tenreg_free(r2);
+}
