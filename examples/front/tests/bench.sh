@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh - the README's figures: wrk against tenreg-front with the tenreg
 # backend and with the rwlock backend, in the same run, both under admin
-# churn (churn.sh), alternating backends round by round so drift (thermal,
-# neighbours) hits both alike. Set-ups (BENCH_SETUPS, default "shared"):
+# churn (churn.sh), alternating backends (and which one goes first) round by
+# round so drift (thermal, neighbours) hits both alike. Set-ups (BENCH_SETUPS, default "shared"):
 #   shared  the defaults: --threads = CPUs, wrk -t2 -c64, all on every CPU
 #   pinned  server --threads 1 on CPU 0, wrk -t1 -c32 on CPU 1 (churn
 #           unpinned); only meaningful on an otherwise idle machine
@@ -55,7 +55,10 @@ printf '%-7s %-7s %5s %9s %8s %8s %7s %6s\n' backend setup round req/s p50_us p9
 SETUPS=${BENCH_SETUPS:-shared}
 for round in $(seq 1 "$ROUNDS"); do
     for setup in $SETUPS; do
-        for backend in tenreg rwlock; do
+        # Even rounds run rwlock first, so neither backend always goes first.
+        order="tenreg rwlock"
+        [ $((round % 2)) -eq 0 ] && order="rwlock tenreg"
+        for backend in $order; do
             run "$backend" "$setup" "$round"
         done
     done
