@@ -419,8 +419,6 @@ int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t);
 /* The health a validation moves a tenant to (DESIGN.md §3). */
 tenreg_health tenreg__health_after_check(tenreg_health from, int verdict);
 
-/* resolve.c: shared by resolve and resolve_by_id. */
-int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
-                           unsigned flags, tenreg_resolution *out);
+
 
 #endif /* TENREG_INTERNAL_H */

@@ -51,14 +51,12 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     return answer(rec);
 }
 
-int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec, unsigned flags,
-                           tenreg_resolution *out)
+/* The cold path of a lazy tenant that has no platform yet: out of line, so
+ * the hot path of every other lookup stays small. */
+static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
+                                                  const struct tenreg__record *rec,
+                                                  unsigned flags, tenreg_resolution *out)
 {
-    fill(out, rec);
-    int rc = answer(rec);
-    if (TENREG__LIKELY(rc != TENREG_EPENDING))
-        return rc;
-
     /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
      * the build to a builder thread. The record holds a reference on its
      * tenant and stays alive for our read section, so the tenant does too. */
@@ -98,6 +96,16 @@ int tenreg__resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
     }
 }
 
+static inline int resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
+                                 unsigned flags, tenreg_resolution *out)
+{
+    fill(out, rec);
+    int rc = answer(rec);
+    if (TENREG__LIKELY(rc != TENREG_EPENDING))
+        return rc;
+    return resolve_cold(reg, rec, flags, out);
+}
+
 static int check_flags(unsigned flags)
 {
     return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
@@ -106,7 +114,7 @@ static int check_flags(unsigned flags)
 /* Looks @key up again after a stale answer. Finding a record of the very
  * registration that went stale means it is being torn down with the
  * registry: answer as if it were already gone. */
-static int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, const char *key,
+static inline int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, const char *key,
                         size_t len, unsigned flags, tenreg_resolution *out)
 {
     uint64_t hash = tenreg__hash(&reg->hkey, key, len);
@@ -115,7 +123,7 @@ static int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, c
         const struct tenreg__record *rec = tenreg__table_find(table, hash, key, len);
         if (!rec || tenreg__record_tenant(rec) == prev)
             return TENREG_ENOENT;
-        int rc = tenreg__resolve_record(reg, rec, flags, out);
+        int rc = resolve_record(reg, rec, flags, out);
         if (TENREG__LIKELY(rc != RESOLVE_RETRY))
             return rc;
         prev = tenreg__record_tenant(rec);
