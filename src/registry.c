@@ -2,8 +2,9 @@
  * registry.c - the admin side of the public API: create and free a
  * registry, register, unregister, recheck, inspect.
  *
- * Every table or record mutation happens under write_lock, inside a read
- * section (liburcu's requirement for rculfhash updates), and never calls
+ * Every table or record mutation happens under write_lock (so a record
+ * found in a table cannot be retired under the writer's feet), inside a
+ * read section of a registered thread (call_rcu needs one), and never calls
  * adopter code: validators and factories run before the lock is taken,
  * platform_free runs from call_rcu after a grace period. Nothing here waits
  * for a grace period, so an admin call may come from any thread, including
