@@ -7,6 +7,7 @@
 #                     install tests (tests/consumer) and the symbol checks
 #   build/ci-asan     -DTENREG_SANITIZE="address;undefined"
 #   build/ci-tsan     -DTENREG_SANITIZE=thread
+#   build/ci-fuzz     clang libFuzzer targets, 60 s each (fuzz/run_bounded.sh)
 # Missing Debian packages are installed first (scripts/install-deps.sh).
 # Every build runs even if an earlier one fails; the exit status is non-zero
 # if any configure, build or test failed.
@@ -32,7 +33,7 @@ tenreg_install_deps || exit 1
 
 jobs=${TENREG_JOBS:-2}
 san_ctest_jobs=${TENREG_SAN_CTEST_JOBS:-1}
-builds=${TENREG_CI_BUILDS:-release asan tsan}
+builds=${TENREG_CI_BUILDS:-release asan tsan fuzz}
 san_iters=${TENREG_SANITIZER_STRESS_ITERS:-}
 
 declare -A summary
@@ -93,6 +94,16 @@ for b in $builds; do
                        "-DTENREG_STRESS_ITERS=$san_iters" ;;
     tsan)    run_build tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTENREG_SANITIZE=thread \
                        "-DTENREG_STRESS_ITERS=$san_iters" ;;
+    fuzz)    # libFuzzer, 60 s per target (clang); the corpus replays are
+             # ctests of the builds above (label fuzz).
+             echo
+             echo "=== fuzz: bounded libFuzzer runs (fuzz/run_bounded.sh)"
+             if FUZZ_BUILD_DIR="$root/build/ci-fuzz" JOBS="$jobs" bash fuzz/run_bounded.sh; then
+               summary[fuzz]="bounded fuzzing passed (60 s per target)"
+             else
+               summary[fuzz]="bounded fuzzing FAILED (inputs in build/ci-fuzz/findings/)"
+               status=1
+             fi ;;
     *) echo "unknown build '$b' in TENREG_CI_BUILDS" >&2; status=1 ;;
   esac
 done

@@ -87,9 +87,14 @@ static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
     case TENREG__CELL_READY:
         return answer(rec);
     case TENREG__CELL_FAILED_FACTORY:
-        return waited ? TENREG_EFACTORY : TENREG_EDISABLED;
     case TENREG__CELL_FAILED_VALIDATOR:
-        return waited ? TENREG_EVALIDATOR : TENREG_EDISABLED;
+        if (!waited)
+            return TENREG_EDISABLED;
+        /* The answer is about the build this call started or waited for,
+         * which left the tenant DISABLED; a recheck that ran since may have
+         * changed the current health, not what this build did. */
+        out->health = TENREG_DISABLED;
+        return s == TENREG__CELL_FAILED_FACTORY ? TENREG_EFACTORY : TENREG_EVALIDATOR;
     default: /* STALE: unregistered or replaced while we looked */
         out->platform = NULL;
         return RESOLVE_RETRY;
