@@ -133,10 +133,14 @@ static void check_resolution(const struct state *st, int rc, const tenreg_resolu
     if (rc != TENREG_OK) {
         FUZZ_ASSERT_MSG(out->platform == NULL, "%s: %s with a platform", what,
                         tenreg_err_name(rc));
-        /* A failed build leaves its tenant DISABLED, but a recheck that runs
-         * before the waiter wakes may already have changed that (the
-         * answer carries the current health); it is never PENDING again. */
-        if (rc == TENREG_EFACTORY || rc == TENREG_EVALIDATOR || rc == TENREG_EDISABLED)
+        /* The call that started or waited for a failed build answers with
+         * the health that build left, DISABLED, even when a recheck has
+         * changed it since (corpus: race_recheck_after_failed_build). A
+         * later EDISABLED carries the current health, never PENDING. */
+        if (rc == TENREG_EFACTORY || rc == TENREG_EVALIDATOR)
+            FUZZ_ASSERT_MSG(out->health == TENREG_DISABLED, "%s: %s but %s", what,
+                            tenreg_err_name(rc), tenreg_health_name(out->health));
+        if (rc == TENREG_EDISABLED)
             FUZZ_ASSERT_MSG(out->health != TENREG_PENDING, "%s: %s but %s", what,
                             tenreg_err_name(rc), tenreg_health_name(out->health));
         if (rc == TENREG_EVALIDATOR)
