@@ -112,7 +112,7 @@ static void *builder_main(void *arg)
     struct tenreg *reg = arg;
     struct tenreg__builder *b = &reg->builder;
 
-    tenreg__rcu_thread_start();
+    tenreg__rcu_ensure_registered();
     for (;;) {
         /* Read the kick counter before looking at the queue: a submit that
          * lands after the look changes it, so the wait below returns. */

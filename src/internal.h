@@ -83,8 +83,8 @@ static inline void tenreg__rcu_cb_end(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_callbacks);
 }
-/* Builder threads: register at start, unregister before exit. */
-void tenreg__rcu_thread_start(void);
+/* Builder threads register with tenreg__rcu_ensure_registered() and
+ * unregister with this before they exit. */
 void tenreg__rcu_thread_stop(void);
 
 /* ---- records (record.c) ------------------------------------------------ */

@@ -188,11 +188,6 @@ void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *))
     call_rcu(head, cb);
 }
 
-void tenreg__rcu_thread_start(void)
-{
-    tenreg__rcu_ensure_registered();
-}
-
 void tenreg__rcu_thread_stop(void)
 {
     if (rcu_registered && !borrowed) {

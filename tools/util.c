@@ -6,25 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "tenreg: <message><tail>" on stderr. */
+static void message(const char *fmt, va_list ap, const char *tail)
+{
+    fputs("tenreg: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(tail, stderr);
+}
+
 int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("tenreg: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message(fmt, ap, "\nTry 'tenreg --help'.\n");
     va_end(ap);
-    fputs("\nTry 'tenreg --help'.\n", stderr);
     return EXIT_USAGE;
 }
 
 int runtime_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("tenreg: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message(fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
     return EXIT_RUNTIME;
 }
 
