@@ -5,8 +5,10 @@
  * process: tenant records are small, short-lived under churn and freed from
  * liburcu's call_rcu thread, and keeping them out of the host's malloc
  * arenas avoids cross-thread free traffic there. jemalloc is a private copy
- * linked into libtenreg (see cmake/TenregJemalloc.cmake), so the host
- * process's malloc is untouched.
+ * linked into libtenreg (see cmake/TenregJemalloc.cmake and
+ * scripts/build-jemalloc.sh): every symbol of it is prefixed tenreg_je_ and
+ * hidden, it defines no malloc/free, and it uses dynamic TLS (the library
+ * can be dlopen()ed), so the host process's malloc is untouched.
  *
  * Sanitizer builds use libc malloc (TENREG_ALLOC_LIBC) so that ASan and TSan
  * see every registry allocation.
@@ -18,6 +20,21 @@
 #ifndef TENREG_ALLOC_LIBC
 #include <jemalloc/jemalloc.h>
 
+/*
+ * The prefixed jemalloc reads its options from TENREG_JE_MALLOC_CONF, not
+ * MALLOC_CONF. tenreg's jemalloc has read MALLOC_CONF so far (bench/README.md:
+ * thp:always), so it is passed on as jemalloc's "per-binary" setting
+ * (tenreg_je_malloc_conf), which TENREG_JE_MALLOC_CONF still overrides.
+ * jemalloc reads its options once, at initialization, which its own
+ * constructor in this same library starts; priority 101 runs this one first.
+ */
+__attribute__((constructor(101))) static void forward_malloc_conf(void)
+{
+    const char *conf = secure_getenv("MALLOC_CONF");
+    if (conf && !tenreg_je_malloc_conf)
+        tenreg_je_malloc_conf = conf;
+}
+
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static int arena_flags;
 
@@ -27,7 +44,7 @@ static void create_arena(void)
     size_t sz = sizeof(arena);
     /* Without an arena of its own tenreg still works, in jemalloc's default
      * arenas; only the isolation is lost. */
-    if (mallctl("arenas.create", &arena, &sz, NULL, 0) == 0)
+    if (tenreg_je_mallctl("arenas.create", &arena, &sz, NULL, 0) == 0)
         arena_flags = (int)(MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE);
 }
 #endif
@@ -62,7 +79,7 @@ void *tenreg__alloc(struct tenreg *reg, size_t size)
     void *p = malloc(size);
 #else
     pthread_once(&arena_once, create_arena);
-    void *p = mallocx(size, arena_flags);
+    void *p = tenreg_je_mallocx(size, arena_flags);
 #endif
     if (p)
         count(reg, (long)size);
@@ -77,7 +94,7 @@ void tenreg__dealloc(struct tenreg *reg, void *p, size_t size)
 #ifdef TENREG_ALLOC_LIBC
     free(p);
 #else
-    sdallocx(p, size, arena_flags);
+    tenreg_je_sdallocx(p, size, arena_flags);
 #endif
 }
 

@@ -4,12 +4,13 @@
 #
 # Shared libraries: `nm -D --defined-only` must list exactly the functions
 # that tenreg.h declares with TENREG_API: no tenreg__ internals, no liburcu,
-# and none of jemalloc's malloc/free/mallocx/mallctl (the private copy must
-# not interpose the host process's allocator).
-# Static libraries: every global symbol they define starts with tenreg_, and
-# the public API is all there.
-# jemalloc builds: the private copy really is inside (mallocx is a local
-# symbol of libtenreg.so), so the checks above are not vacuous.
+# and none of jemalloc's (the private copy must not interpose the host
+# process's allocator). Nothing named malloc, free, ... is defined at all.
+# Static libraries: every global symbol they define starts with tenreg_ but
+# not with tenreg_je_ / tenreg_jep_ (the private jemalloc's API and internal
+# prefixes, scripts/build-jemalloc.sh), and the public API is all there.
+# jemalloc builds: the private copy really is inside (tenreg_je_mallocx is a
+# local symbol of libtenreg.so), so the checks above are not vacuous.
 cmake_minimum_required(VERSION 3.21)
 string(REPLACE "|" ";" SHARED "${SHARED}")
 string(REPLACE "|" ";" STATIC "${STATIC}")
@@ -61,11 +62,17 @@ foreach(_lib ${SHARED})
   endif()
   if(ALLOCATOR STREQUAL "jemalloc")
     execute_process(COMMAND ${NM} ${_lib} OUTPUT_VARIABLE _all ERROR_QUIET)
-    if(NOT _all MATCHES "\n[0-9a-fA-F]+ t mallocx\n")
-      message(SEND_ERROR "${_lib}: no local mallocx: the private jemalloc is not linked in")
+    if(NOT _all MATCHES "\n[0-9a-fA-F]+ t tenreg_je_mallocx\n")
+      message(SEND_ERROR "${_lib}: no local tenreg_je_mallocx: the private jemalloc is not linked in")
       set(_failed 1)
     else()
-      message(STATUS "ok: ${_lib} holds a private jemalloc (mallocx is local)")
+      message(STATUS "ok: ${_lib} holds a private jemalloc (tenreg_je_mallocx is local)")
+    endif()
+    # Not even local: the private jemalloc is prefixed, so it cannot
+    # interpose the process's allocator even by accident.
+    if(_all MATCHES "\n[0-9a-fA-F]+ [TtWw] (malloc|free|calloc|realloc|mallocx|mallctl)\n")
+      message(SEND_ERROR "${_lib}: defines ${CMAKE_MATCH_1}: an unprefixed allocator is linked in")
+      set(_failed 1)
     endif()
   endif()
 endforeach()
@@ -74,7 +81,7 @@ foreach(_lib ${STATIC})
   nm_names(_globals -g --defined-only ${_lib})
   set(_bad "")
   foreach(_s ${_globals})
-    if(NOT _s MATCHES "^tenreg_")
+    if(NOT _s MATCHES "^tenreg_" OR _s MATCHES "^tenreg_jep?_")
       list(APPEND _bad ${_s})
     endif()
   endforeach()

@@ -3,9 +3,10 @@
  * malloc alone (DESIGN.md §5 "Memory", STYLE.md point 7).
  *
  * tenreg takes its own memory from a private copy of jemalloc linked into
- * libtenreg.so with its symbols hidden. Debian's jemalloc is unprefixed, so a
- * leaked symbol would replace malloc for the whole process. This suite shows,
- * in the running process:
+ * libtenreg.so with its symbols hidden (tenreg's own build of it, with every
+ * symbol prefixed tenreg_je_: scripts/build-jemalloc.sh). An unprefixed
+ * jemalloc whose symbols leaked would replace malloc for the whole process.
+ * This suite shows, in the running process:
  *   - malloc, free, calloc, realloc, ... resolve (RTLD_DEFAULT) to glibc's,
  *     the very addresses libc.so.6 itself exports;
  *   - no jemalloc entry point (mallocx, mallctl, ...) is visible, neither
@@ -63,11 +64,14 @@ static const char *const libc_alloc_fns[] = {
     "aligned_alloc", "memalign", "valloc", "malloc_usable_size",
 };
 
-/* jemalloc's own API: none of it may be visible outside libtenreg.so. */
+/* jemalloc's own API, unprefixed and with tenreg's prefix: none of it may be
+ * visible outside libtenreg.so. */
 static const char *const jemalloc_fns[] = {
     "mallocx", "rallocx", "xallocx", "sallocx", "dallocx", "sdallocx", "nallocx",
     "mallctl", "mallctlnametomib", "mallctlbymib", "malloc_stats_print",
     "je_malloc", "je_mallocx", "je_mallctl",
+    "tenreg_je_malloc", "tenreg_je_free", "tenreg_je_mallocx", "tenreg_je_sdallocx",
+    "tenreg_je_mallctl", "tenreg_je_malloc_conf",
 };
 
 static void *libc_handle(void)
