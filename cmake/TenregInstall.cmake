@@ -39,6 +39,10 @@ install(TARGETS ${_tenreg_lib_targets}
 install(FILES ${PROJECT_SOURCE_DIR}/include/tenreg.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT tenreg_development)
+# The header cites docs/design.md by section: it ships with the header.
+install(FILES ${PROJECT_SOURCE_DIR}/docs/design.md ${PROJECT_SOURCE_DIR}/docs/README.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        COMPONENT tenreg_development)
 
 # ---- the command-line tool ---------------------------------------------------
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_normalize.c - properties of tenreg_normalize_host (DESIGN.md §4).
+ * fuzz_normalize.c - properties of tenreg_normalize_host (docs/design.md §4).
  *
  * The whole input is one Host header value or URL. Checked on every input:
  *   - a key is 1..253 bytes of [a-z0-9-._:], NUL-terminated, *out_len right;
@@ -109,7 +109,7 @@ static uint8_t ascii_upper(uint8_t c)
     return (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
 }
 
-/* ---- reference: DESIGN.md §4, rule by rule -------------------------------- */
+/* ---- reference: docs/design.md §4, rule by rule -------------------------------- */
 
 static int ref_alpha(uint8_t c)
 {
@@ -423,7 +423,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT_MSG(a.rc != TENREG_ENOSPC, "ENOSPC with a %d-byte buffer", KEY_CAP);
     struct answer r = ref_normalize(data, size);
     FUZZ_ASSERT_MSG(a.rc == r.rc && (a.rc != TENREG_OK || strcmp(a.key, r.key) == 0),
-                    "tenreg: %s \"%s\"; DESIGN.md §4 reference: %s \"%s\"",
+                    "tenreg: %s \"%s\"; docs/design.md §4 reference: %s \"%s\"",
                     tenreg_err_name(a.rc), a.key, tenreg_err_name(r.rc), r.key);
     check_smuggling(&a, data, size);
     if (a.rc == TENREG_OK) {

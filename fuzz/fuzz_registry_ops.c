@@ -3,7 +3,7 @@
  *
  * The input is decoded into up to MAX_OPS operations (fuzz_registry_common.h)
  * on a real registry (one builder thread, fixed hash seed) and on a
- * single-threaded model of DESIGN.md §2/§3 written here. After every
+ * single-threaded model of docs/design.md §2/§3 written here. After every
  * operation the return code, the health, the tenant id and the platform
  * identity must match the model, and so must the validator and factory
  * call counts. Resolves block (no TENREG_NOWAIT on lazy tenants that are

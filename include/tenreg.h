@@ -7,15 +7,19 @@
  * re-validate and lazily build tenants while readers keep going.
  *
  * This is the only public header. Nothing of liburcu or jemalloc leaks into
- * it. The contract (names, argument orders, error codes) is DESIGN.md §2.
+ * it. The contract (names, argument orders, error codes) is docs/design.md §2;
+ * "docs/design.md §N" below means that file of the source tree, installed
+ * as <prefix>/share/doc/tenreg/design.md.
  *
  * Threading vocabulary used in every doc block below:
  *   - "reader thread": a thread that called tenreg_thread_register().
  *   - "read section": the span between tenreg_read_lock() and
  *     tenreg_read_unlock() (memb flavor); in the QSBR flavor, the span
  *     between two tenreg_quiescent() calls of an online reader.
- *   - "admin call": register*, unregister, recheck. Any thread may make
- *     one, registered or not, but never from inside a read section.
+ *   - "admin call": register*, unregister, recheck, foreach. Any thread may
+ *     make one, registered or not, but never from inside a read section.
+ *     Admin calls never wait for a grace period; once tenreg_free() has
+ *     begun they answer TENREG_EINVAL.
  */
 #ifndef TENREG_H
 #define TENREG_H
@@ -91,16 +95,20 @@ enum {
 /**
  * tenreg_validator_fn - adopter's check that a tenant's agent URL is valid.
  * Returns 1 (or any positive value) for valid, 0 for invalid, < 0 when the
- * check itself failed. Called outside any read section and outside any
- * registry-wide lock: in the admin thread for register/recheck, on a builder
- * thread for lazy builds.
+ * check itself failed. Called outside any read section (QSBR flavor:
+ * offline) and outside any registry-wide lock: in the admin thread for
+ * register/recheck, on a builder thread for lazy builds. A read section it
+ * takes with tenreg_read_lock() protects what it resolves, in both flavors.
  *
  * Callbacks (validator, factory, platform_free) may call tenreg, with
  * these exceptions, which would wait for themselves: never tenreg_free();
  * no tenreg_recheck() or TENREG_AWAIT_FIRST_VALIDATION registration of the
- * tenant being checked or built (its checks run one at a time); resolves
- * only with TENREG_NOWAIT (a blocking resolve may wait for the very build
- * the callback belongs to). Unregister and plain register are fine.
+ * tenant being checked or built (its checks run one at a time), and from a
+ * factory or a build's validation (builder threads) of no tenant at all:
+ * its turn may belong to a build still queued behind this one, on the only
+ * builder (docs/design.md §5.12); resolves only with TENREG_NOWAIT (a
+ * blocking resolve may wait for the very build the callback belongs to).
+ * Unregister and plain register are fine.
  */
 typedef int (*tenreg_validator_fn)(void *ctx, const char *tenant_id, const char *agent_url);
 
@@ -116,7 +124,8 @@ typedef int (*tenreg_factory_fn)(void *ctx, const char *tenant_id, void **platfo
 /**
  * tenreg_free_fn - releases a platform the registry owned. Called exactly
  * once per platform, after a grace period (no reader can still see it),
- * never inside a read section; usually on liburcu's call_rcu thread.
+ * never inside a read section (QSBR flavor: offline); usually on liburcu's
+ * call_rcu thread.
  */
 typedef void (*tenreg_free_fn)(void *ctx, void *platform);
 
@@ -156,7 +165,11 @@ typedef struct tenreg_resolution {
  * @out: receives the handle.
  *
  * Starts the registry's builder threads (cfg->builder_threads, at least 1).
- * Returns 0, TENREG_EINVAL (out NULL), or TENREG_ENOMEM (nothing created).
+ * With cfg->hash_seed 0 the hash key comes from the kernel (getrandom, else
+ * /dev/urandom); there is no weaker fallback.
+ * Returns 0, TENREG_EINVAL (out NULL), or TENREG_ENOMEM (nothing created:
+ * out of memory, or could not get resources: a thread, or, with hash_seed
+ * 0, kernel randomness).
  * Context: any thread, outside a read section.
  */
 TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out);
@@ -167,7 +180,11 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out);
  * Lets lazy builds that are running finish (builds still queued are
  * dropped), joins the builder threads, then frees every platform the
  * registry owns through platform_free and waits (rcu_barrier) until every
- * deferred free has run. Nobody may use @reg during or after the call.
+ * deferred free has run; nothing tenreg queued outlives the call. Once it
+ * has begun, admin calls that callbacks make (a platform_free or factory
+ * that registers, unregisters, rechecks, iterates) answer TENREG_EINVAL
+ * and change nothing; it first waits for admin calls already under way.
+ * Nobody else may use @reg during or after the call.
  * Context: outside any read section (memb flavor: inside one it aborts
  * rather than free memory the caller may still read); never from a
  * validator, factory or platform_free callback.
@@ -286,16 +303,27 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
  *
  * A built tenant takes the same wait-free path as tenreg_resolve_by_host().
  * For a lazy tenant not built yet, the first caller hands the build to a
- * builder thread (exactly one factory call across all threads); without
- * TENREG_NOWAIT the caller then sleeps on the tenant's once-cell (a futex)
- * until the build ends, inside its read section (this only delays
- * reclamation: tenreg never waits for a grace period on a path a build
- * depends on). With TENREG_NOWAIT it returns TENREG_EPENDING at once.
+ * builder thread (exactly one factory call across all threads). With
+ * TENREG_NOWAIT the call never sleeps: it answers TENREG_EPENDING, always
+ * so when it handed the build off, however fast the build ends.
+ * Without TENREG_NOWAIT the call waits for the build, but never inside a
+ * read section (a factory may itself wait for a grace period): like the
+ * kernel's cond_resched_rcu(), it ends the caller's read section, sleeps
+ * on the tenant's once-cell (a futex) outside it, and begins a new read
+ * section before it returns (QSBR flavor: the thread goes offline while it
+ * sleeps). POINTER RULE: a call that waited invalidates every pointer the
+ * caller took earlier in that read section (earlier resolutions' tenant_id
+ * and platform); only *out, filled in the new section, may be used. It
+ * sleeps only in a read section of depth 1 taken with tenreg_read_lock()
+ * (QSBR: also in none, on an online reader); nested deeper, it answers as
+ * with TENREG_NOWAIT.
  * Returns as tenreg_resolve_by_host(), plus: TENREG_EFACTORY or
- * TENREG_EVALIDATOR when the build this call started or waited for failed
- * (the tenant is now DISABLED); TENREG_EDISABLED when a build failed
- * earlier; TENREG_ENOENT when the tenant was unregistered during the wait.
- * Context: reader thread, inside a read section.
+ * TENREG_EVALIDATOR when the build this call waited for failed (the tenant
+ * is now DISABLED); TENREG_EDISABLED when a build failed earlier;
+ * TENREG_ENOENT when the tenant was unregistered during the wait;
+ * TENREG_EPENDING once tenreg_free has begun (no build is started then).
+ * Every answer but 0 leaves out->platform NULL.
+ * Context: reader thread, inside a read section (see the pointer rule).
  */
 TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsigned flags,
                               tenreg_resolution *out);
@@ -320,9 +348,21 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
 TENREG_API void tenreg_thread_register(void);
 /** tenreg_thread_unregister - undo tenreg_thread_register(); outside a read section. */
 TENREG_API void tenreg_thread_unregister(void);
-/** tenreg_read_lock - begin a read section (nestable). QSBR flavor: no-op. */
+/**
+ * tenreg_read_lock - begin a read section (nestable; pair each with
+ * tenreg_read_unlock()).
+ *
+ * Everything a resolve call returns stays valid until the outermost
+ * section ends (but see the pointer rule of tenreg_resolve()). A thread
+ * that never called tenreg_thread_register() is registered here, so the
+ * section really protects; that registration ends when the thread exits.
+ * QSBR flavor: an online reader pays nothing; an offline thread (a
+ * validator, factory or platform_free callback, an admin-only thread) is
+ * brought online for the section and taken offline again when it ends.
+ * Context: any thread.
+ */
 TENREG_API void tenreg_read_lock(void);
-/** tenreg_read_unlock - end a read section. QSBR flavor: no-op. */
+/** tenreg_read_unlock - end the innermost read section begun by tenreg_read_lock(). */
 TENREG_API void tenreg_read_unlock(void);
 /**
  * tenreg_quiescent - announce that this reader holds no tenreg pointer.
@@ -367,7 +407,7 @@ TENREG_API int tenreg_serves(tenreg_health h, unsigned serve_states);
  * @out, @cap: output buffer; @cap counts the terminating NUL.
  * @out_len:   receives the key length without the NUL (may be NULL).
  *
- * Rules (DESIGN.md §4): trim space/tab; reject any byte <= 0x20 or 0x7F;
+ * Rules (docs/design.md §4): trim space/tab; reject any byte <= 0x20 or 0x7F;
  * drop a scheme, path, query, fragment and userinfo; bracketed IPv6 is
  * canonicalized with inet_ntop; a port must be digits <= 65535 and is
  * dropped; one trailing dot is folded; names are 1..253 bytes of

@@ -13,13 +13,6 @@
 
 #include "futex.h"
 
-/* Frees a platform no reader ever saw: no grace period is needed. */
-static void discard_platform(struct tenreg *reg, void *platform)
-{
-    if (platform && reg->cfg.platform_free)
-        reg->cfg.platform_free(reg->cfg.platform_free_ctx, platform);
-}
-
 static bool claim(struct tenreg__tenant *t)
 {
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
@@ -31,22 +24,11 @@ static bool claim(struct tenreg__tenant *t)
     return false;
 }
 
-void tenreg__build_run(struct tenreg__tenant *t, bool may_wait)
+/* Runs the build of @t in its turn (this thread holds @t's turnstile) and
+ * leaves the turnstile. Outside any read section, offline in QSBR. */
+static void build_in_turn(struct tenreg__tenant *t)
 {
     struct tenreg *reg = t->reg;
-    if (may_wait) {
-        tenreg__turnstile_enter(&t->turn);
-    } else if (!tenreg__turnstile_try_enter(&t->turn)) {
-        /* A recheck of this tenant is running. Parking this builder behind
-         * it would stall every other tenant's build; whoever leaves the
-         * turnstile re-queues this one instead. */
-        atomic_store(&t->build_deferred, true);
-        /* Unless it left between the try and the store (seq_cst on both
-         * sides: either it sees the flag or this sees the turnstile free). */
-        if (!tenreg__turnstile_try_enter(&t->turn))
-            return;
-        atomic_store(&t->build_deferred, false);
-    }
     if (!claim(t)) {
         tenreg__tenant_leave(t);
         return;
@@ -68,8 +50,9 @@ void tenreg__build_run(struct tenreg__tenant *t, bool may_wait)
     }
     if (outcome == TENREG__CELL_FAILED_VALIDATOR) {
         /* Freed before the failure is published, so whoever learns of the
-         * failure also knows the platform is gone. */
-        discard_platform(reg, platform);
+         * failure also knows the platform is gone. No reader saw it: no
+         * grace period is needed. */
+        tenreg__platform_free(reg, platform);
         platform = NULL;
     }
 
@@ -97,14 +80,32 @@ void tenreg__build_run(struct tenreg__tenant *t, bool may_wait)
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     tenreg__tenant_leave(t);
-    discard_platform(reg, discard);
+    /* Built for a registration that is gone: never published. */
+    tenreg__platform_free(reg, discard);
 }
 
-void tenreg__tenant_leave(struct tenreg__tenant *t)
+void tenreg__build_inline(struct tenreg__tenant *t)
 {
-    tenreg__turnstile_exit(&t->turn);
-    if (atomic_exchange(&t->build_deferred, false))
-        tenreg__builder_submit(t->reg, t);
+    bool online = tenreg__rcu_offline_begin();
+    tenreg__tenant_enter(t);
+    build_in_turn(t);
+    tenreg__rcu_offline_end(online);
+}
+
+/* A build taken off the queue. Returns false when it was parked (its queue
+ * reference travels with it), true when it is done with. */
+static bool run_queued(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    if (!tenreg__build_turn(t))
+        return false;
+    if (atomic_load(&reg->builder.stopping)) {
+        /* tenreg_free: builds that have not begun are dropped. */
+        tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
+        tenreg__tenant_leave(t);
+        return true;
+    }
+    build_in_turn(t);
+    return true;
 }
 
 static void *builder_main(void *arg)
@@ -120,12 +121,9 @@ static void *builder_main(void *arg)
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
             struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
-            TENREG__TSAN_ACQUIRE(t);
-            if (atomic_load(&b->stopping))
-                tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
-            else
-                tenreg__build_run(t, false);
-            tenreg__tenant_unref(t);
+            TENREG__TSAN_ACQUIRE(t); /* the queue is liburcu's: TSan cannot see it */
+            if (run_queued(reg, t))
+                tenreg__tenant_unref(t);
             continue;
         }
         if (atomic_load(&b->stopping))
@@ -179,13 +177,26 @@ void tenreg__builder_stop(struct tenreg *reg)
     cds_wfcq_destroy(&b->head, &b->tail);
 }
 
-void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t)
+static void enqueue(struct tenreg__builder *b, struct tenreg__tenant *t)
 {
-    struct tenreg__builder *b = &reg->builder;
-    tenreg__tenant_ref(t);
     cds_wfcq_node_init(&t->build_node);
     TENREG__TSAN_RELEASE(t);
     cds_wfcq_enqueue(&b->head, &b->tail, &t->build_node);
     atomic_fetch_add(&b->kicks, 1);
     tenreg__futex_wake_one(&b->kicks);
+}
+
+void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    tenreg__tenant_ref(t);
+    /* The ticket is taken now, at arrival: a recheck that arrives later
+     * runs after this build, one that arrived earlier before it. */
+    atomic_store_explicit(&t->build_ticket, tenreg__turnstile_ticket(&t->turn),
+                          memory_order_relaxed);
+    enqueue(&reg->builder, t);
+}
+
+void tenreg__builder_requeue(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    enqueue(&reg->builder, t);
 }

@@ -4,14 +4,17 @@
  * Host headers are chosen by whoever sends the request. With an unkeyed
  * hash an attacker can pick thousands of hosts that share one bucket chain
  * and turn every lookup into a list walk. SipHash-1-3 with a per-registry
- * random key makes bucket collisions unpredictable from outside.
+ * random key makes bucket collisions unpredictable from outside. Where the
+ * key is known (a fixed tenreg_config.hash_seed), the tables bound probe
+ * lengths themselves and re-key with fresh kernel randomness (table.c).
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+#include <unistd.h>
 
 static inline uint64_t rotl(uint64_t x, int b)
 {
@@ -80,26 +83,62 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed)
+/* Fills @buf from /dev/urandom (kernels without getrandom, or where a
+ * seccomp policy refuses the syscall). Returns whether all of it came. */
+static bool read_urandom(void *buf, size_t len)
+{
+    int fd;
+    do {
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return false;
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t got = read(fd, p, len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        p += got;
+        len -= (size_t)got;
+    }
+    close(fd);
+    return len == 0;
+}
+
+/* Fills @buf with kernel randomness: getrandom (retried on EINTR and on a
+ * short read), else /dev/urandom. There is deliberately no fallback past
+ * that: a clock or an address is guessable, and an attacker who can guess
+ * the key can flood one probe sequence (DESIGN.md §5). */
+static bool kernel_random(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t got = getrandom(p, len, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return read_urandom(p, len); /* ENOSYS, EPERM (seccomp), ... */
+        }
+        p += got;
+        len -= (size_t)got;
+    }
+    return true;
+}
+
+int tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed)
 {
     if (seed == 0) {
         uint64_t rnd[2];
-        ssize_t got;
-        do {
-            got = getrandom(rnd, sizeof(rnd), 0);
-        } while (got < 0 && errno == EINTR);
-        if (got == (ssize_t)sizeof(rnd)) {
-            key->k0 = rnd[0];
-            key->k1 = rnd[1];
-            return;
-        }
-        /* No getrandom (very old kernel, seccomp): still per-registry and
-         * per-process, if not secret. */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)key;
+        if (!kernel_random(rnd, sizeof(rnd)))
+            return TENREG_ENOMEM;
+        key->k0 = rnd[0];
+        key->k1 = rnd[1];
+        return TENREG_OK;
     }
     uint64_t state = seed;
     key->k0 = splitmix64(&state);
     key->k1 = splitmix64(&state);
+    return TENREG_OK;
 }

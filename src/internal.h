@@ -50,10 +50,11 @@ const char *tenreg__allocator_name(void);
 struct tenreg__hash_key {
     uint64_t k0, k1;
 };
-/* Derives a 128-bit key from @seed, or from getrandom() when @seed is 0.
- * Returns 0 or TENREG_ENOMEM-free errors never: falls back to a mix of
- * clock and address entropy if getrandom is unavailable. */
-void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
+/* Derives a 128-bit key from @seed, or takes one from the kernel when @seed
+ * is 0 (getrandom, retried on EINTR; /dev/urandom where getrandom is
+ * unavailable). Returns TENREG_OK, or TENREG_ENOMEM when @seed is 0 and no
+ * kernel randomness could be had: there is no weak fallback. */
+int tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
 /* SipHash-1-3 of @len bytes. */
 uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
 
@@ -86,6 +87,22 @@ static inline void tenreg__rcu_cb_end(void)
 /* Builder threads register with tenreg__rcu_ensure_registered() and
  * unregister with this before they exit. */
 void tenreg__rcu_thread_stop(void);
+/* Whether a blocking resolve on this thread may sleep: memb, inside
+ * exactly one read section (tenreg_read_lock depth 1, liburcu nesting 1);
+ * QSBR, an online reader in at most one. Never inside an admin section. */
+bool tenreg__rcu_may_sleep(void);
+/* Around a sleep of a blocking resolve (only when tenreg__rcu_may_sleep):
+ * ends the caller's read section (QSBR: goes offline) and begins a new
+ * one. Every pointer read in the old section is void after _end. */
+void tenreg__rcu_sleep_begin(void);
+void tenreg__rcu_sleep_end(void);
+/* Around adopter code and admin waits: QSBR takes an online thread offline
+ * (returns whether it did) and _end brings it back; memb: nothing. */
+bool tenreg__rcu_offline_begin(void);
+void tenreg__rcu_offline_end(bool was_online);
+/* Tests: tenreg_read_lock nesting of this thread; whether liburcu knows it. */
+unsigned tenreg__rcu_read_depth(void);
+bool tenreg__rcu_thread_known(void);
 
 /* ---- records (record.c) ------------------------------------------------ */
 
@@ -158,16 +175,24 @@ void tenreg__record_retire(struct tenreg__record *rec);
 /* ---- per-tenant FIFO (turnstile.c) ------------------------------------- */
 
 /* Rechecks, awaited validations and lazy builds of one tenant run one at a
- * time, in arrival order: a ticket lock whose waiters sleep on a futex. Only
- * admin and builder threads ever wait here, never readers. */
+ * time, in arrival order: a ticket lock. Admin threads sleep on a futex for
+ * their turn; builder threads never sleep here (tenreg__build_turn). */
 struct tenreg__turnstile {
     _Atomic uint32_t next;
     _Atomic uint32_t serving;
 };
-void tenreg__turnstile_enter(struct tenreg__turnstile *t);
-/* Enters only if nobody is inside or waiting; never sleeps. */
-bool tenreg__turnstile_try_enter(struct tenreg__turnstile *t);
-void tenreg__turnstile_exit(struct tenreg__turnstile *t);
+/* Takes the next ticket without waiting (a build, when it is queued). */
+uint32_t tenreg__turnstile_ticket(struct tenreg__turnstile *t);
+/* Admin threads: takes a ticket and sleeps until it is served. Outside any
+ * read section (QSBR: offline). */
+void tenreg__tenant_enter(struct tenreg__tenant *t);
+/* Builder threads: whether the queued build's ticket (t->build_ticket) is
+ * being served. If not, the build is parked, never waited for: whoever
+ * serves its ticket queues it again (tenreg__builder_requeue). */
+bool tenreg__build_turn(struct tenreg__tenant *t);
+/* Ends the turn of whoever holds the turnstile, and queues a parked build
+ * whose ticket this serves. */
+void tenreg__tenant_leave(struct tenreg__tenant *t);
 
 /* ---- once-cell (once_cell.c) ------------------------------------------- */
 
@@ -222,13 +247,13 @@ struct tenreg__tenant {
                                          allocated up front so a build never
                                          fails for memory after its factory ran */
     struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
-    uint64_t host_hash, id_hash;
+    _Atomic uint32_t build_ticket;    /* the queued build's turnstile ticket */
+    atomic_bool build_parked;         /* its turn had not come: see turnstile.c */
     struct tenreg__turnstile turn;
     _Atomic uint32_t refs;
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
     uint32_t url_len;
     atomic_bool removed;              /* set under write_lock: out of the tables */
-    atomic_bool build_deferred;       /* a builder found the turnstile busy */
     bool lazy;
     uint8_t id_len;
     uint8_t host_len;
@@ -248,19 +273,19 @@ static inline const char *tenreg__tenant_url(const struct tenreg__tenant *t)
     return t->strs + t->host_len + 1 + t->id_len + 1;
 }
 
-/* The tenant's current record; inside a read section (or under write_lock). */
+/* The tenant's current record; inside a read section (or under write_lock).
+ * rcu_dereference spelled as the acquire load it is on every CPU tenreg
+ * targets, so that TSan sees the pairing with tenreg__tenant_publish. */
 static inline struct tenreg__record *tenreg__tenant_record(const struct tenreg__tenant *t)
 {
-    struct tenreg__record *rec = rcu_dereference(t->rec);
-    TENREG__TSAN_ACQUIRE(rec);
-    return rec;
+    return __atomic_load_n(&t->rec, __ATOMIC_ACQUIRE);
 }
 
 /* Allocates a tenant (refs = 0) and its first record (PENDING, @platform),
  * plus the build record of a lazy tenant. Returns NULL on allocation failure. */
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
-                                          uint64_t host_hash, const char *id, size_t id_len,
-                                          uint64_t id_hash, const char *url, size_t url_len,
+                                          const char *id, size_t id_len,
+                                          const char *url, size_t url_len,
                                           void *platform, tenreg_factory_fn factory,
                                           void *factory_ctx);
 /* Frees a tenant that was never published, with its records (not its platform). */
@@ -269,6 +294,12 @@ void tenreg__tenant_ref(struct tenreg__tenant *t);
 /* The last reference frees the platform and the tenant. Never call it
  * under write_lock or inside a read section: it may run platform_free. */
 void tenreg__tenant_unref(struct tenreg__tenant *t);
+/* Drops a reference that cannot be the last (a published record of @t is
+ * still reachable in this read section); never runs platform_free. */
+void tenreg__tenant_unref_not_last(struct tenreg__tenant *t);
+/* Calls the adopter's platform_free on @platform (NULL: nothing), offline
+ * in QSBR, never inside a read section. */
+void tenreg__platform_free(struct tenreg *reg, void *platform);
 /* Makes @rec the tenant's current record in both tables and retires the
  * previous one. Under write_lock, inside tenreg__rcu_enter. */
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec);
@@ -281,9 +312,21 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
  * the slot array and touches a record only when the hashes match. Slots go
  * from empty to a record, between records, and to a tombstone; never back
  * to empty while readers may probe the array, so a reader never stops early
- * on a key that is present. Growth, and shedding tombstones, copies the live
- * slots into a new array, publishes it with one pointer store and frees the
- * old one after a grace period. Writers: under the registry's write_lock.
+ * on a key that is present. Growth, shedding tombstones and re-keying copy
+ * the live slots into a new array, publish it with one pointer store and
+ * free the old one after a grace period. Writers: under the registry's
+ * write_lock.
+ *
+ * Bounded probes (DESIGN.md §5). Each array has its own SipHash key and
+ * max_disp, the largest displacement (slots past its home slot) of any
+ * record ever stored in it. A lookup reads at most max_disp + 1 slots, so a
+ * miss never walks a long cluster to its end. Writers keep max_disp within
+ * tenreg__table_disp_bound(capacity), O(log capacity): an insert that would
+ * break it re-keys the array with fresh kernel randomness (never derived
+ * from hash_seed, so knowing the seed does not help an attacker). That is
+ * best-effort: when it cannot be done (no memory, no randomness) the insert
+ * goes in anyway, max_disp tells readers the truth, and the next insert
+ * tries again.
  */
 struct tenreg__slot {
     _Atomic uint64_t hash;
@@ -291,16 +334,25 @@ struct tenreg__slot {
 };
 
 struct tenreg__slots {
+    /* What a lookup reads, first: */
     size_t mask;                          /* capacity - 1 (a power of two) */
+    /* Only grows while the array is published. Writers store a raised
+     * value before the release store of the record into its slot (table.c,
+     * store_at); readers load it relaxed (tenreg__table_find_counted). */
+    _Atomic size_t max_disp;
+    struct tenreg__hash_key key;          /* set before the array is published */
     struct tenreg *reg;
     struct rcu_head rcu;
-    struct tenreg__slot s[];
+    _Alignas(16) struct tenreg__slot s[]; /* a 64-byte header: no slot straddles a line */
 };
 
 enum tenreg__table_key { TENREG__KEY_HOST, TENREG__KEY_ID };
 
 struct tenreg__table {
-    struct tenreg__slots *cur;            /* rcu_dereference() it */
+    /* Loaded with __atomic_load_n(ACQUIRE), stored with __ATOMIC_RELEASE:
+     * the array's header and the slots filled before publication come with
+     * it. Writers replace it only under write_lock. */
+    struct tenreg__slots *cur;
     size_t used;                          /* records + tombstones */
     size_t live;                          /* records */
     enum tenreg__table_key key;
@@ -308,8 +360,10 @@ struct tenreg__table {
 
 #define TENREG__TOMBSTONE ((struct tenreg__record *)(uintptr_t)1)
 
+/* The first array uses @hkey (from hash_seed: deterministic when that is
+ * fixed); arrays re-keyed for the probe bound draw theirs from the kernel. */
 int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg__table_key key,
-                       size_t expected);
+                       size_t expected, const struct tenreg__hash_key *hkey);
 /* Frees the slot array now: no reader may use the table any more. */
 void tenreg__table_destroy(struct tenreg *reg, struct tenreg__table *t);
 
@@ -321,23 +375,50 @@ static inline bool tenreg__record_key_is(const struct tenreg__record *r,
     return r->id_len == len && memcmp(tenreg__record_id(r), s, len) == 0;
 }
 
-/* Reader lookup, inside a read section: wait-free, no stores. */
-static inline struct tenreg__record *tenreg__table_find(const struct tenreg__table *t,
-                                                        uint64_t hash, const char *s, size_t len)
+/* The lookup, also counting the slots it reads into *@probes when @probes
+ * is not NULL (white-box tests; everything else passes NULL, which the
+ * compiler folds away). Inside a read section, or under write_lock:
+ * wait-free (at most max_disp + 1 slots), no stores to shared memory. */
+static inline __attribute__((always_inline)) struct tenreg__record *
+tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t len,
+                           size_t *probes)
 {
-    const struct tenreg__slots *a = rcu_dereference(t->cur);
-    TENREG__TSAN_ACQUIRE(a);
-    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+    /* Pairs with the release stores of t->cur in table.c (publish): the
+     * key, mask and the slots copied in before publication are visible.
+     * The key is the array's own, so the hash always fits the array. */
+    const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+    uint64_t hash = tenreg__hash(&a->key, s, len);
+    size_t mask = a->mask;
+    /* Relaxed: a writer raises max_disp before the release store that puts
+     * a record at that displacement (table.c, store_at), so a thread that
+     * has seen the record, or happens after one that has, loads a max_disp
+     * that reaches it. A lookup racing the insert finds the record or not,
+     * as it would without the bound. */
+    size_t i = hash & mask;
+    size_t last = (i + atomic_load_explicit(&a->max_disp, memory_order_relaxed)) & mask;
+    for (;; i = (i + 1) & mask) {
+        if (probes)
+            ++*probes;
+        /* Pairs with the release store of the record (table.c: store_at,
+         * tenreg__table_replace): its contents and the slot's hash are
+         * visible. */
         struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_acquire);
         if (!r)
             return NULL;
         if (r != TENREG__TOMBSTONE &&
-            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash) {
-            TENREG__TSAN_ACQUIRE(r);
-            if (tenreg__record_key_is(r, t->key, s, len))
-                return r;
-        }
+            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash &&
+            tenreg__record_key_is(r, t->key, s, len))
+            return r;
+        if (i == last)
+            return NULL; /* no record of this array sits further from home */
     }
+}
+
+/* Reader lookup, inside a read section: wait-free, no stores. */
+static inline __attribute__((always_inline)) struct tenreg__record *
+tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
+{
+    return tenreg__table_find_counted(t, s, len, NULL);
 }
 
 /* Room for @n more inserts, in two steps so that a change touching both
@@ -348,16 +429,29 @@ int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, siz
                           struct tenreg__slots **grown);
 void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *grown);
 void tenreg__table_abandon(struct tenreg__slots *grown);
-/* Inserts a record whose key is not in the table (room reserved). */
-void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec);
+/* The calls below take records, not hashes: the table hashes their keys
+ * with its current array's key, which a re-key may change. */
+/* Inserts a record whose key is not in the table (room reserved). Never
+ * fails: the re-key the probe bound may ask for is best-effort. */
+void tenreg__table_insert(struct tenreg__table *t, struct tenreg__record *rec);
 /* Swaps @old for @rec in @old's slot (same key). */
-void tenreg__table_replace(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old,
+void tenreg__table_replace(struct tenreg__table *t, struct tenreg__record *old,
                            struct tenreg__record *rec);
 /* Turns @old's slot into a tombstone. */
-void tenreg__table_remove(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old);
+void tenreg__table_remove(struct tenreg__table *t, struct tenreg__record *old);
 /* Calls @fn on every record (under write_lock). */
 void tenreg__table_each(const struct tenreg__table *t,
                         void (*fn)(void *ctx, struct tenreg__record *r), void *ctx);
+/* The displacement writers keep every record of an array of @capacity
+ * slots within (table.c has the measurements behind it); a lookup then
+ * reads at most tenreg__table_disp_bound(capacity) + 1 slots. */
+size_t tenreg__table_disp_bound(size_t capacity);
+/* White-box tests (under write_lock or with no writer): the most slots any
+ * lookup, hit or miss, can read in the current array, computed from its
+ * slots and max_disp; the current array's capacity and max_disp. */
+size_t tenreg__table_max_probe(const struct tenreg__table *t);
+size_t tenreg__table_capacity(const struct tenreg__table *t);
+size_t tenreg__table_max_disp(const struct tenreg__table *t);
 
 /* ---- builder.c --------------------------------------------------------- */
 
@@ -376,16 +470,17 @@ int tenreg__builder_start(struct tenreg *reg, unsigned nthreads);
  * joins the threads. */
 void tenreg__builder_stop(struct tenreg *reg);
 /* Queues the build of @t (whose cell this thread just moved EMPTY ->
- * QUEUED). Wait-free enqueue plus a futex wake; takes a tenant ref. */
+ * QUEUED): takes its turnstile ticket and a tenant reference, then a
+ * wait-free enqueue and a futex wake. Any thread, even a reader inside a
+ * read section: it never sleeps, allocates or runs adopter code. */
 void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t);
-/* Runs the factory and validator of @t if its cell can be claimed from
- * EMPTY or QUEUED; publishes the result. Outside any read section.
- * From a builder thread (@may_wait false) it never waits for the tenant's
- * turnstile: if a recheck holds it, the build is handed to whoever leaves
- * the turnstile (tenreg__tenant_leave). */
-void tenreg__build_run(struct tenreg__tenant *t, bool may_wait);
-/* Leaves @t's turnstile and re-queues a build that was deferred for it. */
-void tenreg__tenant_leave(struct tenreg__tenant *t);
+/* Queues a parked build again (its ticket and reference travel with it). */
+void tenreg__builder_requeue(struct tenreg *reg, struct tenreg__tenant *t);
+/* TENREG_AWAIT_FIRST_VALIDATION of a lazy tenant: runs its build in the
+ * calling admin thread, in its turn (a build already queued by a resolver
+ * runs first and this one finds the cell claimed). Outside any read
+ * section. */
+void tenreg__build_inline(struct tenreg__tenant *t);
 
 /* ---- the registry ------------------------------------------------------ */
 
@@ -393,32 +488,48 @@ struct tenreg {
     /* read side */
     struct tenreg__table by_host;
     struct tenreg__table by_id;
-    struct tenreg__hash_key hkey;
     /* admin side */
     tenreg_config cfg;
     pthread_mutex_t write_lock;       /* table and record mutations; no callback runs under it */
     _Atomic size_t count;
     _Atomic long live_bytes;
     struct tenreg__builder builder;
+    /* Teardown gate (registry.c): admin calls in progress, and whether
+     * tenreg_free has begun; a futex word that tenreg_free sleeps on. */
+    _Atomic uint32_t active;
+    atomic_bool closing;
 };
+
+/* registry.c: every admin call (and a resolve that queues a build) runs
+ * between these. _begin fails once tenreg_free has begun; tenreg_free
+ * waits until every call that got in has left. */
+bool tenreg__admin_begin(struct tenreg *reg);
+void tenreg__admin_end(struct tenreg *reg);
 
 static inline struct tenreg__record *tenreg__find_host(const struct tenreg *reg, const char *key,
                                                        size_t len)
 {
-    return tenreg__table_find(&reg->by_host, tenreg__hash(&reg->hkey, key, len), key, len);
+    return tenreg__table_find(&reg->by_host, key, len);
 }
 
 static inline struct tenreg__record *tenreg__find_id(const struct tenreg *reg, const char *id,
                                                      size_t len)
 {
-    return tenreg__table_find(&reg->by_id, tenreg__hash(&reg->hkey, id, len), id, len);
+    return tenreg__table_find(&reg->by_id, id, len);
 }
 
-/* registry.c: the validator verdict: 1 valid, 0 invalid, < 0 failed. */
+/* ---- check.c ----------------------------------------------------------- */
+
+/* The validator's verdict on @t: 1 valid, 0 invalid, < 0 failed. Runs
+ * adopter code: outside any read section (QSBR: offline). */
 int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t);
-/* The health a validation moves a tenant to (DESIGN.md §3). */
+/* The health a validation moves a tenant to (docs/design.md, health table). */
 tenreg_health tenreg__health_after_check(tenreg_health from, int verdict);
-
-
+/* Recheck or awaited validation of @t in its turn: runs the validator and
+ * publishes the health it leads to in @rec (allocated by the caller before
+ * anything happened; consumed). Returns 0 (valid), TENREG_EVALIDATOR, or
+ * TENREG_ENOENT (the registration is gone: result discarded). Admin thread,
+ * outside any read section; holds a tenant reference. */
+int tenreg__check(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec);
 
 #endif /* TENREG_INTERNAL_H */

@@ -1,5 +1,5 @@
 /*
- * normalize.c - Host header / agent URL -> host key (DESIGN.md §4).
+ * normalize.c - Host header / agent URL -> host key (docs/design.md §4).
  *
  * Both registration (agent URL) and lookup (Host header) go through this one
  * function, so any difference between how the two are read would let a
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define NAME_MAX_LEN 253
+/* A name key is at most TENREG_HOST_KEY_MAX bytes (the public bound). */
 #define LABEL_MAX_LEN 63
 #define PORT_MAX 65535u
 
@@ -144,7 +144,7 @@ static size_t check_name(const unsigned char *p, size_t n)
      * not a name at all. */
     if (n > 0 && p[n - 1] == '.')
         n--;
-    if (n == 0 || n > NAME_MAX_LEN)
+    if (n == 0 || n > TENREG_HOST_KEY_MAX)
         return 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -163,7 +163,7 @@ static size_t check_name(const unsigned char *p, size_t n)
 }
 
 /*
- * The general parse: every rule of DESIGN.md §4 step by step. Used for
+ * The general parse: every rule of docs/design.md §4 step by step. Used for
  * bracketed IPv6 literals, which the fast scan below hands over; it is
  * also the readable statement of the rules the fast scan must agree with.
  * @s, @n: the trimmed input; @auth: where the authority starts.
@@ -278,7 +278,7 @@ static const unsigned char name_lower[256] = {
 };
 
 #define NEEDS_FULL_PARSE 1
-#define KEY_BUF (NAME_MAX_LEN + 2) /* a maximal name and one trailing dot */
+#define KEY_BUF (TENREG_HOST_KEY_MAX + 2) /* a maximal name and one trailing dot */
 
 /*
  * The fast path: one pass over the authority that validates, lower-cases
@@ -367,7 +367,7 @@ static int scan_host(const unsigned char *p, size_t n, char key[KEY_BUF], size_t
         if (k == 0 || key[k - 1] == '.')
             return TENREG_EINVAL;
     }
-    if (k > NAME_MAX_LEN)
+    if (k > TENREG_HOST_KEY_MAX)
         return TENREG_EINVAL;
     *key_len = k;
     return 0;

@@ -1,6 +1,6 @@
 /*
  * once_cell.c - the lazy build state of one registration (the once-cell of
- * DESIGN.md §5): one atomic word, moved by CAS, slept on with a futex.
+ * docs/design.md §5): one atomic word, moved by CAS, slept on with a futex.
  *
  * Exactly-once comes from the single EMPTY -> QUEUED (or EMPTY -> BUILDING)
  * CAS: whoever wins it owns the build; everyone else waits on the word or,

@@ -1,13 +1,21 @@
 /*
  * rcu.c - thread registration, read sections and flavor glue.
  *
- * Readers register themselves (tenreg_thread_register). Admin calls may come
- * from any thread, so they register it on first use and a thread-exit
- * destructor unregisters it: liburcu must never keep a pointer to the TLS of
- * a thread that is gone. A thread that liburcu already knows (the adopter
- * registered it, or it is liburcu's own call_rcu thread running a
- * platform_free that calls back into tenreg) is borrowed: tenreg neither
- * registers nor unregisters it, and leaves its QSBR online state as found.
+ * Readers register themselves (tenreg_thread_register). A thread that
+ * forgot to, and any thread that makes an admin call, is registered on
+ * first use, and a thread-exit destructor unregisters it: liburcu must
+ * never keep a pointer to the TLS of a thread that is gone, and a read
+ * section of an unregistered thread would protect nothing. A thread that
+ * liburcu already knows (the adopter registered it, or it is liburcu's own
+ * call_rcu thread running a platform_free that calls back into tenreg) is
+ * borrowed: tenreg neither registers nor unregisters it.
+ *
+ * QSBR: a thread that tenreg registered only for admin calls or builds
+ * stays offline between them, so that it never holds up grace periods; a
+ * tenreg_read_lock on an offline thread brings it online for the section
+ * (or a callback's read section would protect nothing). Adopter code that
+ * tenreg calls (validators, factories, platform_free) runs offline, the
+ * QSBR spelling of "outside any read section".
  */
 #include "internal.h"
 
@@ -19,11 +27,14 @@
 static __thread unsigned user_regs;
 static __thread bool rcu_registered;
 static __thread bool borrowed;
-/* Admin-path nesting; QSBR: whether the thread was online when the
- * outermost admin section began. */
+/* Nesting of tenreg_read_lock sections and of admin-path sections. */
+static __thread unsigned read_depth;
 static __thread unsigned admin_depth;
 #ifdef TENREG_FLAVOR_QSBR
-static __thread bool admin_was_online;
+/* Whether the outermost read / admin section brought the thread online
+ * (and its end must take it offline again). */
+static __thread bool read_went_online;
+static __thread bool admin_went_online;
 #endif
 
 #ifdef TENREG__TSAN
@@ -63,8 +74,9 @@ void tenreg__rcu_ensure_registered(void)
     /* Any non-NULL value makes the destructor run at thread exit. */
     pthread_setspecific(exit_key, &rcu_registered);
 #ifdef TENREG_FLAVOR_QSBR
-    /* A thread registered only for admin calls must not hold up grace
-     * periods between calls: it stays offline unless inside one. */
+    /* A thread registered only for admin calls (or by a read section it
+     * forgot to register for) must not hold up grace periods between
+     * them: it stays offline unless inside one. */
     if (user_regs == 0)
         rcu_thread_offline();
 #endif
@@ -82,10 +94,13 @@ TENREG_API void tenreg_thread_register(void)
 #endif
         return;
     }
+    /* Registered earlier, implicitly (admin call, read section): liburcu
+     * knows it already, so it is not registered a second time. */
 #ifdef TENREG_FLAVOR_QSBR
-    /* Registered earlier by an admin call, and offline since. */
-    if (!borrowed && admin_depth == 0)
+    if (!borrowed && !rcu_read_ongoing())
         rcu_thread_online();
+    /* Now a reader: the sections that brought it online leave it so. */
+    read_went_online = admin_went_online = false;
 #endif
 }
 
@@ -94,15 +109,34 @@ TENREG_API void tenreg_thread_unregister(void)
     if (user_regs == 0 || --user_regs > 0)
         return;
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
-    if (rcu_registered && !borrowed && admin_depth == 0) {
+    if (rcu_registered && !borrowed && admin_depth == 0 && read_depth == 0) {
         rcu_unregister_thread();
         rcu_registered = false;
         pthread_setspecific(exit_key, NULL);
     }
 }
 
+/* QSBR: brings the thread online if it is not; returns whether it did. */
+static inline bool come_online(void)
+{
+#ifdef TENREG_FLAVOR_QSBR
+    if (!rcu_read_ongoing()) {
+        rcu_thread_online();
+        return true;
+    }
+#endif
+    return false;
+}
+
 TENREG_API void tenreg_read_lock(void)
 {
+    if (TENREG__UNLIKELY(!rcu_registered))
+        tenreg__rcu_ensure_registered();
+#ifdef TENREG_FLAVOR_QSBR
+    if (read_depth == 0)
+        read_went_online = come_online();
+#endif
+    read_depth++;
     rcu_read_lock();
 }
 
@@ -110,6 +144,14 @@ TENREG_API void tenreg_read_unlock(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_read_unlock();
+    if (read_depth > 0)
+        read_depth--;
+#ifdef TENREG_FLAVOR_QSBR
+    if (read_depth == 0 && read_went_online) {
+        read_went_online = false;
+        rcu_thread_offline();
+    }
+#endif
 }
 
 TENREG_API void tenreg_quiescent(void)
@@ -133,14 +175,10 @@ void tenreg__rcu_enter(void)
 {
     tenreg__rcu_ensure_registered();
 #ifdef TENREG_FLAVOR_QSBR
-    if (admin_depth++ == 0) {
-        admin_was_online = rcu_read_ongoing();
-        if (!admin_was_online)
-            rcu_thread_online();
-    }
-#else
-    admin_depth++;
+    if (admin_depth == 0)
+        admin_went_online = come_online();
 #endif
+    admin_depth++;
     rcu_read_lock();
 }
 
@@ -148,11 +186,75 @@ void tenreg__rcu_exit(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_read_unlock();
-#ifdef TENREG_FLAVOR_QSBR
-    if (--admin_depth == 0 && !admin_was_online)
-        rcu_thread_offline();
-#else
     admin_depth--;
+#ifdef TENREG_FLAVOR_QSBR
+    if (admin_depth == 0 && admin_went_online) {
+        admin_went_online = false;
+        rcu_thread_offline();
+    }
+#endif
+}
+
+/* memb: how deep liburcu's own nesting is (the adopter may have taken
+ * rcu_read_lock itself on a borrowed thread). */
+#ifndef TENREG_FLAVOR_QSBR
+static inline unsigned long urcu_nesting(void)
+{
+    return URCU_TLS(rcu_reader).ctr & URCU_GP_CTR_NEST_MASK;
+}
+#endif
+
+bool tenreg__rcu_may_sleep(void)
+{
+    if (!rcu_registered || admin_depth != 0)
+        return false;
+#ifdef TENREG_FLAVOR_QSBR
+    /* An online reader, in at most one tenreg_read_lock section. */
+    return read_depth <= 1 && rcu_read_ongoing();
+#else
+    return read_depth == 1 && urcu_nesting() == 1;
+#endif
+}
+
+void tenreg__rcu_sleep_begin(void)
+{
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
+#ifdef TENREG_FLAVOR_QSBR
+    rcu_thread_offline();
+#else
+    rcu_read_unlock();
+#endif
+}
+
+void tenreg__rcu_sleep_end(void)
+{
+#ifdef TENREG_FLAVOR_QSBR
+    rcu_thread_online();
+#else
+    rcu_read_lock();
+#endif
+}
+
+bool tenreg__rcu_offline_begin(void)
+{
+#ifdef TENREG_FLAVOR_QSBR
+    /* Not only threads tenreg registered: liburcu's call_rcu thread too. */
+    if (URCU_TLS(rcu_reader).registered && rcu_read_ongoing()) {
+        TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
+        rcu_thread_offline();
+        return true;
+    }
+#endif
+    return false;
+}
+
+void tenreg__rcu_offline_end(bool was_online)
+{
+#ifdef TENREG_FLAVOR_QSBR
+    if (was_online)
+        rcu_thread_online();
+#else
+    (void)was_online;
 #endif
 }
 
@@ -168,17 +270,10 @@ void tenreg__rcu_barrier(void)
         abort();
     }
 #endif
-#ifdef TENREG_FLAVOR_QSBR
-    /* An online QSBR thread waiting for callbacks would wait for itself. */
-    bool online = rcu_read_ongoing();
-    if (online)
-        rcu_thread_offline();
+    /* QSBR: an online thread waiting for callbacks would wait for itself. */
+    bool online = tenreg__rcu_offline_begin();
     rcu_barrier();
-    if (online)
-        rcu_thread_online();
-#else
-    rcu_barrier();
-#endif
+    tenreg__rcu_offline_end(online);
     TENREG__TSAN_ACQUIRE(&tenreg__tsan_callbacks);
 }
 
@@ -195,4 +290,14 @@ void tenreg__rcu_thread_stop(void)
         pthread_setspecific(exit_key, NULL);
     }
     rcu_registered = false;
+}
+
+unsigned tenreg__rcu_read_depth(void)
+{
+    return read_depth;
+}
+
+bool tenreg__rcu_thread_known(void)
+{
+    return URCU_TLS(rcu_reader).registered;
 }

@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "futex.h"
+
 /* ---- arguments ---------------------------------------------------------- */
 
 static int id_len_of(const char *id, size_t *len)
@@ -24,54 +26,37 @@ static int id_len_of(const char *id, size_t *len)
     return (*len == 0 || *len > TENREG_ID_MAX) ? TENREG_EINVAL : TENREG_OK;
 }
 
-/* ---- validation --------------------------------------------------------- */
-
-int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t)
-{
-    if (!reg->cfg.validator) /* principal-token mode: always valid */
-        return 1;
-    int v = reg->cfg.validator(reg->cfg.validator_ctx, tenreg__tenant_id(t), tenreg__tenant_url(t));
-    return v > 0 ? 1 : (v == 0 ? 0 : -1);
-}
-
-tenreg_health tenreg__health_after_check(tenreg_health from, int verdict)
-{
-    if (verdict > 0)
-        return TENREG_HEALTHY;
-    return from == TENREG_HEALTHY ? TENREG_UNVERIFIED : TENREG_DISABLED;
-}
+/* ---- the teardown gate --------------------------------------------------- */
 
 /*
- * Runs the validator on @t and publishes the health it leads to, in @rec
- * (allocated by the caller before anything happened, so that running out
- * of memory never comes after the adopter's validator ran; consumed). The
- * turnstile orders it after earlier checks and builds of the same
- * registration. Returns 0 (valid), EVALIDATOR, or ENOENT (the registration
- * is gone: result discarded).
+ * tenreg_free must not race with admin calls that callbacks make (a
+ * platform_free that registers, a factory that unregisters): once it has
+ * begun they answer EINVAL, and it waits for those already inside. A
+ * store-buffering pattern, so seq_cst on both sides: the call increments
+ * `active` then loads `closing`; tenreg_free stores `closing` then loads
+ * `active`. Either the call sees `closing` or tenreg_free sees the call.
  */
-static int check_tenant(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec)
+bool tenreg__admin_begin(struct tenreg *reg)
 {
-    int rc = TENREG_ENOENT;
-    tenreg__turnstile_enter(&t->turn);
-    if (!atomic_load(&t->removed)) {
-        int verdict = tenreg__validate(reg, t);
-        pthread_mutex_lock(&reg->write_lock);
-        tenreg__rcu_enter();
-        if (!atomic_load(&t->removed)) {
-            const struct tenreg__record *cur = t->rec;
-            rec->health = (uint8_t)tenreg__health_after_check((tenreg_health)cur->health, verdict);
-            rec->platform = cur->platform;
-            rec->flags = cur->flags;
-            tenreg__tenant_publish(t, rec);
-            rec = NULL;
-            rc = verdict > 0 ? TENREG_OK : TENREG_EVALIDATOR;
-        }
-        tenreg__rcu_exit();
-        pthread_mutex_unlock(&reg->write_lock);
-    }
-    tenreg__record_drop(rec); /* NULL when published */
-    tenreg__tenant_leave(t);
-    return rc;
+    atomic_fetch_add(&reg->active, 1);
+    if (TENREG__LIKELY(!atomic_load(&reg->closing)))
+        return true;
+    tenreg__admin_end(reg);
+    return false;
+}
+
+void tenreg__admin_end(struct tenreg *reg)
+{
+    if (atomic_fetch_sub(&reg->active, 1) == 1 && atomic_load(&reg->closing))
+        tenreg__futex_wake_all(&reg->active);
+}
+
+/* tenreg_free: no admin call may begin, none is left inside. */
+static void close_gate(struct tenreg *reg)
+{
+    atomic_store(&reg->closing, true);
+    for (uint32_t n; (n = atomic_load(&reg->active)) != 0;)
+        tenreg__futex_wait(&reg->active, n);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -89,21 +74,27 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
         reg->cfg = *cfg;
     atomic_init(&reg->count, 0);
     atomic_init(&reg->live_bytes, 0);
-    tenreg__hash_key_init(&reg->hkey, reg->cfg.hash_seed);
-    if (pthread_mutex_init(&reg->write_lock, NULL) != 0) {
+    atomic_init(&reg->active, 0);
+    atomic_init(&reg->closing, false);
+    /* The tables' first key: from hash_seed, else from the kernel; with no
+     * kernel randomness there is no registry (no weak seed). */
+    struct tenreg__hash_key hkey;
+    if (tenreg__hash_key_init(&hkey, reg->cfg.hash_seed) != TENREG_OK ||
+        pthread_mutex_init(&reg->write_lock, NULL) != 0) {
         tenreg__dealloc(NULL, reg, sizeof(*reg));
         return TENREG_ENOMEM;
     }
-    int rc = tenreg__table_init(reg, &reg->by_host, TENREG__KEY_HOST, reg->cfg.expected_tenants);
+    int rc = tenreg__table_init(reg, &reg->by_host, TENREG__KEY_HOST, reg->cfg.expected_tenants,
+                                &hkey);
     if (rc == TENREG_OK)
-        rc = tenreg__table_init(reg, &reg->by_id, TENREG__KEY_ID, reg->cfg.expected_tenants);
+        rc = tenreg__table_init(reg, &reg->by_id, TENREG__KEY_ID, reg->cfg.expected_tenants,
+                                &hkey);
     if (rc == TENREG_OK)
         rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
     if (rc != TENREG_OK) {
+        /* Either table may be missing; destroy accepts that. */
         tenreg__table_destroy(reg, &reg->by_host);
         tenreg__table_destroy(reg, &reg->by_id);
-    }
-    if (rc != TENREG_OK) {
         pthread_mutex_destroy(&reg->write_lock);
         tenreg__dealloc(NULL, reg, sizeof(*reg));
         return rc;
@@ -128,8 +119,8 @@ static void end_registration(struct tenreg__tenant *t)
 static void unlink_record(struct tenreg *reg, struct tenreg__record *rec)
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
-    tenreg__table_remove(&reg->by_id, t->id_hash, rec);
-    tenreg__table_remove(&reg->by_host, t->host_hash, rec);
+    tenreg__table_remove(&reg->by_id, rec);
+    tenreg__table_remove(&reg->by_host, rec);
     atomic_fetch_sub(&reg->count, 1);
     end_registration(t);
 }
@@ -145,6 +136,10 @@ TENREG_API void tenreg_free(tenreg_t *reg)
 {
     if (!reg)
         return;
+    /* Callbacks may still make admin calls: shut them out first, then let
+     * the builds in flight finish (their callbacks' admin calls now answer
+     * EINVAL), then unlink everything and wait for every callback. */
+    close_gate(reg);
     tenreg__builder_stop(reg);
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
@@ -169,11 +164,10 @@ TENREG_API void tenreg_free(tenreg_t *reg)
 static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
 {
     const char *host = tenreg__tenant_host(t), *id = tenreg__tenant_id(t);
-    struct tenreg__record *holder = tenreg__table_find(&reg->by_host, t->host_hash, host,
-                                                       t->host_len);
+    struct tenreg__record *holder = tenreg__table_find(&reg->by_host, host, t->host_len);
     if (holder && !tenreg__record_key_is(holder, TENREG__KEY_ID, id, t->id_len))
         return TENREG_EEXIST;
-    struct tenreg__record *old = tenreg__table_find(&reg->by_id, t->id_hash, id, t->id_len);
+    struct tenreg__record *old = tenreg__table_find(&reg->by_id, id, t->id_len);
     bool same_host = old && old == holder;
     struct tenreg__slots *host_slots, *id_slots = NULL;
     int rc = tenreg__table_prepare(reg, &reg->by_host, same_host ? 0 : 1, &host_slots);
@@ -190,18 +184,18 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     tenreg__tenant_ref(t); /* the first record's */
     if (old) {
         struct tenreg__tenant *prev = tenreg__record_tenant(old);
-        tenreg__table_replace(&reg->by_id, t->id_hash, old, rec);
+        tenreg__table_replace(&reg->by_id, old, rec);
         if (same_host) {
-            tenreg__table_replace(&reg->by_host, t->host_hash, old, rec);
+            tenreg__table_replace(&reg->by_host, old, rec);
         } else {
             /* The tenant moved: its old host stops resolving, its new one starts. */
-            tenreg__table_remove(&reg->by_host, prev->host_hash, old);
-            tenreg__table_insert(&reg->by_host, t->host_hash, rec);
+            tenreg__table_remove(&reg->by_host, old);
+            tenreg__table_insert(&reg->by_host, rec);
         }
         end_registration(prev);
     } else {
-        tenreg__table_insert(&reg->by_id, t->id_hash, rec);
-        tenreg__table_insert(&reg->by_host, t->host_hash, rec);
+        tenreg__table_insert(&reg->by_id, rec);
+        tenreg__table_insert(&reg->by_host, rec);
         atomic_fetch_add(&reg->count, 1);
     }
     return TENREG_OK;
@@ -220,17 +214,21 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
         return TENREG_EINVAL;
 
     struct tenreg__tenant *t = tenreg__tenant_new(
-        reg, key, key_len, tenreg__hash(&reg->hkey, key, key_len), id, id_len,
-        tenreg__hash(&reg->hkey, id, id_len), url, url_len, platform, factory, factory_ctx);
+        reg, key, key_len, id, id_len, url, url_len, platform, factory, factory_ctx);
     if (!t)
         return TENREG_ENOMEM;
 
+    if (!tenreg__admin_begin(reg)) {
+        tenreg__tenant_drop(t);
+        return TENREG_EINVAL;
+    }
     bool await = flags & TENREG_AWAIT_FIRST_VALIDATION;
     struct tenreg__record *await_rec = NULL;
     if (await && !factory) {
         await_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
         if (!await_rec) {
             tenreg__tenant_drop(t);
+            tenreg__admin_end(reg);
             return TENREG_ENOMEM;
         }
     }
@@ -245,19 +243,23 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
     if (rc != TENREG_OK) {
         tenreg__record_drop(await_rec);
         tenreg__tenant_drop(t); /* never published; the platform stays the caller's */
+        tenreg__admin_end(reg);
         return rc;
     }
 
     if (await) {
         if (factory) {
-            tenreg__build_run(t, true);
+            tenreg__build_inline(t);
             /* A resolver may have claimed the build first: wait for it. */
+            bool online = tenreg__rcu_offline_begin();
             tenreg__cell_wait(&t->cell);
+            tenreg__rcu_offline_end(online);
         } else {
-            (void)check_tenant(reg, t, await_rec); /* 0 whatever the verdict: read health */
+            (void)tenreg__check(reg, t, await_rec); /* 0 whatever the verdict: read health */
         }
         tenreg__tenant_unref(t);
     }
+    tenreg__admin_end(reg);
     return TENREG_OK;
 }
 
@@ -283,7 +285,7 @@ TENREG_API int tenreg_register_lazy(tenreg_t *reg, const char *tenant_id, const 
 TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
 {
     size_t len;
-    if (!reg || id_len_of(tenant_id, &len))
+    if (!reg || id_len_of(tenant_id, &len) || !tenreg__admin_begin(reg))
         return TENREG_EINVAL;
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
@@ -293,6 +295,7 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
         unlink_record(reg, rec);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
+    tenreg__admin_end(reg);
     return rec ? TENREG_OK : TENREG_ENOENT;
 }
 
@@ -312,16 +315,18 @@ static struct tenreg__tenant *get_by_id(struct tenreg *reg, const char *id, size
 TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id)
 {
     size_t len;
-    if (!reg || id_len_of(tenant_id, &len))
+    if (!reg || id_len_of(tenant_id, &len) || !tenreg__admin_begin(reg))
         return TENREG_EINVAL;
+    int rc = TENREG_ENOENT;
     struct tenreg__tenant *t = get_by_id(reg, tenant_id, len);
-    if (!t)
-        return TENREG_ENOENT;
-    int rc = TENREG_ENOMEM;
-    struct tenreg__record *rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
-    if (rec)
-        rc = check_tenant(reg, t, rec);
-    tenreg__tenant_unref(t);
+    if (t) {
+        rc = TENREG_ENOMEM;
+        struct tenreg__record *rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+        if (rec)
+            rc = tenreg__check(reg, t, rec);
+        tenreg__tenant_unref(t);
+    }
+    tenreg__admin_end(reg);
     return rc;
 }
 
@@ -381,6 +386,8 @@ TENREG_API int tenreg_foreach(const tenreg_t *creg,
     /* The registry is const to the caller; the snapshot's memory is
      * accounted to it all the same. */
     struct tenreg *reg = (struct tenreg *)creg;
+    if (!tenreg__admin_begin(reg))
+        return TENREG_EINVAL;
     struct snapshot s = {.reg = reg};
     size_t size = 0;
     void *mem = NULL;
@@ -400,6 +407,8 @@ TENREG_API int tenreg_foreach(const tenreg_t *creg,
     }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
+    /* fn runs on the snapshot, outside the gate, like any caller's code. */
+    tenreg__admin_end(reg);
     if (!mem)
         return TENREG_ENOMEM;
 

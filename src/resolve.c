@@ -10,9 +10,6 @@
 
 #include <string.h>
 
-/* Internal: the tenant this call looked at was removed; look up again. */
-#define RESOLVE_RETRY 1
-
 static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec)
 {
     out->tenant_id = tenreg__record_id(rec);
@@ -42,58 +39,46 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     if (TENREG__UNLIKELY(!reg || !out))
         return TENREG_EINVAL;
     int rc = host_key(host, len, key, &klen);
-    if (TENREG__UNLIKELY(rc != TENREG_OK))
+    if (TENREG__UNLIKELY(rc != TENREG_OK)) {
+        out->platform = NULL;
         return rc;
+    }
     const struct tenreg__record *rec = tenreg__find_host(reg, key, klen);
-    if (!rec)
+    if (!rec) {
+        out->platform = NULL;
         return TENREG_ENOENT;
+    }
     fill(out, rec);
     return answer(rec);
 }
 
-/* The cold path of a lazy tenant that has no platform yet: out of line, so
- * the hot path of every other lookup stays small. */
-static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
-                                                  const struct tenreg__record *rec,
-                                                  unsigned flags, tenreg_resolution *out)
+/* Internal answers of resolve_cold besides the public codes. */
+#define RESOLVE_RETRY 1  /* the registration went stale: look up again */
+#define RESOLVE_WAITED 2 /* slept outside the read section: look up again */
+
+/* What a blocking resolve learnt while it slept outside its read section:
+ * the registration it waited on (a reference is held) and its build's
+ * final state. */
+struct waited {
+    struct tenreg__tenant *t;
+    uint32_t state;
+};
+
+/* The answer for a build this call started or waited for, from its final
+ * state and the registration's current record. */
+static int answer_build(const struct tenreg__record *rec, uint32_t s, tenreg_resolution *out)
 {
-    /* Cold lazy tenant. Exactly one caller wins EMPTY -> QUEUED and hands
-     * the build to a builder thread. The record holds a reference on its
-     * tenant and stays alive for our read section, so the tenant does too. */
-    struct tenreg__tenant *t = tenreg__record_tenant(rec);
-    uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
-    /* The call that starts a build answers for it, like the calls that wait
-     * for it, even when the build is over before it looks again. */
-    bool waited = false;
-    if (s == TENREG__CELL_EMPTY) {
-        if (tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED)) {
-            tenreg__builder_submit(reg, t);
-            waited = true;
-        }
-        s = atomic_load_explicit(&t->cell, memory_order_acquire);
-    }
-    if (tenreg__cell_busy(s)) {
-        if (flags & TENREG_NOWAIT)
-            return TENREG_EPENDING;
-        /* Sleeping inside the caller's read section only delays
-         * reclamation: no build path ever waits for a grace period. */
-        s = tenreg__cell_wait(&t->cell);
-        waited = true;
-    }
-    /* The record is published before the cell moves, so it is current. */
-    rec = tenreg__tenant_record(t);
     fill(out, rec);
     switch (s) {
     case TENREG__CELL_READY:
         return answer(rec);
     case TENREG__CELL_FAILED_FACTORY:
     case TENREG__CELL_FAILED_VALIDATOR:
-        if (!waited)
-            return TENREG_EDISABLED;
-        /* The answer is about the build this call started or waited for,
-         * which left the tenant DISABLED; a recheck that ran since may have
-         * changed the current health, not what this build did. */
+        /* The answer is about the build, which left the tenant DISABLED;
+         * a recheck that ran since may have changed the current health,
+         * not what this build did. */
         out->health = TENREG_DISABLED;
+        out->platform = NULL;
         return s == TENREG__CELL_FAILED_FACTORY ? TENREG_EFACTORY : TENREG_EVALIDATOR;
     default: /* STALE: unregistered or replaced while we looked */
         out->platform = NULL;
@@ -101,14 +86,52 @@ static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
     }
 }
 
-static inline int resolve_record(struct tenreg *reg, const struct tenreg__record *rec,
-                                 unsigned flags, tenreg_resolution *out)
+/*
+ * The cold path of a lazy tenant that has no platform yet: out of line, so
+ * the hot path of every other lookup stays small. Exactly one caller wins
+ * EMPTY -> QUEUED and hands the build to a builder thread. The record
+ * found holds a reference on its tenant for the rest of this read section.
+ */
+static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
+                                                  const struct tenreg__record *rec,
+                                                  unsigned flags, tenreg_resolution *out,
+                                                  struct waited *w)
 {
-    fill(out, rec);
-    int rc = answer(rec);
-    if (TENREG__LIKELY(rc != TENREG_EPENDING))
-        return rc;
-    return resolve_cold(reg, rec, flags, out);
+    struct tenreg__tenant *t = tenreg__record_tenant(rec);
+    uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    if (s == TENREG__CELL_EMPTY) {
+        /* Once tenreg_free has begun no build is queued (the builders
+         * are stopping); the tenant stays pending. */
+        if (!tenreg__admin_begin(reg))
+            return TENREG_EPENDING;
+        bool started = tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED);
+        if (started)
+            tenreg__builder_submit(reg, t);
+        tenreg__admin_end(reg);
+        /* A call that hands the build off and may not wait answers
+         * EPENDING however fast the builder is. */
+        if (started && (flags & TENREG_NOWAIT))
+            return TENREG_EPENDING;
+        s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    }
+    if (tenreg__cell_busy(s)) {
+        if ((flags & TENREG_NOWAIT) || !tenreg__rcu_may_sleep())
+            return TENREG_EPENDING;
+        /* Never sleep inside the read section: a factory may wait for a
+         * grace period (its own synchronize_rcu, or a resource the old
+         * platform's platform_free releases). The reference keeps the
+         * tenant, and the futex word in it, alive while we are out. */
+        tenreg__tenant_ref(t);
+        tenreg__rcu_sleep_begin();
+        w->state = tenreg__cell_wait(&t->cell);
+        tenreg__rcu_sleep_end();
+        w->t = t;
+        return RESOLVE_WAITED;
+    }
+    /* Final already: the build's record was published before the cell
+     * moved, and the tenant is alive for this read section. The call that
+     * started the build answers for it, like the calls that wait for it. */
+    return answer_build(tenreg__tenant_record(t), s, out);
 }
 
 static int check_flags(unsigned flags)
@@ -116,22 +139,60 @@ static int check_flags(unsigned flags)
     return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
 }
 
-/* Looks @key up again after a stale answer. Finding a record of the very
- * registration that went stale means it is being torn down with the
- * registry: answer as if it were already gone. */
-static inline int resolve_loop(struct tenreg *reg, const struct tenreg__table *table, const char *key,
+static inline struct tenreg__record *find(const struct tenreg *reg, enum tenreg__table_key table,
+                                          const char *key, size_t len)
+{
+    return table == TENREG__KEY_HOST ? tenreg__find_host(reg, key, len)
+                                     : tenreg__find_id(reg, key, len);
+}
+
+/*
+ * Looks @key up, and again after a stale answer or a sleep. Finding a
+ * record of the very registration that went stale means it is being torn
+ * down with the registry: answer as if it were already gone.
+ */
+static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const char *key,
                         size_t len, unsigned flags, tenreg_resolution *out)
 {
-    uint64_t hash = tenreg__hash(&reg->hkey, key, len);
-    const struct tenreg__tenant *prev = NULL;
+    const struct tenreg__tenant *stale = NULL;
+    struct waited w = {NULL, 0};
     for (;;) {
-        const struct tenreg__record *rec = tenreg__table_find(table, hash, key, len);
-        if (!rec || tenreg__record_tenant(rec) == prev)
+        const struct tenreg__record *rec = find(reg, table, key, len);
+        int rc;
+        if (w.t) {
+            /* Back from a sleep: every pointer of the old read section is
+             * void; this lookup is the new section's. */
+            if (rec && tenreg__record_tenant(rec) == w.t) {
+                /* Still registered, so ours is not the last reference. */
+                tenreg__tenant_unref_not_last(w.t);
+                w.t = NULL;
+                rc = answer_build(tenreg__tenant_record(tenreg__record_tenant(rec)), w.state,
+                                  out);
+                if (rc == RESOLVE_RETRY)
+                    return TENREG_ENOENT; /* torn down with the registry */
+                return rc;
+            }
+            /* Gone or replaced. Ours may be the last reference, which
+             * frees a platform: never inside a read section. */
+            tenreg__rcu_sleep_begin();
+            tenreg__tenant_unref(w.t);
+            tenreg__rcu_sleep_end();
+            w.t = NULL;
+            continue;
+        }
+        if (!rec || tenreg__record_tenant(rec) == stale) {
+            out->platform = NULL;
             return TENREG_ENOENT;
-        int rc = resolve_record(reg, rec, flags, out);
-        if (TENREG__LIKELY(rc != RESOLVE_RETRY))
+        }
+        fill(out, rec);
+        rc = answer(rec);
+        if (TENREG__LIKELY(rc != TENREG_EPENDING))
             return rc;
-        prev = tenreg__record_tenant(rec);
+        rc = resolve_cold(reg, rec, flags, out, &w);
+        if (TENREG__LIKELY(rc <= 0))
+            return rc;
+        if (rc == RESOLVE_RETRY)
+            stale = tenreg__record_tenant(rec);
     }
 }
 
@@ -140,21 +201,27 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
 {
     char key[TENREG_HOST_KEY_MAX + 1];
     size_t klen;
-    if (TENREG__UNLIKELY(!reg || !out || check_flags(flags)))
+    if (TENREG__UNLIKELY(!reg || !out))
+        return TENREG_EINVAL;
+    out->platform = NULL;
+    if (TENREG__UNLIKELY(check_flags(flags)))
         return TENREG_EINVAL;
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK))
         return rc;
-    return resolve_loop(reg, &reg->by_host, key, klen, flags, out);
+    return resolve_loop(reg, TENREG__KEY_HOST, key, klen, flags, out);
 }
 
 TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsigned flags,
                                     tenreg_resolution *out)
 {
-    if (TENREG__UNLIKELY(!reg || !out || !tenant_id || check_flags(flags)))
+    if (TENREG__UNLIKELY(!reg || !out))
+        return TENREG_EINVAL;
+    out->platform = NULL;
+    if (TENREG__UNLIKELY(!tenant_id || check_flags(flags)))
         return TENREG_EINVAL;
     size_t len = strnlen(tenant_id, TENREG_ID_MAX + 1);
     if (len == 0 || len > TENREG_ID_MAX)
         return TENREG_EINVAL;
-    return resolve_loop(reg, &reg->by_id, tenant_id, len, flags, out);
+    return resolve_loop(reg, TENREG__KEY_ID, tenant_id, len, flags, out);
 }

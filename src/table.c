@@ -11,19 +11,70 @@
  *
  * Readers (tenreg__table_find, inline in internal.h) take no lock and store
  * nothing. Writers hold write_lock, so they never race each other; they
- * only ever store a whole record pointer into a slot (after its hash), and
- * replace the whole array by publishing a new one.
+ * only ever store a whole record pointer into a slot (after its hash, and
+ * after raising the array's max_disp), and replace the whole array by
+ * publishing a new one. Load factor at most 1/2 (records and tombstones):
+ * with linear probing a miss then reads about 2.5 slots, a hit 1.5.
+ *
+ * Probe bound (DESIGN.md §5). Tenants may choose their hosts and hash_seed
+ * may be fixed, so whoever knows the seed can pick hosts that share a home
+ * slot or fill consecutive ones. Every array therefore has its own key and
+ * max_disp (internal.h), readers stop after max_disp + 1 slots, and writers
+ * keep max_disp <= disp_bound(capacity) = DISP_PER_DOUBLING * log2(capacity):
+ * an insert that would go past it (or finds the array already past it)
+ * re-keys the table with fresh kernel randomness, which an attacker cannot
+ * aim at; growth that rehashes past it re-keys the same way.
+ *
+ * The constant, measured (SipHash-1-3 of distinct host names under random
+ * keys, linear probing filled to load exactly 1/2, the most an array holds
+ * before it grows; "P" is the share of fills whose largest displacement
+ * went past 4*log2(capacity), i.e. of random key sets that re-key once):
+ *
+ *   capacity  keys   fills  mean max  worst   4*log2  P(> 4*log2)
+ *   2^6       32     1e5     4.0      26      24      1e-5
+ *   2^8       128    1e5     7.2      37      32      5e-5
+ *   2^10      512    1e5    11.1      50      40      1.1e-4
+ *   2^11      1k     1e5    13.2      68      44      7e-5
+ *   2^12      2k     1e5    15.4      65      48      1e-4
+ *   2^14      8k     1e4    20.2      54      56      0
+ *   2^16      32k    1e4    25.3      67      64      1e-4
+ *   2^18      128k   300    30.8      55      72      0
+ *   2^20      512k   300    36.0      57      80      0
+ *   2^21      1M     20     38.5      54      84      0
+ *   2^22      2M     20     43.4      58      88      0
+ *   2^23      4M     20     45.3      64      92      0
+ *
+ * (Past 3*log2: ~1.5e-3 of fills from 2^9 to 2^16; past 5*log2: 1e-5 at
+ * 2^11 and 2^12, none elsewhere.) Arrays grow at load 1/2 to load 1/4, where
+ * the tail is far thinner (churn from load 1/4 until tombstones bring the
+ * array to 1/2: worst 26 over 1e5 fills up to 2^12 slots), so a random key
+ * set re-keys about once in 10^4 doublings, and a re-key costs one pass
+ * over the array. A lookup therefore reads at most 4*log2(capacity) + 1
+ * slots (25 at the minimum of 64 slots, 93 at 8M) whatever hosts are
+ * registered, as long as re-keys find memory and kernel randomness (when
+ * one cannot, max_disp + 1 until the next insert's re-key succeeds); in
+ * practice max_disp + 1, and a miss still stops at the first empty slot.
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* Load factor at most 1/2 (records and tombstones): with linear probing a
- * miss then reads about 2.5 slots, a hit 1.5. */
+#define DISP_PER_DOUBLING 4
+/* Fresh keys tried at one capacity before a re-key doubles it. */
+#define REKEY_TRIES 4
+
 /* Largest table: 2^40 slots (16 TiB) is far past any real registry and
  * keeps the arithmetic below from overflowing. */
 #define SLOTS_MAX ((size_t)1 << 40)
+
+_Static_assert(offsetof(struct tenreg__slots, s) % 16 == 0, "slots start on a 16-byte boundary");
+
+size_t tenreg__table_disp_bound(size_t capacity)
+{
+    return (size_t)DISP_PER_DOUBLING * (size_t)__builtin_ctzll((unsigned long long)capacity);
+}
 
 static size_t capacity_for(size_t n)
 {
@@ -55,16 +106,22 @@ static void advise_huge_pages(void *p, size_t bytes)
 #endif
 }
 
+static size_t slots_bytes(size_t cap)
+{
+    return sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
+}
+
+/* An empty array of @cap slots; its key is the caller's to set. */
 static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
 {
-    if (cap == 0)
+    if (cap == 0 || cap > SLOTS_MAX)
         return NULL;
-    size_t bytes = sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
+    size_t bytes = slots_bytes(cap);
     struct tenreg__slots *a = tenreg__alloc(reg, bytes);
     if (!a)
         return NULL;
     advise_huge_pages(a, bytes);
-    memset(a, 0, bytes); /* every slot empty: hash 0, rec NULL */
+    memset(a, 0, bytes); /* every slot empty: hash 0, rec NULL; max_disp 0 */
     a->mask = cap - 1;
     a->reg = reg;
     return a;
@@ -72,8 +129,7 @@ static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
 
 static void slots_free(struct tenreg__slots *a)
 {
-    tenreg__dealloc(a->reg, a,
-                    sizeof(struct tenreg__slots) + (a->mask + 1) * sizeof(struct tenreg__slot));
+    tenreg__dealloc(a->reg, a, slots_bytes(a->mask + 1));
 }
 
 static void slots_free_cb(struct rcu_head *head)
@@ -83,58 +139,182 @@ static void slots_free_cb(struct rcu_head *head)
     tenreg__rcu_cb_end();
 }
 
+/* Writers' view of the current array (they alone replace it). */
+static struct tenreg__slots *cur_of(const struct tenreg__table *t)
+{
+    return __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+}
+
+static size_t max_disp_of(const struct tenreg__slots *a)
+{
+    return atomic_load_explicit(&a->max_disp, memory_order_relaxed);
+}
+
+/* Makes @a the current array. Release: pairs with the acquire load of
+ * t->cur in tenreg__table_find_counted, so a reader that sees @a sees its
+ * key, mask, max_disp and every slot filled before this store. */
+static void publish(struct tenreg__table *t, struct tenreg__slots *a)
+{
+    __atomic_store_n(&t->cur, a, __ATOMIC_RELEASE);
+}
+
+/* The hash of @rec's key (host or id, as the table is) under @a's key. */
+static uint64_t hash_of(const struct tenreg__table *t, const struct tenreg__slots *a,
+                        const struct tenreg__record *rec)
+{
+    if (t->key == TENREG__KEY_HOST)
+        return tenreg__hash(&a->key, tenreg__record_host(rec), rec->host_len);
+    return tenreg__hash(&a->key, tenreg__record_id(rec), rec->id_len);
+}
+
 int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg__table_key key,
-                       size_t expected)
+                       size_t expected, const struct tenreg__hash_key *hkey)
 {
     t->key = key;
     t->used = t->live = 0;
     /* A sizing hint past what the table can hold is treated as none. */
-    t->cur = slots_new(reg, capacity_for(capacity_for(expected) ? expected : 0));
-    return t->cur ? TENREG_OK : TENREG_ENOMEM;
+    struct tenreg__slots *a = slots_new(reg, capacity_for(capacity_for(expected) ? expected : 0));
+    if (a)
+        a->key = *hkey;
+    publish(t, a);
+    return a ? TENREG_OK : TENREG_ENOMEM;
 }
 
 void tenreg__table_destroy(struct tenreg *reg, struct tenreg__table *t)
 {
     (void)reg;
-    if (t->cur)
-        slots_free(t->cur);
-    t->cur = NULL;
+    struct tenreg__slots *a = cur_of(t);
+    if (a)
+        slots_free(a);
+    publish(t, NULL);
 }
 
 /* Writer-side probe for the slot holding @rec. */
-static struct tenreg__slot *slot_of(const struct tenreg__table *t, uint64_t hash,
-                                    const struct tenreg__record *rec)
+static struct tenreg__slot *slot_of(const struct tenreg__table *t, const struct tenreg__record *rec)
 {
-    struct tenreg__slots *a = t->cur;
-    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+    struct tenreg__slots *a = cur_of(t);
+    size_t i = hash_of(t, a, rec) & a->mask;
+    for (size_t d = 0;; d++, i = (i + 1) & a->mask) {
         struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
         if (r == rec)
             return &a->s[i];
-        if (!r)
+        if (!r || d > max_disp_of(a))
             abort(); /* a record the table does not hold: a tenreg bug */
     }
 }
 
-/* Stores @rec in the first free slot of its probe sequence; returns
- * whether that slot was empty (rather than a tombstone). */
-static bool put(struct tenreg__slots *a, uint64_t hash, struct tenreg__record *rec)
+/* The first free slot (empty or tombstone) of @hash's probe sequence in
+ * @a; *@disp receives its displacement from the home slot. */
+static size_t free_slot(const struct tenreg__slots *a, uint64_t hash, size_t *disp)
 {
-    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+    size_t i = hash & a->mask, d = 0;
+    for (;; d++, i = (i + 1) & a->mask) {
         struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
-        if (!r || r == TENREG__TOMBSTONE) {
-            /* Hash first: a reader that sees the record sees its hash. */
-            atomic_store_explicit(&a->s[i].hash, hash, memory_order_relaxed);
-            atomic_store_explicit(&a->s[i].rec, rec, memory_order_release);
-            return r == NULL;
-        }
+        if (!r || r == TENREG__TOMBSTONE)
+            break;
     }
+    *disp = d;
+    return i;
+}
+
+/* Stores @rec in slot @i, at displacement @d from its home; returns whether
+ * the slot was empty (rather than a tombstone). */
+static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash,
+                     struct tenreg__record *rec)
+{
+    bool was_empty = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed) == NULL;
+    /* max_disp first, then the hash, then the record with release: a
+     * reader's acquire load of the record (tenreg__table_find_counted)
+     * pairs with it, so whoever sees the record sees both, and so does
+     * every later lookup ordered after that one. */
+    if (d > max_disp_of(a))
+        atomic_store_explicit(&a->max_disp, d, memory_order_relaxed);
+    atomic_store_explicit(&a->s[i].hash, hash, memory_order_relaxed);
+    atomic_store_explicit(&a->s[i].rec, rec, memory_order_release);
+    return was_empty;
+}
+
+/* Puts the live records of @old, and @extra unless NULL, into the empty,
+ * unpublished array @a under @a's key. */
+static void fill(const struct tenreg__table *t, struct tenreg__slots *a,
+                 const struct tenreg__slots *old, struct tenreg__record *extra)
+{
+    bool same_key = a->key.k0 == old->key.k0 && a->key.k1 == old->key.k1;
+    for (size_t j = 0; j <= old->mask; j++) {
+        struct tenreg__record *r = atomic_load_explicit(&old->s[j].rec, memory_order_relaxed);
+        if (!r || r == TENREG__TOMBSTONE)
+            continue;
+        uint64_t hash = same_key ? atomic_load_explicit(&old->s[j].hash, memory_order_relaxed)
+                                 : hash_of(t, a, r);
+        size_t d, i = free_slot(a, hash, &d);
+        store_at(a, i, d, hash, r);
+    }
+    if (extra) {
+        uint64_t hash = hash_of(t, a, extra);
+        size_t d, i = free_slot(a, hash, &d);
+        store_at(a, i, d, hash, extra);
+    }
+}
+
+/* fill(), and while the result breaks the bound, again under fresh kernel
+ * keys, up to REKEY_TRIES of them. Returns whether @a ends within the
+ * bound; *@no_random is set when the kernel gave no randomness. */
+static bool fill_bounded(const struct tenreg__table *t, struct tenreg__slots *a,
+                         const struct tenreg__slots *old, struct tenreg__record *extra,
+                         bool *no_random)
+{
+    size_t bound = tenreg__table_disp_bound(a->mask + 1);
+    fill(t, a, old, extra);
+    for (int k = 0; max_disp_of(a) > bound && k < REKEY_TRIES; k++) {
+        struct tenreg__hash_key key;
+        if (tenreg__hash_key_init(&key, 0) != TENREG_OK) {
+            *no_random = true;
+            break;
+        }
+        memset(a->s, 0, (a->mask + 1) * sizeof(a->s[0]));
+        atomic_store_explicit(&a->max_disp, 0, memory_order_relaxed);
+        a->key = key;
+        fill(t, a, old, extra);
+    }
+    return max_disp_of(a) <= bound;
+}
+
+/* Replaces the current array by one of the same capacity (or, when
+ * REKEY_TRIES fresh keys all break the bound, which random keys practically
+ * never do, twice it) that holds its live records and @extra under a fresh
+ * kernel key, and publishes it. Best-effort: returns false, with nothing
+ * changed, when memory or randomness is missing or no key kept the bound. */
+static bool rekey(struct tenreg__table *t, struct tenreg__record *extra)
+{
+    struct tenreg__slots *old = cur_of(t);
+    size_t cap = old->mask + 1;
+    for (int doubled = 0; doubled < 2; doubled++, cap <<= 1) {
+        struct tenreg__hash_key key;
+        if (tenreg__hash_key_init(&key, 0) != TENREG_OK)
+            return false;
+        struct tenreg__slots *a = slots_new(old->reg, cap);
+        if (!a)
+            return false;
+        a->key = key;
+        bool no_random = false;
+        if (fill_bounded(t, a, old, extra, &no_random)) {
+            publish(t, a);
+            /* Readers still probing the old array see a consistent, older view. */
+            tenreg__call_rcu(&old->rcu, slots_free_cb);
+            return true;
+        }
+        slots_free(a); /* never published */
+        if (no_random)
+            return false;
+    }
+    return false;
 }
 
 int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, size_t n,
                           struct tenreg__slots **grown)
 {
     *grown = NULL;
-    if (t->used + n <= (t->cur->mask + 1) / 2)
+    if (t->used + n <= (cur_of(t)->mask + 1) / 2)
         return TENREG_OK;
     /* Sized for the live records, so a table full of tombstones shrinks
      * back instead of growing. */
@@ -152,47 +332,92 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
 {
     if (!a)
         return;
-    struct tenreg__slots *old = t->cur;
-    for (size_t i = 0; i <= old->mask; i++) {
-        struct tenreg__record *r = atomic_load_explicit(&old->s[i].rec, memory_order_relaxed);
-        if (r && r != TENREG__TOMBSTONE)
-            put(a, atomic_load_explicit(&old->s[i].hash, memory_order_relaxed), r);
-    }
-    TENREG__TSAN_RELEASE(a);
-    __atomic_store_n(&t->cur, a, __ATOMIC_RELEASE); /* rcu_assign_pointer */
+    struct tenreg__slots *old = cur_of(t);
+    /* The key stays (a fixed hash_seed stays deterministic) unless the
+     * rehash breaks the bound; then fill_bounded re-keys in place, in the
+     * unpublished array, and if even that fails the array goes out with
+     * its real max_disp and the next insert tries again. */
+    a->key = old->key;
+    bool no_random = false;
+    (void)fill_bounded(t, a, old, NULL, &no_random);
+    publish(t, a);
     t->used = t->live;
     /* Readers still probing the old array see a consistent, older view. */
     tenreg__call_rcu(&old->rcu, slots_free_cb);
 }
 
-void tenreg__table_insert(struct tenreg__table *t, uint64_t hash, struct tenreg__record *rec)
+void tenreg__table_insert(struct tenreg__table *t, struct tenreg__record *rec)
 {
-    TENREG__TSAN_RELEASE(rec);
-    if (put(t->cur, hash, rec))
+    struct tenreg__slots *a = cur_of(t);
+    uint64_t hash = hash_of(t, a, rec);
+    size_t d, i = free_slot(a, hash, &d);
+    size_t bound = tenreg__table_disp_bound(a->mask + 1);
+    /* Past the bound, or already past it after an earlier re-key could not
+     * be done: re-key now, with @rec in the new array. */
+    if (TENREG__UNLIKELY(d > bound || max_disp_of(a) > bound) && rekey(t, rec)) {
+        t->live++;
+        t->used = t->live;
+        return;
+    }
+    if (store_at(a, i, d, hash, rec))
         t->used++;
     t->live++;
 }
 
-void tenreg__table_replace(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old,
+void tenreg__table_replace(struct tenreg__table *t, struct tenreg__record *old,
                            struct tenreg__record *rec)
 {
-    TENREG__TSAN_RELEASE(rec);
-    atomic_store_explicit(&slot_of(t, hash, old)->rec, rec, memory_order_release);
+    /* Release: pairs with the reader's acquire load of the slot. */
+    atomic_store_explicit(&slot_of(t, old)->rec, rec, memory_order_release);
 }
 
-void tenreg__table_remove(struct tenreg__table *t, uint64_t hash, struct tenreg__record *old)
+void tenreg__table_remove(struct tenreg__table *t, struct tenreg__record *old)
 {
-    atomic_store_explicit(&slot_of(t, hash, old)->rec, TENREG__TOMBSTONE, memory_order_release);
+    atomic_store_explicit(&slot_of(t, old)->rec, TENREG__TOMBSTONE, memory_order_release);
     t->live--;
 }
 
 void tenreg__table_each(const struct tenreg__table *t,
                         void (*fn)(void *ctx, struct tenreg__record *r), void *ctx)
 {
-    const struct tenreg__slots *a = t->cur;
+    const struct tenreg__slots *a = cur_of(t);
     for (size_t i = 0; i <= a->mask; i++) {
         struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
         if (r && r != TENREG__TOMBSTONE)
             fn(ctx, r);
     }
+}
+
+size_t tenreg__table_capacity(const struct tenreg__table *t)
+{
+    return cur_of(t)->mask + 1;
+}
+
+size_t tenreg__table_max_disp(const struct tenreg__table *t)
+{
+    return max_disp_of(cur_of(t));
+}
+
+size_t tenreg__table_max_probe(const struct tenreg__table *t)
+{
+    /* A lookup whose home is slot i reads the slots up to and including
+     * the first empty one, but at most max_disp + 1 of them. Walk the ring
+     * backwards from an empty slot (there is one: load <= 1/2), carrying
+     * the distance to the next empty slot. */
+    const struct tenreg__slots *a = cur_of(t);
+    size_t cap = a->mask + 1, limit = max_disp_of(a) + 1, e = 0;
+    while (e < cap && atomic_load_explicit(&a->s[e].rec, memory_order_relaxed) != NULL)
+        e++;
+    if (e == cap)
+        return limit < cap ? limit : cap;
+    size_t run = 0, worst = 0;
+    for (size_t k = 0; k < cap; k++) {
+        size_t i = (e - k) & a->mask;
+        bool empty = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed) == NULL;
+        run = empty ? 1 : run + 1;
+        size_t probes = run < limit ? run : limit;
+        if (probes > worst)
+            worst = probes;
+    }
+    return worst;
 }

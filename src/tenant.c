@@ -11,14 +11,16 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
+
 static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len)
 {
     return sizeof(struct tenreg__tenant) + host_len + 1 + id_len + 1 + url_len + 1;
 }
 
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
-                                          uint64_t host_hash, const char *id, size_t id_len,
-                                          uint64_t id_hash, const char *url, size_t url_len,
+                                          const char *id, size_t id_len,
+                                          const char *url, size_t url_len,
                                           void *platform, tenreg_factory_fn factory,
                                           void *factory_ctx)
 {
@@ -31,15 +33,14 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     t->factory = factory;
     t->factory_ctx = factory_ctx;
     t->platform = platform;
-    t->host_hash = host_hash;
-    t->id_hash = id_hash;
     t->host_len = (uint8_t)host_len;
     t->id_len = (uint8_t)id_len;
     t->url_len = (uint32_t)url_len;
     atomic_init(&t->refs, 0);
     atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
     atomic_init(&t->removed, false);
-    atomic_init(&t->build_deferred, false);
+    atomic_init(&t->build_ticket, 0);
+    atomic_init(&t->build_parked, false);
 
     char *p = t->strs;
     memcpy(p, host, host_len);
@@ -82,10 +83,26 @@ void tenreg__tenant_unref(struct tenreg__tenant *t)
 {
     if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
-    const tenreg_config *cfg = &t->reg->cfg;
-    if (t->platform && cfg->platform_free)
-        cfg->platform_free(cfg->platform_free_ctx, t->platform);
+    tenreg__platform_free(t->reg, t->platform);
     tenant_dealloc(t);
+}
+
+void tenreg__tenant_unref_not_last(struct tenreg__tenant *t)
+{
+    uint32_t before = atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release);
+    if (before <= 1)
+        abort(); /* a tenreg bug: the caller's read section still sees a record of t */
+}
+
+void tenreg__platform_free(struct tenreg *reg, void *platform)
+{
+    if (!platform || !reg->cfg.platform_free)
+        return;
+    /* QSBR: liburcu runs call_rcu callbacks online; adopter code runs
+     * offline, as it runs outside read sections in the memb flavor. */
+    bool online = tenreg__rcu_offline_begin();
+    reg->cfg.platform_free(reg->cfg.platform_free_ctx, platform);
+    tenreg__rcu_offline_end(online);
 }
 
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec)
@@ -93,11 +110,11 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
     struct tenreg *reg = t->reg;
     struct tenreg__record *old = t->rec;
     tenreg__tenant_ref(t); /* the new record's */
-    TENREG__TSAN_RELEASE(rec);
-    tenreg__table_replace(&reg->by_host, t->host_hash, old, rec);
-    tenreg__table_replace(&reg->by_id, t->id_hash, old, rec);
-    /* rcu_assign_pointer, spelled as the C11 release store it is, so that
-     * TSan pairs it with rcu_dereference's load. */
+    tenreg__table_replace(&reg->by_host, old, rec);
+    tenreg__table_replace(&reg->by_id, old, rec);
+    /* rcu_assign_pointer, spelled as the C11 release store it is; pairs
+     * with the acquire load of tenreg__tenant_record. The slots were
+     * published first (release stores in tenreg__table_replace). */
     __atomic_store_n(&t->rec, rec, __ATOMIC_RELEASE);
     tenreg__record_retire(old);
 }

@@ -1,5 +1,5 @@
 /*
- * test_normalize.c - tenreg_normalize_host against DESIGN.md §4.
+ * test_normalize.c - tenreg_normalize_host against docs/design.md §4.
  *
  * Black-box: only tenreg.h. Inputs carry explicit lengths so NUL, CR and LF
  * inside them are real bytes, and several tests place inputs right before a
@@ -947,7 +947,7 @@ struct wpt_stats {
     size_t eligible;  /* the standard gives a host that tenreg's rules can speak to */
     size_t agreed;    /* tenreg accepted and gave the standard's host */
     size_t stricter;  /* tenreg rejected: allowed, it is stricter */
-    size_t excluded;  /* outside what DESIGN.md §4 can be compared on */
+    size_t excluded;  /* outside what docs/design.md §4 can be compared on */
 };
 
 static int ascii_lower(int c)
@@ -1101,7 +1101,7 @@ static void urltest_entry(const struct jentry *e, void *ctx)
     int special = scheme_is(sch, sl, "http") || scheme_is(sch, sl, "https") ||
                   scheme_is(sch, sl, "ws") || scheme_is(sch, sl, "wss") ||
                   scheme_is(sch, sl, "ftp");
-    /* Special schemes also end the authority at '\'; DESIGN.md §4 does not
+    /* Special schemes also end the authority at '\'; docs/design.md §4 does not
      * (tenreg rejects '\' in a host, but not in a userinfo it drops), so
      * "http://a\\b@c" names host a to the standard and c to tenreg. */
     if (special) {

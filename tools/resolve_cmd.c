@@ -138,7 +138,7 @@ static int parse_resolve_args(int argc, char **argv, struct resolve_opts *o)
 }
 
 /* Every platform made must have come back through platform_free exactly
- * once by the time tenreg_free returns (DESIGN.md §2, ownership). */
+ * once by the time tenreg_free returns (docs/design.md §2, ownership). */
 static int check_platforms_freed(struct demo_env *env)
 {
     long made = atomic_load(&env->made), freed = atomic_load(&env->freed);

@@ -23,7 +23,8 @@ struct tenreg__hash_key {
 
 /* The library's keyed hash (SipHash-1-3), used by the baselines so that
  * they hash exactly as tenreg does. */
-void tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
+/* 0, or TENREG_ENOMEM when seed 0 finds no kernel randomness. */
+int tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
 uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
 /* Bytes tenreg allocated through its arena for @reg and not yet freed. */
 long tenreg__live_bytes(const struct tenreg *reg);

@@ -3,7 +3,7 @@
  * tenreg would write. One hash map (chained, by host key and by id) under a
  * writer-preferring pthread_rwlock; readers take the read lock for each
  * lookup, admin calls the write lock. It keeps tenreg's answers and health
- * rules (DESIGN.md §3) so the front answers the same either way:
+ * rules (docs/design.md §3) so the front answers the same either way:
  *   - hosts are normalized with tenreg_normalize_host;
  *   - eager tenants are validated before they are published;
  *   - a lazy tenant's first resolve queues one build (an atomic flag in the

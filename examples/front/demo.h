@@ -4,7 +4,7 @@
  * A real adopter's validator calls the tenant's agent and its factory does
  * an auth handshake; here both are driven by a per-tenant flag table that
  * the admin API flips (POST /tenants/{id}/validator, /factory), so every
- * health transition of DESIGN.md §3 can be caused from outside. The
+ * health transition of docs/design.md §3 can be caused from outside. The
  * factory sleeps --factory-delay-ms first, so "building" (503, EPENDING)
  * is observable. Platforms are counted: at exit every platform created must
  * have been freed exactly once, which the server checks.

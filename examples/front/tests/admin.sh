@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # admin.sh - every admin call and error, and every health transition of
-# DESIGN.md §3 driven from outside through the admin API, observed both in
+# docs/design.md §3 driven from outside through the admin API, observed both in
 # the admin answers and in what the front serves.
 # usage: admin.sh path/to/tenreg-front [tenreg|rwlock]
 source "$(dirname "$0")/lib.sh"
