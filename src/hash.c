@@ -110,7 +110,7 @@ static bool read_urandom(void *buf, size_t len)
 /* Fills @buf with kernel randomness: getrandom (retried on EINTR and on a
  * short read), else /dev/urandom. There is deliberately no fallback past
  * that: a clock or an address is guessable, and an attacker who can guess
- * the key can flood one probe sequence (DESIGN.md §5). */
+ * the key can flood one probe sequence (docs/design.md §5). */
 static bool kernel_random(void *buf, size_t len)
 {
     unsigned char *p = buf;

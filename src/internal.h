@@ -317,7 +317,7 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
  * free the old one after a grace period. Writers: under the registry's
  * write_lock.
  *
- * Bounded probes (DESIGN.md §5). Each array has its own SipHash key and
+ * Bounded probes (docs/design.md §5). Each array has its own SipHash key and
  * max_disp, the largest displacement (slots past its home slot) of any
  * record ever stored in it. A lookup reads at most max_disp + 1 slots, so a
  * miss never walks a long cluster to its end. Writers keep max_disp within

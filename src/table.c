@@ -16,7 +16,7 @@
  * publishing a new one. Load factor at most 1/2 (records and tombstones):
  * with linear probing a miss then reads about 2.5 slots, a hit 1.5.
  *
- * Probe bound (DESIGN.md §5). Tenants may choose their hosts and hash_seed
+ * Probe bound (docs/design.md §5). Tenants may choose their hosts and hash_seed
  * may be fixed, so whoever knows the seed can pick hosts that share a home
  * slot or fill consecutive ones. Every array therefore has its own key and
  * max_disp (internal.h), readers stop after max_disp + 1 slots, and writers
@@ -54,6 +54,58 @@
  * registered, as long as re-keys find memory and kernel randomness (when
  * one cannot, max_disp + 1 until the next insert's re-key succeeds); in
  * practice max_disp + 1, and a miss still stops at the first empty slot.
+ */
+
+/*
+ * Ordering: what each admin call changes, in which order, and what a reader
+ * may see in between. Every change below happens under write_lock, inside
+ * the writer's read section; a reader sees each slot, and each record,
+ * whole (one pointer), never a half-written one.
+ *
+ *   register, new id     [grow: publish new arrays (t->cur)], insert into
+ *                        by_id, then into by_host. In between: the id
+ *                        resolves, the host not yet (ENOENT by host).
+ *   register, same id    by_id slot -> new record, then the host: the same
+ *                        slot replaced, or (moved host) the old key's slot
+ *                        tombstoned and the new key inserted; then the old
+ *                        registration ends (removed, cell STALE, record
+ *                        retired). In between: by host the old record
+ *                        (old health, old platform: still valid, it is
+ *                        freed only after a grace period); for a moved
+ *                        host, for a moment neither the old key nor the
+ *                        new one.
+ *   unregister           by_id slot tombstoned, then by_host; then the
+ *                        registration ends. In between: found by host,
+ *                        not by id.
+ *   publish (recheck,    by_host slot -> new record, by_id slot -> it, then
+ *   build)               tenant->rec -> it, then the old record retired. In
+ *                        between: one table shows the new health, the
+ *                        other the old; each answer is a consistent
+ *                        (id, health, platform) triple.
+ *   grow / re-key        a new array filled from the old, then published
+ *                        with one store; the old one freed by call_rcu.
+ *                        Readers on the old array see the older view.
+ *
+ * Publish/subscribe pairs (release at the writer, acquire at the reader):
+ *   slot->rec            store_at, tenreg__table_replace/_remove (release)
+ *                        <-> tenreg__table_find_counted (acquire); the slot
+ *                        hash is stored relaxed before it and loaded
+ *                        relaxed after it.
+ *   slots->max_disp      raised relaxed in store_at before the release of
+ *                        the slot it covers <-> loaded relaxed in
+ *                        tenreg__table_find_counted (see there).
+ *   table->cur           publish (release) <-> tenreg__table_find_counted,
+ *                        cur_of (acquire): the array's key, mask and the
+ *                        slots filled before publication come with it.
+ *   tenant->rec          tenreg__tenant_publish (release) <->
+ *                        tenreg__tenant_record (acquire).
+ *   tenant->cell         tenreg__cell_move (acq_rel CAS; a build's record is
+ *                        published before its cell turns final) <->
+ *                        resolve_cold, tenreg__cell_wait (acquire).
+ *   retire -> free       tenreg__call_rcu <-> the callback, after a grace
+ *                        period (liburcu; the only edges annotated for TSan).
+ * Who may wait for whom (locks, turnstiles, futexes, grace periods):
+ * docs/design.md §5.12.
  */
 #include "internal.h"
 
