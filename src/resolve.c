@@ -31,13 +31,21 @@ static inline int host_key(const char *host, size_t len, char *key, size_t *klen
     return rc == TENREG_ENOSPC ? TENREG_EINVAL : rc;
 }
 
+/* A NULL registry or result: EINVAL, and no stale platform left behind. */
+static __attribute__((noinline, cold)) int bad_call(tenreg_resolution *out)
+{
+    if (out)
+        out->platform = NULL;
+    return TENREG_EINVAL;
+}
+
 TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, size_t len,
                                       tenreg_resolution *out)
 {
     char key[TENREG_HOST_KEY_MAX + 1];
     size_t klen;
     if (TENREG__UNLIKELY(!reg || !out))
-        return TENREG_EINVAL;
+        return bad_call(out);
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK)) {
         out->platform = NULL;
@@ -202,7 +210,7 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
     char key[TENREG_HOST_KEY_MAX + 1];
     size_t klen;
     if (TENREG__UNLIKELY(!reg || !out))
-        return TENREG_EINVAL;
+        return bad_call(out);
     out->platform = NULL;
     if (TENREG__UNLIKELY(check_flags(flags)))
         return TENREG_EINVAL;
@@ -216,7 +224,7 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
                                     tenreg_resolution *out)
 {
     if (TENREG__UNLIKELY(!reg || !out))
-        return TENREG_EINVAL;
+        return bad_call(out);
     out->platform = NULL;
     if (TENREG__UNLIKELY(!tenant_id || check_flags(flags)))
         return TENREG_EINVAL;
