@@ -5,8 +5,11 @@
 # runs every fuzz target for FUZZ_SECONDS (default 60) over a scratch copy
 # of its seed corpus (fuzz/corpus/<target>/, never modified) with its
 # dictionary. A crash, sanitizer report, leak or timeout fails the script,
-# and each crashing input is printed as hex. Without clang it says so and
-# succeeds (the gcc corpus replays are ordinary ctests, label "fuzz").
+# and each crashing input is printed as hex. Without clang it fails: CI
+# (scripts/test.sh) must not report "bounded fuzzing passed" for runs that
+# never happened (scripts/install-deps.sh installs clang). A target that
+# executed no input fails too. The gcc corpus replays are ordinary ctests
+# (label "fuzz") and run without clang.
 #
 # Environment:
 #   FUZZ_SECONDS    seconds per target (default 60)
@@ -27,8 +30,9 @@ case "$cc" in *clang*) ;; *) cc=clang ;; esac
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-    echo "run_bounded: $cc not found: skipping libFuzzer runs (corpus replays run in ctest)"
-    exit 0
+    echo "run_bounded: $cc not found: no libFuzzer run is possible (install clang:" \
+         "scripts/install-deps.sh); FAILED" >&2
+    exit 1
 fi
 
 hexdump_file() {
@@ -81,6 +85,10 @@ for t in $targets; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/.*\(cov: [0-9]*\) \(ft: [0-9]*\).*/\1 \2/p')
     crashes=$(find "$findings" -type f ! -name fuzz.log | wc -l)
+    if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ] && [ "${execs:-0}" -eq 0 ] 2>/dev/null; then
+        echo "run_bounded: fuzz_$t executed no input (no final statistics); FAILED"
+        rc=1
+    fi
     if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         status=1
         echo "run_bounded: fuzz_$t FAILED (exit $rc); log tail:"
@@ -99,5 +107,11 @@ fuzz_$t: OK ${seconds}s, ${execs:-?} execs, ${rate:-?} exec/s, ${cov:-cov ?}"
     rm -rf "$work"
 done
 
-echo "run_bounded: summary:$summary"
+ran=0
+for t in $targets; do ran=$((ran + 1)); done
+if [ "$ran" -eq 0 ]; then
+    echo "run_bounded: no target to run (FUZZ_TARGETS is empty); FAILED"
+    status=1
+fi
+echo "run_bounded: summary ($ran targets):$summary"
 exit $status

@@ -10,7 +10,9 @@
 #   build/ci-fuzz     clang libFuzzer targets, 60 s each (fuzz/run_bounded.sh)
 # Missing Debian packages are installed first (scripts/install-deps.sh).
 # Every build runs even if an earlier one fails; the exit status is non-zero
-# if any configure, build or test failed.
+# if any configure, build or test failed, or if a build ran fewer tests than
+# it has (ctest -N) or lacks one it must have (required_tests below): a
+# missing tool must not make tests vanish silently.
 #
 # Environment:
 #   TENREG_JOBS                      parallel build jobs, and ctest jobs of the
@@ -35,6 +37,21 @@ jobs=${TENREG_JOBS:-2}
 san_ctest_jobs=${TENREG_SAN_CTEST_JOBS:-1}
 builds=${TENREG_CI_BUILDS:-release asan tsan fuzz}
 san_iters=${TENREG_SANITIZER_STRESS_ITERS:-}
+
+# Tests every build must have: one per tests/test_*.c suite, the C++ header
+# check, the tool and front tests (curl, wrk); the release build also the
+# valgrind twins, the symbol check and the install tests.
+required_tests() {
+  local name=$1 f
+  for f in "$root"/tests/test_*.c; do
+    basename "$f" .c
+  done
+  echo test_header_cxx tool_normalize front_unit_http front_http_tenreg front_admin_tenreg \
+       front_load_tenreg front_startup front_timeouts fuzz_normalize_replay
+  if [ "$name" = release ]; then
+    echo tool_normalize_valgrind check_exports install_package install_consumer_cmake_shared
+  fi
+}
 
 declare -A summary
 total_pass=0
@@ -72,15 +89,36 @@ run_build() {
   # "100% tests passed, 0 tests failed out of 42"
   local line; line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n 1)
   local secs=$(( $(date +%s) - t0 ))
+  # How many tests ran, against how many the build has and must have.
+  local listed expected ran notrun missing="" t
+  listed=$(cd "$dir" && ctest -N 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: *//p')
+  expected=$(printf '%s\n' "$listed" | grep -c .)
+  ran=$(grep -cE '^ *[0-9]+/[0-9]+ +Test +#[0-9]+: ' "$out")
+  notrun=$(grep -E '^ *[0-9]+/[0-9]+ +Test +#[0-9]+: ' "$out" | grep -cE 'Not Run|Skipped|Disabled')
+  ran=$(( ran - notrun ))
+  for t in $(required_tests "$name"); do
+    printf '%s\n' "$listed" | grep -qx "$t" || missing="$missing $t"
+  done
+  echo "=== $name: $ran of $expected tests ran (ctest -N: $expected; $notrun not run)"
+  local count_note=""
+  if [ "$ran" -lt "$expected" ] || [ "$expected" -eq 0 ]; then
+    count_note=", only $ran of $expected tests ran"
+    status=1
+  fi
+  if [ -n "$missing" ]; then
+    echo "=== $name: required tests missing:$missing" >&2
+    count_note="$count_note, missing:$missing"
+    status=1
+  fi
   if [ -n "$line" ]; then
     local failed total
     failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
     total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
     total_pass=$(( total_pass + total - failed ))
     total_fail=$(( total_fail + failed ))
-    summary[$name]="$line (${secs}s)"
+    summary[$name]="$line; ran $ran of $expected${count_note} (${secs}s)"
   else
-    summary[$name]="ctest printed no summary (exit $rc)"
+    summary[$name]="ctest printed no summary (exit $rc)${count_note}"
   fi
   if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
     status=1

@@ -25,11 +25,22 @@ static void setup(void)
     cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
 }
 
+/* The end of every test, in its body (TT_TEST: Criterion ignores a failed
+ * assertion in a .fini): the registry goes, and with it every platform it
+ * owned, each exactly once; refused ones stay the caller's. */
+static void finish(void)
+{
+    tenreg_free(reg);
+    reg = NULL;
+    cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
+    cr_assert_eq(tt_platforms_not_freed_once(), 0, "a platform was not freed exactly once");
+}
+
+/* Only what a test that failed early left behind. */
 static void teardown(void)
 {
     tenreg_free(reg);
     reg = NULL;
-    cr_expect_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
     tt_thread_fini();
     tt_platforms_release();
 }
@@ -69,7 +80,7 @@ static int resolve_host(const char *host, char *id_out, tenreg_health *h, void *
 
 TestSuite(health, .init = setup, .fini = teardown, .timeout = 30);
 
-Test(health, register_makes_pending_and_resolvable)
+TT_TEST(finish, health, register_makes_pending_and_resolvable)
 {
     void *p = reg_eager("acme", "https://Sales.Acme.example:443/adcp", 0);
     cr_assert_eq(health("acme"), TENREG_PENDING);
@@ -83,13 +94,13 @@ Test(health, register_makes_pending_and_resolvable)
     cr_assert_eq(tenreg_count(reg), 1);
 }
 
-Test(health, register_await_valid_becomes_healthy)
+TT_TEST(finish, health, register_await_valid_becomes_healthy)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
 }
 
-Test(health, register_await_invalid_becomes_disabled_but_registered)
+TT_TEST(finish, health, register_await_invalid_becomes_disabled_but_registered)
 {
     atomic_store(&verdict, 0);
     void *p = reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -103,14 +114,14 @@ Test(health, register_await_invalid_becomes_disabled_but_registered)
     cr_assert_eq(tenreg_serves(h, TENREG_SERVE_DEFAULT), 0);
 }
 
-Test(health, register_await_validator_error_becomes_disabled)
+TT_TEST(finish, health, register_await_validator_error_becomes_disabled)
 {
     atomic_store(&verdict, -5);
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(health("acme"), TENREG_DISABLED);
 }
 
-Test(health, reregister_resets_to_pending_and_replaces_platform)
+TT_TEST(finish, health, reregister_resets_to_pending_and_replaces_platform)
 {
     void *p1 = reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
@@ -123,7 +134,7 @@ Test(health, reregister_resets_to_pending_and_replaces_platform)
     cr_assert_eq(tenreg_count(reg), 1);
 }
 
-Test(health, reregister_from_disabled_resets_to_pending)
+TT_TEST(finish, health, reregister_from_disabled_resets_to_pending)
 {
     atomic_store(&verdict, 0);
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -134,14 +145,14 @@ Test(health, reregister_from_disabled_resets_to_pending)
 
 /* ---- recheck ------------------------------------------------------------ */
 
-Test(health, recheck_valid_from_pending_is_healthy)
+TT_TEST(finish, health, recheck_valid_from_pending_is_healthy)
 {
     reg_eager("acme", "acme.example", 0);
     cr_assert_eq(tenreg_recheck(reg, "acme"), TENREG_OK);
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
 }
 
-Test(health, recheck_valid_from_unverified_is_healthy)
+TT_TEST(finish, health, recheck_valid_from_unverified_is_healthy)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     atomic_store(&verdict, 0);
@@ -152,7 +163,7 @@ Test(health, recheck_valid_from_unverified_is_healthy)
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
 }
 
-Test(health, recheck_valid_from_disabled_is_healthy)
+TT_TEST(finish, health, recheck_valid_from_disabled_is_healthy)
 {
     atomic_store(&verdict, 0);
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -162,14 +173,14 @@ Test(health, recheck_valid_from_disabled_is_healthy)
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
 }
 
-Test(health, recheck_valid_from_healthy_stays_healthy)
+TT_TEST(finish, health, recheck_valid_from_healthy_stays_healthy)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(tenreg_recheck(reg, "acme"), TENREG_OK);
     cr_assert_eq(health("acme"), TENREG_HEALTHY);
 }
 
-Test(health, recheck_invalid_from_healthy_is_unverified)
+TT_TEST(finish, health, recheck_invalid_from_healthy_is_unverified)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     atomic_store(&verdict, 0);
@@ -177,7 +188,7 @@ Test(health, recheck_invalid_from_healthy_is_unverified)
     cr_assert_eq(health("acme"), TENREG_UNVERIFIED);
 }
 
-Test(health, recheck_error_from_healthy_is_unverified)
+TT_TEST(finish, health, recheck_error_from_healthy_is_unverified)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     atomic_store(&verdict, -1);
@@ -185,7 +196,7 @@ Test(health, recheck_error_from_healthy_is_unverified)
     cr_assert_eq(health("acme"), TENREG_UNVERIFIED);
 }
 
-Test(health, recheck_invalid_from_pending_is_disabled)
+TT_TEST(finish, health, recheck_invalid_from_pending_is_disabled)
 {
     reg_eager("acme", "acme.example", 0);
     atomic_store(&verdict, 0);
@@ -193,7 +204,7 @@ Test(health, recheck_invalid_from_pending_is_disabled)
     cr_assert_eq(health("acme"), TENREG_DISABLED);
 }
 
-Test(health, recheck_invalid_from_unverified_is_disabled)
+TT_TEST(finish, health, recheck_invalid_from_unverified_is_disabled)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     atomic_store(&verdict, 0);
@@ -203,7 +214,7 @@ Test(health, recheck_invalid_from_unverified_is_disabled)
     cr_assert_eq(health("acme"), TENREG_DISABLED);
 }
 
-Test(health, recheck_error_from_disabled_stays_disabled)
+TT_TEST(finish, health, recheck_error_from_disabled_stays_disabled)
 {
     atomic_store(&verdict, 0);
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -212,7 +223,7 @@ Test(health, recheck_error_from_disabled_stays_disabled)
     cr_assert_eq(health("acme"), TENREG_DISABLED);
 }
 
-Test(health, recheck_keeps_the_platform)
+TT_TEST(finish, health, recheck_keeps_the_platform)
 {
     void *p = reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     atomic_store(&verdict, 0);
@@ -227,7 +238,7 @@ Test(health, recheck_keeps_the_platform)
 
 /* ---- unregister --------------------------------------------------------- */
 
-Test(health, unregister_makes_lookups_miss)
+TT_TEST(finish, health, unregister_makes_lookups_miss)
 {
     reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(tenreg_unregister(reg, "acme"), TENREG_OK);
@@ -243,7 +254,7 @@ Test(health, unregister_makes_lookups_miss)
     tenreg_read_unlock();
 }
 
-Test(health, unregister_frees_the_host_for_another_tenant)
+TT_TEST(finish, health, unregister_frees_the_host_for_another_tenant)
 {
     reg_eager("acme", "acme.example", 0);
     cr_assert_eq(tenreg_unregister(reg, "acme"), TENREG_OK);
@@ -255,12 +266,13 @@ Test(health, unregister_frees_the_host_for_another_tenant)
 
 /* ---- hosts -------------------------------------------------------------- */
 
-Test(health, host_collision_is_refused_and_changes_nothing)
+TT_TEST(finish, health, host_collision_is_refused_and_changes_nothing)
 {
     void *pa = reg_eager("acme", "https://acme.example", 0);
     void *pb = tt_platform_new("beta", "x");
     cr_assert_eq(tenreg_register(reg, "beta", "http://ACME.example:8080/other", pb, 0),
                  TENREG_EEXIST);
+    tt_platform_keep(pb);
     tenreg_health h;
     cr_assert_eq(tenreg_health_of(reg, "beta", &h), TENREG_ENOENT);
     void *got;
@@ -277,12 +289,13 @@ Test(health, host_collision_is_refused_and_changes_nothing)
     cr_assert_eq(tenreg_new(NULL, &reg), TENREG_OK);
 }
 
-Test(health, collision_by_replacing_tenant_is_refused_too)
+TT_TEST(finish, health, collision_by_replacing_tenant_is_refused_too)
 {
     reg_eager("acme", "acme.example", 0);
     void *pb = reg_eager("beta", "beta.example", TENREG_AWAIT_FIRST_VALIDATION);
     void *pb2 = tt_platform_new("beta", "x");
     cr_assert_eq(tenreg_register(reg, "beta", "acme.example", pb2, 0), TENREG_EEXIST);
+    tt_platform_keep(pb2);
     /* beta is untouched: same host, health and platform. */
     cr_assert_eq(health("beta"), TENREG_HEALTHY);
     void *got;
@@ -290,7 +303,7 @@ Test(health, collision_by_replacing_tenant_is_refused_too)
     cr_assert_eq(got, pb);
 }
 
-Test(health, reregister_with_new_url_moves_the_host)
+TT_TEST(finish, health, reregister_with_new_url_moves_the_host)
 {
     reg_eager("acme", "old.acme.example", 0);
     void *p2 = reg_eager("acme", "https://new.acme.example/adcp", 0);
@@ -305,7 +318,7 @@ Test(health, reregister_with_new_url_moves_the_host)
     cr_assert_eq(tenreg_count(reg), 2);
 }
 
-Test(health, every_host_form_finds_the_tenant)
+TT_TEST(finish, health, every_host_form_finds_the_tenant)
 {
     reg_eager("v6", "http://user:pw@[2001:DB8::0:1]:8443/x", 0);
     reg_eager("acme", "https://Sales.Acme.example./adcp?x=1#f", 0);
@@ -322,7 +335,7 @@ Test(health, every_host_form_finds_the_tenant)
     cr_assert_str_eq(id, "v6");
 }
 
-Test(health, resolve_by_host_bad_input)
+TT_TEST(finish, health, resolve_by_host_bad_input)
 {
     reg_eager("acme", "acme.example", 0);
     tenreg_resolution r;
@@ -341,7 +354,7 @@ Test(health, resolve_by_host_bad_input)
     tenreg_read_unlock();
 }
 
-Test(health, resolve_and_resolve_by_id_on_eager_tenants)
+TT_TEST(finish, health, resolve_and_resolve_by_id_on_eager_tenants)
 {
     void *p = reg_eager("acme", "acme.example", TENREG_AWAIT_FIRST_VALIDATION);
     tenreg_resolution r;
@@ -361,7 +374,7 @@ Test(health, resolve_and_resolve_by_id_on_eager_tenants)
 
 /* ---- validator modes ---------------------------------------------------- */
 
-Test(health, null_validator_is_always_valid)
+TT_TEST(finish, health, null_validator_is_always_valid)
 {
     tenreg_t *r2;
     cr_assert_eq(tenreg_new(NULL, &r2), TENREG_OK);
@@ -390,7 +403,7 @@ static int recording_validator(void *ctx, const char *tenant_id, const char *age
     return 1;
 }
 
-Test(health, validator_gets_id_and_original_url)
+TT_TEST(finish, health, validator_gets_id_and_original_url)
 {
     struct seen s = {0};
     tenreg_config cfg = {.validator = recording_validator, .validator_ctx = &s};
@@ -409,7 +422,7 @@ Test(health, validator_gets_id_and_original_url)
 
 /* ---- arguments ---------------------------------------------------------- */
 
-Test(health, admin_calls_reject_bad_arguments_and_change_nothing)
+TT_TEST(finish, health, admin_calls_reject_bad_arguments_and_change_nothing)
 {
     int plat;
     char long_id[300];
@@ -464,7 +477,7 @@ static int collect(void *ctx, const char *id, tenreg_health h)
     return c->n == c->stop_after ? 77 : 0;
 }
 
-Test(health, foreach_lists_every_tenant_with_health)
+TT_TEST(finish, health, foreach_lists_every_tenant_with_health)
 {
     reg_eager("a", "a.example", 0);
     reg_eager("b", "b.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -496,7 +509,7 @@ static int unregister_from_callback(void *ctx, const char *id, tenreg_health h)
     return tenreg_unregister(ctx, id) == TENREG_OK ? 0 : 1;
 }
 
-Test(health, foreach_callback_may_call_admin_functions)
+TT_TEST(finish, health, foreach_callback_may_call_admin_functions)
 {
     reg_eager("a", "a.example", 0);
     reg_eager("b", "b.example", 0);
@@ -506,7 +519,7 @@ Test(health, foreach_callback_may_call_admin_functions)
 
 /* ---- names -------------------------------------------------------------- */
 
-Test(health, serves_and_names)
+TT_TEST(finish, health, serves_and_names)
 {
     cr_assert_eq(tenreg_serves(TENREG_HEALTHY, TENREG_SERVE_DEFAULT), 1);
     cr_assert_eq(tenreg_serves(TENREG_UNVERIFIED, TENREG_SERVE_DEFAULT), 1);

@@ -20,15 +20,22 @@ struct factory {
     _Atomic bool gated;       /* wait on `release` before returning */
     sem_t entered, release;
     _Atomic(void *) last;
+    _Atomic pid_t tid;        /* the thread the last call ran on */
+    _Atomic int calls_for_a;  /* calls for tenant "a" */
 };
 
 static int test_factory(void *ctx, const char *tenant_id, void **platform)
 {
     struct factory *f = ctx;
     atomic_fetch_add(&f->calls, 1);
+    if (!strcmp(tenant_id, "a"))
+        atomic_fetch_add(&f->calls_for_a, 1);
+    atomic_store(&f->tid, tt_gettid());
     if (atomic_load(&f->gated)) {
         sem_post(&f->entered);
-        sem_wait(&f->release);
+        /* Bounded: a test that fails before it opens the gate must not
+         * leave the build (and tenreg_free) hanging. */
+        tt_sem_wait_s(&f->release, 3 * TT_WAIT_S);
     }
     int us = atomic_load(&f->sleep_us);
     if (us)
@@ -79,12 +86,29 @@ static void setup(void)
     setup_with(1);
 }
 
-static void teardown(void)
+/* The end of every test, in its body (TT_TEST: Criterion ignores a failed
+ * assertion in a .fini): tenreg_free lets running builds finish and frees
+ * every platform it owned, built or given, each exactly once. */
+static void finish(void)
 {
     tenreg_free(reg);
     reg = NULL;
-    cr_expect_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
-    cr_expect_eq(tt_platforms_not_freed_once(), 0, "a built platform was not freed exactly once");
+    cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
+    cr_assert_eq(tt_platforms_not_freed_once(), 0, "a platform was not freed exactly once");
+}
+
+static bool slow_gate_open(void);
+
+/* Only what a test that failed early left behind: open the gates first, or
+ * tenreg_free would wait for a factory or validator blocked in one. */
+static void teardown(void)
+{
+    atomic_store(&fac.gated, false);
+    for (int i = 0; i < 64; i++)
+        sem_post(&fac.release);
+    slow_gate_open();
+    tenreg_free(reg);
+    reg = NULL;
     sem_destroy(&fac.entered);
     sem_destroy(&fac.release);
     tt_thread_fini();
@@ -132,7 +156,7 @@ TestSuite(lazy, .init = setup, .fini = teardown, .timeout = 60);
 
 /* ---- DESIGN.md §3, lazy rows ------------------------------------------- */
 
-Test(lazy, register_lazy_is_pending_and_resolve_by_host_never_builds)
+TT_TEST(finish, lazy, register_lazy_is_pending_and_resolve_by_host_never_builds)
 {
     lazy("a", "https://a.example/adcp", 0);
     cr_assert_eq(health("a"), TENREG_PENDING);
@@ -144,12 +168,18 @@ Test(lazy, register_lazy_is_pending_and_resolve_by_host_never_builds)
     cr_assert_eq(r.health, TENREG_PENDING);
     cr_assert_null(r.platform);
     tenreg_read_unlock();
-    usleep(20 * 1000);
-    cr_assert_eq(atomic_load(&fac.calls), 0, "resolve_by_host started a build");
+    cr_assert_eq(resolve_by_host("a.example", &p), TENREG_EPENDING);
+    /* Had either lookup queued a build of "a", the one builder thread
+     * would run it before the build of "z" queued now (its queue is FIFO):
+     * once z is built, a's factory would have run. */
+    lazy("z", "z.example", 0);
+    cr_assert_eq(resolve("z.example", 0, NULL, NULL), TENREG_OK);
+    cr_assert_eq(atomic_load(&fac.calls_for_a), 0, "resolve_by_host started a build");
+    cr_assert_eq(atomic_load(&fac.calls), 1);
     cr_assert_eq(resolve_by_host("a.example", &p), TENREG_EPENDING);
 }
 
-Test(lazy, first_resolve_builds_validates_and_caches)
+TT_TEST(finish, lazy, first_resolve_builds_validates_and_caches)
 {
     lazy("a", "a.example", 0);
     void *p1, *p2;
@@ -168,7 +198,7 @@ Test(lazy, first_resolve_builds_validates_and_caches)
     cr_assert_eq(atomic_load(&fac.calls), 1, "factory dropped after success");
 }
 
-Test(lazy, resolve_by_id_builds_too)
+TT_TEST(finish, lazy, resolve_by_id_builds_too)
 {
     lazy("a", "a.example", 0);
     tenreg_resolution r;
@@ -180,7 +210,7 @@ Test(lazy, resolve_by_id_builds_too)
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, factory_error_disables_and_is_never_retried)
+TT_TEST(finish, lazy, factory_error_disables_and_is_never_retried)
 {
     atomic_store(&fac.mode, FACTORY_FAIL);
     lazy("a", "a.example", 0);
@@ -199,7 +229,7 @@ Test(lazy, factory_error_disables_and_is_never_retried)
     cr_assert_eq(atomic_load(&validations), 0, "no validation after a failed factory");
 }
 
-Test(lazy, factory_null_platform_is_a_failure)
+TT_TEST(finish, lazy, factory_null_platform_is_a_failure)
 {
     atomic_store(&fac.mode, FACTORY_NULL);
     lazy("a", "a.example", 0);
@@ -207,7 +237,7 @@ Test(lazy, factory_null_platform_is_a_failure)
     cr_assert_eq(health("a"), TENREG_DISABLED);
 }
 
-Test(lazy, validator_invalid_discards_the_platform)
+TT_TEST(finish, lazy, validator_invalid_discards_the_platform)
 {
     atomic_store(&verdict, 0);
     lazy("a", "a.example", 0);
@@ -221,7 +251,7 @@ Test(lazy, validator_invalid_discards_the_platform)
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, validator_error_discards_the_platform)
+TT_TEST(finish, lazy, validator_error_discards_the_platform)
 {
     atomic_store(&verdict, -2);
     lazy("a", "a.example", 0);
@@ -230,7 +260,7 @@ Test(lazy, validator_error_discards_the_platform)
     cr_assert_eq(atomic_load(&((struct tt_platform *)atomic_load(&fac.last))->freed), 1);
 }
 
-Test(lazy, await_first_validation_builds_before_returning)
+TT_TEST(finish, lazy, await_first_validation_builds_before_returning)
 {
     lazy("a", "a.example", TENREG_AWAIT_FIRST_VALIDATION);
     cr_assert_eq(atomic_load(&fac.calls), 1);
@@ -240,7 +270,7 @@ Test(lazy, await_first_validation_builds_before_returning)
     cr_assert_eq(p, atomic_load(&fac.last));
 }
 
-Test(lazy, await_with_failing_factory_registers_disabled)
+TT_TEST(finish, lazy, await_with_failing_factory_registers_disabled)
 {
     atomic_store(&fac.mode, FACTORY_FAIL);
     cr_assert_eq(tenreg_register_lazy(reg, "a", "a.example", test_factory, &fac,
@@ -251,7 +281,7 @@ Test(lazy, await_with_failing_factory_registers_disabled)
     cr_assert_eq(tenreg_count(reg), 1);
 }
 
-Test(lazy, await_with_invalid_validator_registers_disabled)
+TT_TEST(finish, lazy, await_with_invalid_validator_registers_disabled)
 {
     atomic_store(&verdict, 0);
     lazy("a", "a.example", TENREG_AWAIT_FIRST_VALIDATION);
@@ -259,7 +289,7 @@ Test(lazy, await_with_invalid_validator_registers_disabled)
     cr_assert_eq(atomic_load(&((struct tt_platform *)atomic_load(&fac.last))->freed), 1);
 }
 
-Test(lazy, register_lazy_again_recovers_after_failure)
+TT_TEST(finish, lazy, register_lazy_again_recovers_after_failure)
 {
     atomic_store(&fac.mode, FACTORY_FAIL);
     lazy("a", "a.example", 0);
@@ -273,7 +303,7 @@ Test(lazy, register_lazy_again_recovers_after_failure)
     cr_assert_eq(atomic_load(&fac.calls), 2);
 }
 
-Test(lazy, eager_over_lazy_drops_the_factory)
+TT_TEST(finish, lazy, eager_over_lazy_drops_the_factory)
 {
     lazy("a", "a.example", 0);
     void *p = tt_platform_new("a", "eager");
@@ -284,7 +314,7 @@ Test(lazy, eager_over_lazy_drops_the_factory)
     cr_assert_eq(atomic_load(&fac.calls), 0, "the replaced factory never runs");
 }
 
-Test(lazy, lazy_over_eager_frees_old_platform_and_builds)
+TT_TEST(finish, lazy, lazy_over_eager_frees_old_platform_and_builds)
 {
     struct tt_platform *old = tt_platform_new("a", "eager");
     cr_assert_eq(tenreg_register(reg, "a", "a.example", old, 0), TENREG_OK);
@@ -300,7 +330,7 @@ Test(lazy, lazy_over_eager_frees_old_platform_and_builds)
     cr_assert_eq(tenreg_new(NULL, &reg), TENREG_OK);
 }
 
-Test(lazy, unregister_lazy_tenant)
+TT_TEST(finish, lazy, unregister_lazy_tenant)
 {
     lazy("a", "a.example", 0);
     cr_assert_eq(tenreg_unregister(reg, "a"), TENREG_OK);
@@ -308,7 +338,7 @@ Test(lazy, unregister_lazy_tenant)
     cr_assert_eq(atomic_load(&fac.calls), 0);
 }
 
-Test(lazy, recheck_on_unbuilt_lazy_runs_validator_only)
+TT_TEST(finish, lazy, recheck_on_unbuilt_lazy_runs_validator_only)
 {
     lazy("a", "a.example", 0);
     cr_assert_eq(tenreg_recheck(reg, "a"), TENREG_OK);
@@ -324,7 +354,7 @@ Test(lazy, recheck_on_unbuilt_lazy_runs_validator_only)
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, lazy_disabled_by_recheck_is_still_built_by_first_resolve)
+TT_TEST(finish, lazy, lazy_disabled_by_recheck_is_still_built_by_first_resolve)
 {
     lazy("a", "a.example", 0);
     atomic_store(&verdict, 0);
@@ -336,7 +366,7 @@ Test(lazy, lazy_disabled_by_recheck_is_still_built_by_first_resolve)
     cr_assert_eq(h, TENREG_HEALTHY, "the build's validation decides");
 }
 
-Test(lazy, recheck_cannot_rebuild_a_failed_lazy_tenant)
+TT_TEST(finish, lazy, recheck_cannot_rebuild_a_failed_lazy_tenant)
 {
     atomic_store(&fac.mode, FACTORY_FAIL);
     lazy("a", "a.example", 0);
@@ -350,7 +380,7 @@ Test(lazy, recheck_cannot_rebuild_a_failed_lazy_tenant)
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, recheck_after_build_keeps_platform)
+TT_TEST(finish, lazy, recheck_after_build_keeps_platform)
 {
     lazy("a", "a.example", 0);
     void *p;
@@ -364,7 +394,7 @@ Test(lazy, recheck_after_build_keeps_platform)
     cr_assert_eq(h, TENREG_UNVERIFIED);
 }
 
-Test(lazy, bad_arguments)
+TT_TEST(finish, lazy, bad_arguments)
 {
     cr_assert_eq(tenreg_register_lazy(reg, "a", "a.example", NULL, NULL, 0), TENREG_EINVAL);
     cr_assert_eq(tenreg_register_lazy(reg, "a", "a example", test_factory, &fac, 0),
@@ -379,61 +409,92 @@ Test(lazy, bad_arguments)
 
 /* ---- NOWAIT -------------------------------------------------------------- */
 
-Test(lazy, nowait_never_waits_for_a_running_build)
+/* Calls made on a thread of their own (tt_bounded), so that a call that
+ * waits when it must not fails the test after TT_WAIT_S instead of hanging. */
+struct nowait_calls {
+    int n;
+    int rc[100];
+    tenreg_health h;
+    long long took_ns;
+    pid_t tid;
+};
+
+static void *do_nowait_calls(void *arg)
+{
+    struct nowait_calls *c = arg;
+    tenreg_thread_register();
+    c->tid = tt_gettid();
+    long long t0 = tt_now_ns();
+    for (int i = 0; i < c->n; i++)
+        c->rc[i] = resolve("a.example", TENREG_NOWAIT, NULL, &c->h);
+    c->took_ns = tt_now_ns() - t0;
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+/* Polls the hot path (which never builds) until the platform shows up. */
+static int wait_built(const char *host, void **p)
+{
+    int rc;
+    long long deadline = tt_now_ns() + (long long)(TT_WAIT_S * 1e9);
+    while ((rc = resolve_by_host(host, p)) == TENREG_EPENDING && tt_now_ns() < deadline)
+        usleep(1000);
+    return rc;
+}
+
+TT_TEST(finish, lazy, nowait_never_waits_for_a_running_build)
 {
     /* The factory blocks until the test releases it: a NOWAIT call that
-     * waited for the build would never return (and the test would time out). */
+     * waited for the build could not return before the release. */
     atomic_store(&fac.gated, true);
     lazy("a", "a.example", 0);
-    tenreg_health h;
-    cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, &h), TENREG_EPENDING, "starts the build");
-    cr_assert_eq(h, TENREG_PENDING);
-    sem_wait(&fac.entered); /* the builder thread is inside the factory */
-    for (int i = 0; i < 100; i++)
-        cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING);
+    /* static: a call left blocked after a failed check must not write to
+     * a stack frame that is gone */
+    static struct nowait_calls first = {.n = 1}, more = {.n = 100};
+    static struct tt_bounded b;
+    tt_bounded_start(&b, do_nowait_calls, &first);
+    TT_BOUNDED_JOIN(&b, "the NOWAIT call that starts the build waited for it");
+    cr_assert_eq(first.rc[0], TENREG_EPENDING, "starts the build");
+    cr_assert_eq(first.h, TENREG_PENDING);
+    TT_SEM_WAIT(&fac.entered, "the build never started"); /* the builder is inside the factory */
+    tt_bounded_start(&b, do_nowait_calls, &more);
+    TT_BOUNDED_JOIN(&b, "a NOWAIT call waited for the running build");
+    for (int i = 0; i < more.n; i++)
+        cr_assert_eq(more.rc[i], TENREG_EPENDING, "call %d: %d", i, more.rc[i]);
     cr_assert_eq(resolve_by_host("a.example", NULL), TENREG_EPENDING);
     sem_post(&fac.release);
     void *p = NULL;
-    int rc;
-    long long t0 = tt_now_ns();
-    while ((rc = resolve_by_host("a.example", &p)) == TENREG_EPENDING &&
-           tt_now_ns() - t0 < 5000000000LL)
-        usleep(1000);
-    cr_assert_eq(rc, TENREG_OK, "the builder finished the build by itself");
+    cr_assert_eq(wait_built("a.example", &p), TENREG_OK, "the builder finished the build by itself");
+    cr_assert_eq(p, atomic_load(&fac.last));
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, nowait_returns_well_before_a_slow_factory_and_builder_finishes_alone)
+TT_TEST(finish, lazy, nowait_returns_well_before_a_slow_factory_and_builder_finishes_alone)
 {
-    atomic_store(&fac.sleep_us, 300 * 1000);
+    /* The slow factory is a gate: it returns only when the test says so,
+     * after the NOWAIT call has returned. */
+    atomic_store(&fac.gated, true);
     lazy("a", "a.example", 0);
-    long long t0 = tt_now_ns();
-    tenreg_health h;
-    cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, &h), TENREG_EPENDING);
-    long long took = tt_now_ns() - t0;
-    /* Typically tens of microseconds; the bound leaves room for a loaded CI
-     * box. Not under TSan: in a forked child (the TSan runner forks each
-     * test) TSan stalls the first futex hand-off of the process for about
-     * 300 ms, with or without tenreg in the way (reproduced with a
-     * stand-alone program). nowait_never_waits_for_a_running_build is the
-     * exact check in every build; this one shows the order of magnitude. */
-#ifndef TENREG_TEST_TSAN
-    cr_assert_lt(took, 150 * 1000000LL, "NOWAIT took %lld ns against a 300 ms factory", took);
-#endif
-    cr_log_info("NOWAIT on a cold tenant returned EPENDING in %lld ns", took);
-    cr_assert_eq(h, TENREG_PENDING);
-    cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING,
-                 "a second NOWAIT while the build runs");
+    static struct nowait_calls c = {.n = 1};
+    static struct tt_bounded b;
+    tt_bounded_start(&b, do_nowait_calls, &c);
+    TT_BOUNDED_JOIN(&b, "NOWAIT waited for the factory");
+    cr_log_info("NOWAIT on a cold tenant returned EPENDING in %lld ns", c.took_ns);
+    cr_assert_eq(c.rc[0], TENREG_EPENDING);
+    cr_assert_eq(c.h, TENREG_PENDING);
+    TT_SEM_WAIT(&fac.entered, "the build never started");
+    cr_assert_neq(atomic_load(&fac.tid), c.tid, "the NOWAIT caller ran the factory itself");
+    c.n = 1;
+    tt_bounded_start(&b, do_nowait_calls, &c);
+    TT_BOUNDED_JOIN(&b, "a second NOWAIT waited for the build");
+    cr_assert_eq(c.rc[0], TENREG_EPENDING, "a second NOWAIT while the build runs");
+    cr_assert_eq(resolve_by_host("a.example", NULL), TENREG_EPENDING, "built before the factory returned");
+    sem_post(&fac.release);
     /* Only the hot path from now on: it never builds, so a platform showing
      * up proves the builder thread finished the build by itself. */
     void *p = NULL;
-    int rc;
-    while ((rc = resolve_by_host("a.example", &p)) == TENREG_EPENDING &&
-           tt_now_ns() - t0 < 5000000000LL)
-        usleep(5000);
-    cr_assert_eq(rc, TENREG_OK);
+    cr_assert_eq(wait_built("a.example", &p), TENREG_OK);
     cr_assert_eq(p, atomic_load(&fac.last));
-    cr_assert_geq(tt_now_ns() - t0, 300 * 1000000LL);
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
@@ -513,12 +574,12 @@ static void exactly_once(int rounds, int sleep_us)
     pthread_barrier_destroy(&race.done);
 }
 
-Test(lazy, exactly_once_fast_factory, .timeout = 120)
+TT_TEST(finish, lazy, exactly_once_fast_factory, .timeout = 120)
 {
     exactly_once((int)tt_iters(200) < 200 ? (int)tt_iters(200) : 200, 0);
 }
 
-Test(lazy, exactly_once_slow_factory, .timeout = 120)
+TT_TEST(finish, lazy, exactly_once_slow_factory, .timeout = 120)
 {
     exactly_once(200, 2000);
 }
@@ -530,15 +591,17 @@ static void setup_four_builders(void)
 
 TestSuite(lazy4, .init = setup_four_builders, .fini = teardown, .timeout = 120);
 
-Test(lazy4, exactly_once_with_four_builders)
+TT_TEST(finish, lazy4, exactly_once_with_four_builders)
 {
     exactly_once(200, 100);
 }
 
 /* ---- builds racing with admin calls -------------------------------------- */
 
+/* A blocking tenreg_resolve on a thread of its own (tt_bounded). */
 struct waiter {
-    pthread_t th;
+    struct tt_bounded b;
+    sem_t ready;              /* registered, about to resolve */
     const char *host;
     unsigned flags;
     int rc;
@@ -550,6 +613,7 @@ static void *wait_resolve(void *arg)
     struct waiter *w = arg;
     tenreg_thread_register();
     tenreg_resolution r = {0};
+    sem_post(&w->ready);
     tenreg_read_lock();
     w->rc = tenreg_resolve(reg, w->host, strlen(w->host), w->flags, &r);
     w->platform = r.platform;
@@ -558,30 +622,53 @@ static void *wait_resolve(void *arg)
     return NULL;
 }
 
+/* Starts @n waiters on @host and returns once each of them sleeps (on the
+ * build's once-cell: the only place a resolve sleeps), so that what the
+ * test does next happens while they wait, not before they arrive. */
 static void start_waiters(struct waiter *w, int n, const char *host)
 {
     for (int i = 0; i < n; i++) {
-        w[i] = (struct waiter){.host = host};
-        pthread_create(&w[i].th, NULL, wait_resolve, &w[i]);
+        w[i].host = host;
+        w[i].flags = 0;
+        w[i].rc = 99;
+        w[i].platform = NULL;
+        sem_init(&w[i].ready, 0, 0);
+        tt_bounded_start(&w[i].b, wait_resolve, &w[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        TT_SEM_WAIT(&w[i].ready, "waiter did not start");
+        TT_WAIT_FUTEX_SLEEP(w[i].b.tid, "a blocking resolve of a building tenant did not wait");
     }
 }
 
 static void join_waiters(struct waiter *w, int n)
 {
-    for (int i = 0; i < n; i++)
-        pthread_join(w[i].th, NULL);
+    for (int i = 0; i < n; i++) {
+        TT_BOUNDED_JOIN(&w[i].b, "a waiter was not woken");
+        sem_destroy(&w[i].ready);
+    }
 }
 
-Test(lazy, unregister_during_build_frees_result_and_wakes_waiters)
+static void *do_unregister_a(void *arg)
+{
+    *(int *)arg = tenreg_unregister(reg, "a");
+    return NULL;
+}
+
+TT_TEST(finish, lazy, unregister_during_build_frees_result_and_wakes_waiters)
 {
     atomic_store(&fac.gated, true);
     lazy("a", "a.example", 0);
-    struct waiter w[3];
+    static struct waiter w[3];
     start_waiters(w, 3, "a.example");
-    sem_wait(&fac.entered); /* the factory is running */
-    long long t0 = tt_now_ns();
-    cr_assert_eq(tenreg_unregister(reg, "a"), TENREG_OK);
-    cr_assert_lt(tt_now_ns() - t0, 50 * 1000000LL, "unregister waited for the build");
+    TT_SEM_WAIT(&fac.entered, "the build never started"); /* the factory is running */
+    /* The factory stays blocked until the end: an unregister that waited
+     * for the build, or waiters that were not woken, cannot return. */
+    static struct tt_bounded u;
+    static int rc = 99;
+    tt_bounded_start(&u, do_unregister_a, &rc);
+    TT_BOUNDED_JOIN(&u, "unregister waited for the build");
+    cr_assert_eq(rc, TENREG_OK);
     join_waiters(w, 3); /* woken by the unregister, before the factory ends */
     for (int i = 0; i < 3; i++)
         cr_assert_eq(w[i].rc, TENREG_ENOENT, "waiter %d: %d", i, w[i].rc);
@@ -592,13 +679,13 @@ Test(lazy, unregister_during_build_frees_result_and_wakes_waiters)
     cr_assert_eq(tenreg_count(reg), 0);
 }
 
-Test(lazy, reregister_during_build_discards_it_and_waiters_follow)
+TT_TEST(finish, lazy, reregister_during_build_discards_it_and_waiters_follow)
 {
     atomic_store(&fac.gated, true);
     lazy("a", "a.example", 0);
-    struct waiter w[2];
+    static struct waiter w[2];
     start_waiters(w, 2, "a.example");
-    sem_wait(&fac.entered);
+    TT_SEM_WAIT(&fac.entered, "the build never started");
     void *eager = tt_platform_new("a", "eager");
     cr_assert_eq(tenreg_register(reg, "a", "a.example", eager, 0), TENREG_OK);
     join_waiters(w, 2);
@@ -613,15 +700,14 @@ Test(lazy, reregister_during_build_discards_it_and_waiters_follow)
     cr_assert_eq(tenreg_new(NULL, &reg), TENREG_OK);
 }
 
-Test(lazy, waiters_on_a_failed_build_get_its_code)
+TT_TEST(finish, lazy, waiters_on_a_failed_build_get_its_code)
 {
     atomic_store(&fac.gated, true);
     atomic_store(&fac.mode, FACTORY_FAIL);
     lazy("a", "a.example", 0);
-    struct waiter w[4];
-    start_waiters(w, 4, "a.example");
-    sem_wait(&fac.entered);
-    usleep(50 * 1000); /* all four are asleep on the cell by now */
+    static struct waiter w[4];
+    start_waiters(w, 4, "a.example"); /* all four asleep on the cell */
+    TT_SEM_WAIT(&fac.entered, "the build never started");
     sem_post(&fac.release);
     join_waiters(w, 4);
     for (int i = 0; i < 4; i++)
@@ -630,15 +716,14 @@ Test(lazy, waiters_on_a_failed_build_get_its_code)
     cr_assert_eq(atomic_load(&fac.calls), 1);
 }
 
-Test(lazy, waiters_on_an_invalid_build_get_evalidator)
+TT_TEST(finish, lazy, waiters_on_an_invalid_build_get_evalidator)
 {
     atomic_store(&fac.gated, true);
     atomic_store(&verdict, 0);
     lazy("a", "a.example", 0);
-    struct waiter w[3];
-    start_waiters(w, 3, "a.example");
-    sem_wait(&fac.entered);
-    usleep(50 * 1000);
+    static struct waiter w[3];
+    start_waiters(w, 3, "a.example"); /* all three asleep on the cell */
+    TT_SEM_WAIT(&fac.entered, "the build never started");
     sem_post(&fac.release);
     join_waiters(w, 3);
     for (int i = 0; i < 3; i++)
@@ -667,7 +752,7 @@ static int admin_doing_factory(void *ctx, const char *tenant_id, void **platform
     return 0;
 }
 
-Test(lazy, blocking_resolve_in_read_section_never_deadlocks, .timeout = 120)
+TT_TEST(finish, lazy, blocking_resolve_in_read_section_never_deadlocks, .timeout = 120)
 {
     struct admin_factory af = {0};
     cr_assert_eq(tenreg_register(reg, "other0", "other0.example", tt_platform_new("o", ""), 0),
@@ -694,6 +779,15 @@ Test(lazy, blocking_resolve_in_read_section_never_deadlocks, .timeout = 120)
 /* ---- one tenant's slow recheck does not hold up other tenants' builds ---- */
 
 static sem_t slow_entered, slow_release;
+static bool slow_inited;
+
+/* teardown: releases a validator a failed test left blocked. */
+static bool slow_gate_open(void)
+{
+    for (int i = 0; slow_inited && i < 8; i++)
+        sem_post(&slow_release);
+    return slow_inited;
+}
 
 static int slow_for_a(void *ctx, const char *tenant_id, const char *agent_url)
 {
@@ -701,7 +795,7 @@ static int slow_for_a(void *ctx, const char *tenant_id, const char *agent_url)
     (void)agent_url;
     if (strcmp(tenant_id, "a") == 0) {
         sem_post(&slow_entered);
-        sem_wait(&slow_release);
+        tt_sem_wait_s(&slow_release, 3 * TT_WAIT_S); /* bounded: see test_factory */
     }
     return 1;
 }
@@ -712,38 +806,61 @@ static void *recheck_a(void *arg)
     return NULL;
 }
 
-Test(lazy, slow_recheck_of_one_tenant_does_not_block_other_builds)
+struct resolve_call {
+    const char *host;
+    int rc;
+    void *platform;
+};
+
+static void *do_resolve(void *arg)
+{
+    struct resolve_call *c = arg;
+    tenreg_thread_register();
+    c->rc = resolve(c->host, 0, &c->platform, NULL);
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+TT_TEST(finish, lazy, slow_recheck_of_one_tenant_does_not_block_other_builds)
 {
     /* One builder thread: if it parked behind a's recheck, b could not be
      * built until the recheck ended. */
     tenreg_free(reg);
     sem_init(&slow_entered, 0, 0);
     sem_init(&slow_release, 0, 0);
+    slow_inited = true;
     tenreg_config cfg = {.validator = slow_for_a, .platform_free = tt_count_free,
                          .platform_free_ctx = &frees, .builder_threads = 1};
     cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
     lazy("a", "a.example", 0);
     lazy("b", "b.example", 0);
 
-    int recheck_rc = 99;
-    pthread_t th;
-    pthread_create(&th, NULL, recheck_a, &recheck_rc);
-    sem_wait(&slow_entered); /* a's recheck holds a's turnstile */
+    static int recheck_rc = 99;
+    static struct tt_bounded rb;
+    tt_bounded_start(&rb, recheck_a, &recheck_rc);
+    TT_SEM_WAIT(&slow_entered, "the recheck never ran"); /* a's recheck holds a's turnstile */
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING,
                  "a's build is queued behind its recheck");
-    usleep(20 * 1000); /* the builder has picked a's build up by now */
-    void *pb;
-    cr_assert_eq(resolve("b.example", 0, &pb, NULL), TENREG_OK,
-                 "b was built while a's recheck still ran");
+    /* b's build is queued after a's, and the one builder takes builds in
+     * queue order: it meets a's build first. Had it waited there for a's
+     * recheck, b would not be built until the recheck ends, which is
+     * after this call must have returned. */
+    static struct resolve_call cb = {.host = "b.example", .rc = 99};
+    static struct tt_bounded bb;
+    tt_bounded_start(&bb, do_resolve, &cb);
+    TT_BOUNDED_JOIN(&bb, "b's build waited behind a's recheck");
+    cr_assert_eq(cb.rc, TENREG_OK, "b was built while a's recheck still ran");
     cr_assert_eq(resolve("a.example", TENREG_NOWAIT, NULL, NULL), TENREG_EPENDING);
+    cr_assert_eq(atomic_load(&fac.calls_for_a), 0, "a's build ran beside its recheck");
 
     sem_post(&slow_release); /* a's recheck ends and hands a's build back */
     sem_post(&slow_release); /* for the build's own validation of a */
-    pthread_join(th, NULL);
+    TT_BOUNDED_JOIN(&rb, "the recheck did not end");
     cr_assert_eq(recheck_rc, TENREG_OK);
     void *pa;
     cr_assert_eq(resolve("a.example", 0, &pa, NULL), TENREG_OK, "a's build ran after all");
     cr_assert_eq(atomic_load(&fac.calls), 2);
+    slow_inited = false;
     sem_destroy(&slow_entered);
     sem_destroy(&slow_release);
 }

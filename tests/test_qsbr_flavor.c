@@ -33,15 +33,22 @@ static bool eventually_freed(struct tt_platform *p)
     return false;
 }
 
+/* End of every test, in its body (see TT_TEST): each test frees its
+ * registries itself; every platform must have been freed exactly once. */
+static void check_frees(void)
+{
+    cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
+    cr_assert_eq(tt_platforms_not_freed_once(), 0, "a platform was not freed exactly once");
+}
+
 static void teardown(void)
 {
-    cr_expect_eq(atomic_load(&frees.double_frees), 0);
     tt_platforms_release();
 }
 
 TestSuite(qsbr, .fini = teardown, .timeout = 60);
 
-Test(qsbr, flavor_name)
+TT_TEST(check_frees, qsbr, flavor_name)
 {
     cr_assert_str_eq(tenreg_flavor(), "qsbr");
 }
@@ -70,7 +77,7 @@ static void *online_reader(void *arg)
     return NULL;
 }
 
-Test(qsbr, platform_lives_until_reader_is_quiescent)
+TT_TEST(check_frees, qsbr, platform_lives_until_reader_is_quiescent)
 {
     tenreg_t *reg = new_registry();
     struct tt_platform *a = tt_platform_new("a", "");
@@ -94,7 +101,7 @@ Test(qsbr, platform_lives_until_reader_is_quiescent)
     cr_assert_eq(atomic_load(&frees.frees), 1);
 }
 
-Test(qsbr, admin_only_thread_does_not_hold_up_reclamation)
+TT_TEST(check_frees, qsbr, admin_only_thread_does_not_hold_up_reclamation)
 {
     /* This thread never registers as a reader: admin calls register it with
      * liburcu on their own and leave it offline between calls. */
@@ -115,7 +122,7 @@ static int slow_factory(void *ctx, const char *tenant_id, void **platform)
     return 0;
 }
 
-Test(qsbr, lazy_builds_work_for_online_readers)
+TT_TEST(check_frees, qsbr, lazy_builds_work_for_online_readers)
 {
     tt_thread_init();
     tenreg_t *reg = new_registry();
@@ -132,23 +139,21 @@ Test(qsbr, lazy_builds_work_for_online_readers)
 }
 
 static _Atomic bool stop;
-static tenreg_t *churn_reg;
+static struct tt_churn churn;
+
+struct qreader {
+    pthread_t th;
+    struct tt_churn_reader rd;
+    _Atomic long lookups;
+};
 
 static void *quiescing_reader(void *arg)
 {
-    long *hits = arg;
-    tenreg_thread_register();
-    unsigned seed = 7;
-    for (long n = 0; !atomic_load(&stop); n++) {
-        char host[32];
-        int len = snprintf(host, sizeof(host), "t%u.example", rand_r(&seed) % 16);
-        tenreg_resolution r;
-        if (tenreg_resolve_by_host(churn_reg, host, (size_t)len, &r) == TENREG_OK) {
-            const struct tt_platform *p = r.platform;
-            cr_assert_eq(atomic_load(&((struct tt_platform *)p)->freed), 0);
-            cr_assert_str_eq(p->tenant_id, r.tenant_id);
-            (*hits)++;
-        }
+    struct qreader *me = arg;
+    tenreg_thread_register(); /* online from here */
+    for (long n = 1; !atomic_load(&stop); n++) {
+        tt_churn_read_one(&churn, &me->rd, n & 1);
+        atomic_store(&me->lookups, me->rd.lookups);
         if (n % 64 == 0)
             tenreg_quiescent(); /* an event-loop turn */
     }
@@ -156,32 +161,38 @@ static void *quiescing_reader(void *arg)
     return NULL;
 }
 
-Test(qsbr, readers_stay_consistent_under_churn, .timeout = 300)
+/* The writer (this thread, never a reader: offline between admin calls)
+ * keeps an exact model and checks every answer; readers check that anchors
+ * always hit and that every platform they see is alive, theirs, published
+ * with that health and never older than one seen before (tests/support). */
+TT_TEST(check_frees, qsbr, readers_stay_consistent_under_churn, .timeout = 300)
 {
-    churn_reg = new_registry();
-    pthread_t th[2];
-    long hits[2] = {0, 0};
-    for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, quiescing_reader, &hits[i]);
-    unsigned seed = 3;
-    unsigned iters = tt_iters(20000) < 20000 ? tt_iters(20000) : 20000;
-    for (unsigned i = 0; i < iters; i++) {
-        char id[16], url[32];
-        unsigned t = rand_r(&seed) % 16;
-        snprintf(id, sizeof(id), "t%u", t);
-        snprintf(url, sizeof(url), "t%u.example", t);
-        if (rand_r(&seed) % 3)
-            cr_assert_eq(tenreg_register(churn_reg, id, url, tt_platform_new(id, url), 0),
-                         TENREG_OK);
-        else
-            tenreg_unregister(churn_reg, id);
+    tt_churn_init(&churn, 16, 24, 8, 3);
+    static struct qreader rd[2];
+    for (int i = 0; i < 2; i++) {
+        tt_churn_reader_init(&rd[i].rd, &churn, 7u + (unsigned)i);
+        cr_assert_eq(pthread_create(&rd[i].th, NULL, quiescing_reader, &rd[i]), 0);
     }
-    atomic_store(&stop, true);
+    unsigned iters = tt_iters(20000) < 20000 ? tt_iters(20000) : 20000;
+    for (unsigned i = 0; i < iters; i++)
+        tt_churn_step(&churn);
+    long long deadline = tt_now_ns() + (long long)(TT_WAIT_S * 1e9);
     for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
-    cr_assert_gt(hits[0] + hits[1], 0);
-    tenreg_free(churn_reg);
-    cr_assert_eq(tt_platforms_not_freed_once(), 0);
+        while (atomic_load(&rd[i].lookups) < 1000) {
+            cr_assert_lt(tt_now_ns(), deadline, "reader %d stalled", i);
+            tt_churn_step(&churn);
+        }
+    atomic_store(&stop, true);
+    long hits = 0, anchors = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_join(rd[i].th, NULL);
+        hits += rd[i].rd.hits;
+        anchors += rd[i].rd.anchor_hits;
+        tt_churn_reader_fini(&rd[i].rd);
+    }
+    cr_assert_gt(anchors, 0);
+    cr_assert_gt(hits - anchors, 0);
+    tt_churn_finish(&churn);
 }
 
 static void *quiescent_before_anything(void *arg)
@@ -201,7 +212,7 @@ static void *quiescent_before_anything(void *arg)
     return NULL;
 }
 
-Test(qsbr, quiescent_on_a_thread_that_is_not_a_reader_is_harmless)
+TT_TEST(check_frees, qsbr, quiescent_on_a_thread_that_is_not_a_reader_is_harmless)
 {
     tenreg_t *reg = new_registry();
     pthread_t th;

@@ -32,7 +32,9 @@ static int gated_validator(void *ctx, const char *tenant_id, const char *agent_u
         ;
     snprintf(g->ids[i], sizeof(g->ids[i]), "%s", tenant_id);
     sem_post(&g->entered);
-    sem_wait(&g->release);
+    /* Bounded: a test that fails before it opens the gate must not leave
+     * the validator (and tenreg_free) hanging. */
+    tt_sem_wait_s(&g->release, 3 * TT_WAIT_S);
     atomic_fetch_sub(&g->in_flight, 1);
     return g->verdicts[i];
 }
@@ -54,11 +56,28 @@ static void setup(void)
     cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
 }
 
-static void teardown(void)
+/* The end of every test, in its body (TT_TEST: Criterion ignores a failed
+ * assertion in a .fini): every platform given to the registry is freed
+ * exactly once by tenreg_free at the latest, also those of registrations
+ * whose checks were discarded. */
+static void finish(void)
 {
     tenreg_free(reg);
-    cr_expect_eq(atomic_load(&frees.double_frees), 0);
-    cr_expect_eq(atomic_load(&frees.frees), tt_platforms_made(), "every platform freed once");
+    reg = NULL;
+    cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
+    cr_assert_eq(atomic_load(&frees.frees), tt_platforms_made(), "%ld of %ld platforms freed",
+                 atomic_load(&frees.frees), tt_platforms_made());
+    cr_assert_eq(tt_platforms_not_freed_once(), 0, "a platform was not freed exactly once");
+}
+
+/* Only what a test that failed early left behind: open the gate first, or
+ * tenreg_free would wait for a validator blocked in it. */
+static void teardown(void)
+{
+    for (int i = 0; i < 64; i++)
+        sem_post(&gate.release);
+    tenreg_free(reg);
+    reg = NULL;
     sem_destroy(&gate.entered);
     sem_destroy(&gate.release);
     tt_thread_fini();
@@ -67,32 +86,66 @@ static void teardown(void)
 
 TestSuite(races, .init = setup, .fini = teardown, .timeout = 30);
 
+/* An admin call on a thread of its own (tt_bounded): the test waits for it
+ * with a deadline, so that a call that blocks when it must not fails the
+ * test instead of hanging it. Tests keep them static: a call left blocked
+ * by a failed check must not write into a stack frame that is gone. */
 struct call {
-    pthread_t th;
+    struct tt_bounded b;
+    sem_t ready;              /* registered with RCU, about to make the call */
     const char *id;
     const char *url;
     unsigned flags;
     int rc;
 };
 
+/* Registered first, so that a sleep seen after `ready` is the call's own
+ * (its turn in the tenant's turnstile), not liburcu's registry lock. */
+static void call_prologue(struct call *c)
+{
+    tenreg_thread_register();
+    sem_post(&c->ready);
+}
+
 static void *do_recheck(void *arg)
 {
     struct call *c = arg;
+    call_prologue(c);
     c->rc = tenreg_recheck(reg, c->id);
+    tenreg_thread_unregister();
     return NULL;
 }
 
 static void *do_register_await(void *arg)
 {
     struct call *c = arg;
+    call_prologue(c);
     c->rc = tenreg_register(reg, c->id, c->url, tt_platform_new(c->id, c->url), c->flags);
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+static void *do_unregister(void *arg)
+{
+    struct call *c = arg;
+    call_prologue(c);
+    c->rc = tenreg_unregister(reg, c->id);
+    tenreg_thread_unregister();
     return NULL;
 }
 
 static void start(struct call *c, void *(*fn)(void *))
 {
-    cr_assert_eq(pthread_create(&c->th, NULL, fn, c), 0);
+    c->rc = 99;
+    sem_init(&c->ready, 0, 0);
+    tt_bounded_start(&c->b, fn, c);
+    TT_SEM_WAIT(&c->ready, "the call's thread did not start");
 }
+
+#define JOIN(c_, what_) TT_BOUNDED_JOIN(&(c_)->b, what_)
+
+/* Waits until @c sleeps: queued behind the check that holds the turnstile. */
+#define QUEUED(c_) TT_WAIT_FUTEX_SLEEP((c_)->b.tid, #c_ " did not wait for its turn")
 
 static tenreg_health health_or(const char *id, int *rc)
 {
@@ -110,18 +163,20 @@ static int resolve_rc(const char *host)
     return rc;
 }
 
-Test(races, unregister_during_recheck_discards_result)
+TT_TEST(finish, races, unregister_during_recheck_discards_result)
 {
     cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
     gate.verdicts[0] = 0;
-    struct call c = {.id = "a"};
+    static struct call c = {.id = "a"}, u = {.id = "a"};
     start(&c, do_recheck);
-    sem_wait(&gate.entered); /* the validator is running */
-    long long t0 = tt_now_ns();
-    cr_assert_eq(tenreg_unregister(reg, "a"), TENREG_OK);
-    cr_assert_lt(tt_now_ns() - t0, 50 * 1000000LL, "unregister waited for the validator");
+    TT_SEM_WAIT(&gate.entered, "the validator never ran"); /* the validator is running */
+    /* It stays blocked until the unregister has returned: an unregister
+     * that waited for it could not return. */
+    start(&u, do_unregister);
+    JOIN(&u, "unregister waited for the validator");
+    cr_assert_eq(u.rc, TENREG_OK);
     sem_post(&gate.release);
-    pthread_join(c.th, NULL);
+    JOIN(&c, "the recheck did not end");
     cr_assert_eq(c.rc, TENREG_ENOENT, "a discarded recheck answers ENOENT");
     int rc;
     health_or("a", &rc);
@@ -130,17 +185,17 @@ Test(races, unregister_during_recheck_discards_result)
     cr_assert_eq(tenreg_count(reg), 0);
 }
 
-Test(races, reregister_during_recheck_discards_result)
+TT_TEST(finish, races, reregister_during_recheck_discards_result)
 {
     cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
     gate.verdicts[0] = 0; /* would disable the old registration */
-    struct call c = {.id = "a"};
+    static struct call c = {.id = "a"};
     start(&c, do_recheck);
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     void *p2 = tt_platform_new("a", "new");
     cr_assert_eq(tenreg_register(reg, "a", "new.a.example", p2, 0), TENREG_OK);
     sem_post(&gate.release);
-    pthread_join(c.th, NULL);
+    JOIN(&c, "the call did not end");
     cr_assert_eq(c.rc, TENREG_ENOENT);
     int rc;
     cr_assert_eq(health_or("a", &rc), TENREG_PENDING, "the new registration is untouched");
@@ -153,15 +208,18 @@ Test(races, reregister_during_recheck_discards_result)
     cr_assert_eq(resolve_rc("a.example"), TENREG_ENOENT);
 }
 
-Test(races, unregister_during_awaited_validation)
+TT_TEST(finish, races, unregister_during_awaited_validation)
 {
     gate.verdicts[0] = 1;
-    struct call c = {.id = "a", .url = "a.example", .flags = TENREG_AWAIT_FIRST_VALIDATION};
+    static struct call c = {.id = "a", .url = "a.example", .flags = TENREG_AWAIT_FIRST_VALIDATION};
     start(&c, do_register_await);
-    sem_wait(&gate.entered);
-    cr_assert_eq(tenreg_unregister(reg, "a"), TENREG_OK);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
+    static struct call u = {.id = "a"};
+    start(&u, do_unregister);
+    JOIN(&u, "unregister waited for the awaited validation");
+    cr_assert_eq(u.rc, TENREG_OK);
     sem_post(&gate.release);
-    pthread_join(c.th, NULL);
+    JOIN(&c, "the call did not end");
     cr_assert_eq(c.rc, TENREG_OK, "register answers 0: it did register");
     int rc;
     health_or("a", &rc);
@@ -169,21 +227,24 @@ Test(races, unregister_during_awaited_validation)
     cr_assert_eq(tenreg_count(reg), 0);
 }
 
-Test(races, reregister_during_awaited_validation)
+TT_TEST(finish, races, reregister_during_awaited_validation)
 {
     gate.verdicts[0] = 0;
-    struct call c = {.id = "a", .url = "a.example", .flags = TENREG_AWAIT_FIRST_VALIDATION};
+    static struct call c = {.id = "a", .url = "a.example", .flags = TENREG_AWAIT_FIRST_VALIDATION};
     start(&c, do_register_await);
-    sem_wait(&gate.entered);
-    cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", "2"), 0), TENREG_OK);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
+    static struct call r2 = {.id = "a", .url = "a.example", .flags = 0};
+    start(&r2, do_register_await);
+    JOIN(&r2, "register waited for the awaited validation of the registration it replaces");
+    cr_assert_eq(r2.rc, TENREG_OK);
     sem_post(&gate.release);
-    pthread_join(c.th, NULL);
+    JOIN(&c, "the call did not end");
     cr_assert_eq(c.rc, TENREG_OK);
     int rc;
     cr_assert_eq(health_or("a", &rc), TENREG_PENDING, "invalid verdict was for the old one");
 }
 
-Test(races, concurrent_rechecks_run_one_at_a_time_in_order)
+TT_TEST(finish, races, concurrent_rechecks_run_one_at_a_time_in_order)
 {
     cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
     /* First recheck: invalid (PENDING -> DISABLED); second: valid
@@ -192,65 +253,65 @@ Test(races, concurrent_rechecks_run_one_at_a_time_in_order)
     gate.verdicts[0] = 0;
     gate.verdicts[1] = 1;
     gate.verdicts[2] = 0;
-    struct call c1 = {.id = "a"}, c2 = {.id = "a"}, c3 = {.id = "a"};
+    static struct call c1 = {.id = "a"}, c2 = {.id = "a"}, c3 = {.id = "a"};
     start(&c1, do_recheck);
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     start(&c2, do_recheck);
-    usleep(50 * 1000); /* c2 is queued behind c1 by now */
+    QUEUED(&c2); /* c2 waits behind c1 */
     start(&c3, do_recheck);
-    usleep(50 * 1000);
+    QUEUED(&c3); /* and c3 behind c2 */
     cr_assert_eq(atomic_load(&gate.calls), 1, "a second validator ran while the first was running");
     int rc;
     cr_assert_eq(health_or("a", &rc), TENREG_PENDING);
 
     sem_post(&gate.release);
-    pthread_join(c1.th, NULL);
+    JOIN(&c1, "the first recheck did not end");
     cr_assert_eq(c1.rc, TENREG_EVALIDATOR);
     cr_assert_eq(health_or("a", &rc), TENREG_DISABLED);
 
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     sem_post(&gate.release);
-    pthread_join(c2.th, NULL);
+    JOIN(&c2, "the second recheck did not end");
     cr_assert_eq(c2.rc, TENREG_OK);
 
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     sem_post(&gate.release);
-    pthread_join(c3.th, NULL);
+    JOIN(&c3, "the third recheck did not end");
     cr_assert_eq(c3.rc, TENREG_EVALIDATOR);
     cr_assert_eq(health_or("a", &rc), TENREG_UNVERIFIED);
     cr_assert_eq(atomic_load(&gate.max_in_flight), 1);
 }
 
-Test(races, rechecks_of_different_tenants_do_not_wait_for_each_other)
+TT_TEST(finish, races, rechecks_of_different_tenants_do_not_wait_for_each_other)
 {
     cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
     cr_assert_eq(tenreg_register(reg, "b", "b.example", tt_platform_new("b", ""), 0), TENREG_OK);
-    struct call ca = {.id = "a"}, cb = {.id = "b"};
+    static struct call ca = {.id = "a"}, cb = {.id = "b"};
     start(&ca, do_recheck);
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     start(&cb, do_recheck);
-    sem_wait(&gate.entered); /* b's validator runs while a's is blocked */
+    TT_SEM_WAIT(&gate.entered, "b's recheck waited for a's"); /* b's validator runs while a's is blocked */
     cr_assert_eq(atomic_load(&gate.max_in_flight), 2);
     sem_post(&gate.release);
     sem_post(&gate.release);
-    pthread_join(ca.th, NULL);
-    pthread_join(cb.th, NULL);
+    JOIN(&ca, "a's recheck did not end");
+    JOIN(&cb, "b's recheck did not end");
     cr_assert_eq(ca.rc, TENREG_OK);
     cr_assert_eq(cb.rc, TENREG_OK);
 }
 
-Test(races, readers_and_admin_proceed_while_validator_blocks)
+TT_TEST(finish, races, readers_and_admin_proceed_while_validator_blocks)
 {
     cr_assert_eq(tenreg_register(reg, "a", "a.example", tt_platform_new("a", ""), 0), TENREG_OK);
-    struct call c = {.id = "a"};
+    static struct call c = {.id = "a"};
     start(&c, do_recheck);
-    sem_wait(&gate.entered);
+    TT_SEM_WAIT(&gate.entered, "no validator ran");
     /* No registry-wide lock is held by a running validator. */
     cr_assert_eq(resolve_rc("a.example"), TENREG_OK);
     cr_assert_eq(tenreg_register(reg, "b", "b.example", tt_platform_new("b", ""), 0), TENREG_OK);
     cr_assert_eq(tenreg_unregister(reg, "b"), TENREG_OK);
     cr_assert_eq(tenreg_count(reg), 1);
     sem_post(&gate.release);
-    pthread_join(c.th, NULL);
+    JOIN(&c, "the call did not end");
     cr_assert_eq(c.rc, TENREG_OK);
 }

@@ -12,23 +12,23 @@
 #include "test_support.h"
 
 static struct tt_free_counter frees;
-static int calls_made;
+static _Atomic int calls_made;
 
 static int counting_factory(void *ctx, const char *tenant_id, void **platform)
 {
     (void)ctx;
-    calls_made++;
+    atomic_fetch_add(&calls_made, 1);
     *platform = tt_platform_new(tenant_id, "lazy");
     return 0;
 }
 
-static int validations;
+static _Atomic int validations;
 static int counting_validator(void *ctx, const char *tenant_id, const char *agent_url)
 {
     (void)ctx;
     (void)tenant_id;
     (void)agent_url;
-    validations++;
+    atomic_fetch_add(&validations, 1);
     return 1;
 }
 
@@ -46,11 +46,24 @@ static void setup(void)
                  TENREG_OK);
 }
 
+/* The end of every test, in its body (TT_TEST: Criterion ignores a failed
+ * assertion in a .fini): every platform, given or built, that a call
+ * answering ENOMEM did not take, and every one it did take afterwards,
+ * is freed exactly once. */
+static void finish(void)
+{
+    tenreg__alloc_fail_after(-1);
+    tenreg_free(reg);
+    reg = NULL;
+    cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");
+    cr_assert_eq(tt_platforms_not_freed_once(), 0, "a platform was not freed exactly once");
+}
+
 static void teardown(void)
 {
     tenreg__alloc_fail_after(-1);
     tenreg_free(reg);
-    cr_expect_eq(tt_platforms_not_freed_once(), 0);
+    reg = NULL;
     tt_thread_fini();
     tt_platforms_release();
 }
@@ -60,17 +73,20 @@ TestSuite(enomem, .init = setup, .fini = teardown, .timeout = 60);
 /* What the registry answers, as a string, to compare before and after. */
 static void snapshot(char *buf, size_t cap)
 {
-    tenreg_health ha = 9, hl = 9;
+    tenreg_health ha = 9, hl = 9, hm = 9;
     tenreg_resolution r;
     tenreg_health_of(reg, "a", &ha);
     tenreg_health_of(reg, "l", &hl);
+    int rhm = tenreg_health_of(reg, "m", &hm);
     tenreg_read_lock();
     int ra = tenreg_resolve_by_host(reg, "a.example", 9, &r);
     void *pa = ra == 0 ? r.platform : NULL;
     int rb = tenreg_resolve_by_host(reg, "b.example", 9, &r);
+    int rl = tenreg_resolve_by_host(reg, "l.example", 9, &r);
+    int rm = tenreg_resolve_by_host(reg, "m.example", 9, &r);
     tenreg_read_unlock();
-    snprintf(buf, cap, "count=%zu a=%d/%d/%p l=%d b=%d", tenreg_count(reg), (int)ha, ra, pa,
-             (int)hl, rb);
+    snprintf(buf, cap, "count=%zu a=%d/%d/%p l=%d/%d b=%d m=%d/%d/%d", tenreg_count(reg), (int)ha,
+             ra, pa, (int)hl, rl, rb, rhm, (int)hm, rm);
 }
 
 /* Runs @op with its k-th allocation failing, for k = 0, 1, ... until it
@@ -82,7 +98,7 @@ static void snapshot(char *buf, size_t cap)
             tenreg__rcu_barrier();                                                          \
             snapshot(before, sizeof(before));                                               \
             long bytes = tenreg__live_bytes(reg);                                           \
-            int v0 = validations;                                                           \
+            int v0_ = validations, f0_ = calls_made;                                        \
             tenreg__alloc_fail_after(k);                                                    \
             int rc = (op_expr);                                                             \
             tenreg__alloc_fail_after(-1);                                                   \
@@ -96,26 +112,27 @@ static void snapshot(char *buf, size_t cap)
             snapshot(after, sizeof(after));                                                 \
             cr_assert_str_eq(before, after, "k=%ld: %s changed the registry", k, #op_expr); \
             cr_assert_eq(tenreg__live_bytes(reg), bytes, "k=%ld: memory changed", k);       \
-            cr_assert_eq(validations, v0, "k=%ld: validator ran before ENOMEM", k);         \
+            cr_assert_eq(validations, v0_, "k=%ld: validator ran before ENOMEM", k);        \
+            cr_assert_eq(calls_made, f0_, "k=%ld: factory ran before ENOMEM", k);          \
             cr_assert_lt(k, 20, "ENOMEM forever");                                          \
         }                                                                                   \
     } while (0)
 
-Test(enomem, register_new_tenant)
+TT_TEST(finish, enomem, register_new_tenant)
 {
     struct tt_platform *p = tt_platform_new("b", "");
     EVERY_FAILURE_POINT(tenreg_register(reg, "b", "b.example", p, 0), (void)0);
     cr_assert_eq(tenreg_count(reg), 3);
 }
 
-Test(enomem, register_replacing_a_tenant)
+TT_TEST(finish, enomem, register_replacing_a_tenant)
 {
     struct tt_platform *p = tt_platform_new("a", "2");
     EVERY_FAILURE_POINT(tenreg_register(reg, "a", "a2.example", p, 0), (void)0);
     cr_assert_eq(tenreg_count(reg), 2);
 }
 
-Test(enomem, register_awaiting_validation)
+TT_TEST(finish, enomem, register_awaiting_validation)
 {
     struct tt_platform *p = tt_platform_new("b", "");
     EVERY_FAILURE_POINT(tenreg_register(reg, "b", "b.example", p, TENREG_AWAIT_FIRST_VALIDATION),
@@ -125,13 +142,52 @@ Test(enomem, register_awaiting_validation)
     cr_assert_eq(h, TENREG_HEALTHY, "an awaited registration that succeeded was validated");
 }
 
-Test(enomem, register_lazy)
+TT_TEST(finish, enomem, register_lazy)
 {
     EVERY_FAILURE_POINT(tenreg_register_lazy(reg, "m", "m.example", counting_factory, NULL, 0),
                         (void)0);
 }
 
-Test(enomem, recheck)
+/* Boot pre-warm: the build and its validation run in this call; failing
+ * at any of its allocations must come before the factory runs. */
+TT_TEST(finish, enomem, register_lazy_awaiting_first_build)
+{
+    int f0 = calls_made, v0 = validations;
+    EVERY_FAILURE_POINT(tenreg_register_lazy(reg, "m", "m.example", counting_factory, NULL,
+                                             TENREG_AWAIT_FIRST_VALIDATION),
+                        (void)0);
+    cr_assert_eq(calls_made, f0 + 1, "one factory call, by the call that succeeded");
+    cr_assert_eq(validations, v0 + 1);
+    tenreg_health h;
+    cr_assert_eq(tenreg_health_of(reg, "m", &h), TENREG_OK);
+    cr_assert_eq(h, TENREG_HEALTHY, "an awaited build that succeeded was validated");
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve_by_host(reg, "m.example", 9, &r), TENREG_OK, "built at once");
+    cr_assert_str_eq(((struct tt_platform *)r.platform)->tenant_id, "m");
+    tenreg_read_unlock();
+    cr_assert_eq(tenreg_count(reg), 3);
+}
+
+TT_TEST(finish, enomem, register_lazy_awaiting_first_build_replacing_a_tenant)
+{
+    int f0 = calls_made;
+    EVERY_FAILURE_POINT(tenreg_register_lazy(reg, "l", "l2.example", counting_factory, NULL,
+                                             TENREG_AWAIT_FIRST_VALIDATION),
+                        (void)0);
+    cr_assert_eq(calls_made, f0 + 1);
+    tenreg_health h;
+    cr_assert_eq(tenreg_health_of(reg, "l", &h), TENREG_OK);
+    cr_assert_eq(h, TENREG_HEALTHY);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve_by_host(reg, "l2.example", 10, &r), TENREG_OK);
+    cr_assert_eq(tenreg_resolve_by_host(reg, "l.example", 9, &r), TENREG_ENOENT, "the host moved");
+    tenreg_read_unlock();
+    cr_assert_eq(tenreg_count(reg), 2);
+}
+
+TT_TEST(finish, enomem, recheck)
 {
     EVERY_FAILURE_POINT(tenreg_recheck(reg, "a"), (void)0);
 }
@@ -144,14 +200,14 @@ static int count_cb(void *ctx, const char *id, tenreg_health h)
     return 0;
 }
 
-Test(enomem, foreach)
+TT_TEST(finish, enomem, foreach)
 {
     int n = 0;
     EVERY_FAILURE_POINT(tenreg_foreach(reg, count_cb, &n), (void)0);
     cr_assert_eq(n, 2, "fn not called on ENOMEM, called for each tenant after");
 }
 
-Test(enomem, growing_the_tables)
+TT_TEST(finish, enomem, growing_the_tables)
 {
     /* expected_tenants = 8 gives 64 slots, grown past 32 entries: with
      * 2 + 30 tenants, the next registration needs bigger slot arrays. */
@@ -168,7 +224,7 @@ Test(enomem, growing_the_tables)
     cr_assert_gt(tenreg__live_bytes(reg) - bytes_before, 2 * 64 * 16, "the slot arrays did not grow");
 }
 
-Test(enomem, new_registry)
+TT_TEST(finish, enomem, new_registry)
 {
     tenreg_t *r2 = NULL;
     for (long k = 0;; k++) {

@@ -92,6 +92,17 @@ static int run_one(const struct tt_case *c)
     int status;
     while (waitpid(pid, &status, 0) < 0)
         ;
+    if (c->signal) { /* Criterion's .signal: it must die of exactly that */
+        if (WIFSIGNALED(status) && WTERMSIG(status) == c->signal)
+            return 0;
+        if (WIFSIGNALED(status))
+            fprintf(stderr, "[----] %s::%s: killed by signal %d, expected %d\n", c->suite,
+                    c->name, WTERMSIG(status), c->signal);
+        else
+            fprintf(stderr, "[----] %s::%s: exited with %d, expected signal %d\n", c->suite,
+                    c->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, c->signal);
+        return 1;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     if (WIFSIGNALED(status))

@@ -22,6 +22,7 @@ struct tt_case {
     void (*init)(void);
     void (*fini)(void);
     double timeout;
+    int signal;        /* the test passes only if it dies of this signal */
     struct tt_case *next;
 };
 
