@@ -69,6 +69,10 @@ void tenreg__rcu_ensure_registered(void);
  * section (QSBR: comes online). Nestable with the user's read sections. */
 void tenreg__rcu_enter(void);
 void tenreg__rcu_exit(void);
+/* tenreg_free, first: aborts inside a read section; QSBR: takes an online
+ * thread offline for the whole teardown (returns whether it did; end it
+ * with tenreg__rcu_offline_end). */
+bool tenreg__rcu_free_begin(void);
 /* tenreg_free: rcu_barrier, taking a QSBR thread offline around it. */
 void tenreg__rcu_barrier(void);
 /* call_rcu with the TSan edges of tsan.h; callbacks begin with
@@ -274,8 +278,9 @@ static inline const char *tenreg__tenant_url(const struct tenreg__tenant *t)
 }
 
 /* The tenant's current record; inside a read section (or under write_lock).
- * rcu_dereference spelled as the acquire load it is on every CPU tenreg
- * targets, so that TSan sees the pairing with tenreg__tenant_publish. */
+ * An acquire load (stronger than rcu_dereference's dependency ordering on
+ * weakly ordered CPUs, the same on x86), so that TSan sees the pairing with
+ * tenreg__tenant_publish. */
 static inline struct tenreg__record *tenreg__tenant_record(const struct tenreg__tenant *t)
 {
     return __atomic_load_n(&t->rec, __ATOMIC_ACQUIRE);

@@ -216,10 +216,23 @@ bool tenreg__rcu_may_sleep(void)
 #endif
 }
 
+/* The caller's read-section state while a blocking resolve is out of it:
+ * meanwhile the thread counts as outside any section, so that adopter code
+ * run there (a platform_free on the last reference) gets read sections of
+ * its own that really protect. */
+static __thread unsigned slept_depth;
+#ifdef TENREG_FLAVOR_QSBR
+static __thread bool slept_went_online;
+#endif
+
 void tenreg__rcu_sleep_begin(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
+    slept_depth = read_depth;
+    read_depth = 0;
 #ifdef TENREG_FLAVOR_QSBR
+    slept_went_online = read_went_online;
+    read_went_online = false;
     rcu_thread_offline();
 #else
     rcu_read_unlock();
@@ -230,9 +243,11 @@ void tenreg__rcu_sleep_end(void)
 {
 #ifdef TENREG_FLAVOR_QSBR
     rcu_thread_online();
+    read_went_online = slept_went_online;
 #else
     rcu_read_lock();
 #endif
+    read_depth = slept_depth;
 }
 
 bool tenreg__rcu_offline_begin(void)
@@ -258,18 +273,27 @@ void tenreg__rcu_offline_end(bool was_online)
 #endif
 }
 
-void tenreg__rcu_barrier(void)
+bool tenreg__rcu_free_begin(void)
 {
-    tenreg__rcu_ensure_registered();
+    /* tenreg_free inside a read section: its waits (builders, callbacks)
+     * could wait for the caller, and rcu_barrier would free the registry
+     * under the caller's feet. Fail loudly instead. */
+    bool inside = read_depth > 0 || admin_depth > 0;
 #ifndef TENREG_FLAVOR_QSBR
-    /* tenreg_free inside a read section: liburcu's rcu_barrier would
-     * return at once and the registry would be freed under the caller's
-     * feet. Fail loudly instead of reading freed memory later. */
-    if (rcu_read_ongoing()) {
+    inside = inside || rcu_read_ongoing();
+#endif
+    if (inside) {
         fputs("tenreg: tenreg_free called inside a read section\n", stderr);
         abort();
     }
-#endif
+    /* QSBR: an online reader shutting down must not hold up the grace
+     * periods that a build in flight, or a callback, may wait for. */
+    return tenreg__rcu_offline_begin();
+}
+
+void tenreg__rcu_barrier(void)
+{
+    tenreg__rcu_ensure_registered();
     /* QSBR: an online thread waiting for callbacks would wait for itself. */
     bool online = tenreg__rcu_offline_begin();
     rcu_barrier();

@@ -139,6 +139,7 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     /* Callbacks may still make admin calls: shut them out first, then let
      * the builds in flight finish (their callbacks' admin calls now answer
      * EINVAL), then unlink everything and wait for every callback. */
+    bool online = tenreg__rcu_free_begin();
     close_gate(reg);
     tenreg__builder_stop(reg);
     tenreg__rcu_ensure_registered();
@@ -154,6 +155,7 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     tenreg__table_destroy(reg, &reg->by_id);
     pthread_mutex_destroy(&reg->write_lock);
     tenreg__dealloc(NULL, reg, sizeof(*reg));
+    tenreg__rcu_offline_end(online);
 }
 
 /* ---- register ----------------------------------------------------------- */

@@ -107,12 +107,13 @@ static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    bool started = false;
     if (s == TENREG__CELL_EMPTY) {
         /* Once tenreg_free has begun no build is queued (the builders
          * are stopping); the tenant stays pending. */
         if (!tenreg__admin_begin(reg))
             return TENREG_EPENDING;
-        bool started = tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED);
+        started = tenreg__cell_move(&t->cell, TENREG__CELL_EMPTY, TENREG__CELL_QUEUED);
         if (started)
             tenreg__builder_submit(reg, t);
         tenreg__admin_end(reg);
@@ -138,8 +139,15 @@ static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
     }
     /* Final already: the build's record was published before the cell
      * moved, and the tenant is alive for this read section. The call that
-     * started the build answers for it, like the calls that wait for it. */
-    return answer_build(tenreg__tenant_record(t), s, out);
+     * started the build answers for it (like the calls that wait for it);
+     * for any other call a failure is an earlier one (EDISABLED). */
+    rec = tenreg__tenant_record(t);
+    int rc = answer_build(rec, s, out);
+    if (!started && (rc == TENREG_EFACTORY || rc == TENREG_EVALIDATOR)) {
+        out->health = (tenreg_health)rec->health;
+        rc = TENREG_EDISABLED;
+    }
+    return rc;
 }
 
 static int check_flags(unsigned flags)
@@ -186,6 +194,7 @@ static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const 
             tenreg__tenant_unref(w.t);
             tenreg__rcu_sleep_end();
             w.t = NULL;
+            stale = NULL; /* a pointer of an ended section: never compared */
             continue;
         }
         if (!rec || tenreg__record_tenant(rec) == stale) {

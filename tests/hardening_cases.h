@@ -546,3 +546,41 @@ Test(FLAVOR_SUITE, nowait_handoff_answers_pending_however_fast_the_build)
     cr_assert_eq(pending, rounds);
     tenreg_free(reg);
 }
+
+/* ---- tenreg_free by a reader while a build waits for a grace period ---- */
+
+static sem_t in_slow_factory;
+static _Atomic int slow_factory_rc = 99;
+static int factory_waits_for_old_free(void *ctx, const char *id, void **out)
+{
+    (void)id;
+    sem_post(&in_slow_factory);
+    bool freed = wait_freed(&plats[0], LONG_MS); /* a grace period */
+    atomic_store(&slow_factory_rc, freed ? 0 : -1);
+    if (!freed)
+        return -1;
+    *out = ctx;
+    return 0;
+}
+
+Test(FLAVOR_SUITE, free_by_a_reader_lets_a_build_in_flight_finish)
+{
+    sem_init(&in_slow_factory, 0, 0);
+    reg = new_reg(NULL, NULL);
+    cr_assert_eq(tenreg_register(reg, "old", "old.example", &plats[0], 0), TENREG_OK);
+    cr_assert_eq(tenreg_register_lazy(reg, "lz", "lz.example", factory_waits_for_old_free,
+                                      &plats[1], 0),
+                 TENREG_OK);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve(reg, "lz.example", 10, TENREG_NOWAIT, &r), TENREG_EPENDING);
+    tenreg_read_unlock();
+    cr_assert(main_wait(&in_slow_factory, LONG_MS));
+    cr_assert_eq(tenreg_unregister(reg, "old"), TENREG_OK);
+    /* Straight into tenreg_free, without a quiescent state: the teardown
+     * (which waits for the builder) must not hold up the grace period the
+     * factory waits for (QSBR: this reader is online). */
+    tenreg_free(reg);
+    cr_assert_eq(atomic_load(&slow_factory_rc), 0, "the factory never saw its grace period");
+    cr_assert_eq(atomic_load(&frees), 2);
+}
