@@ -15,23 +15,13 @@
 #include <time.h>
 
 #include "internal.h"
+#include "test_support.h"
 
 #define LONG_MS 5000
 
 static bool sem_wait_ms(sem_t *s, int ms)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    int rc;
-    while ((rc = sem_timedwait(s, &t)) == -1 && errno == EINTR)
-        ;
-    return rc == 0;
+    return tt_sem_wait_s(s, ms / 1000.0);
 }
 
 static tenreg_t *reg;
