@@ -27,15 +27,15 @@
 static __thread unsigned user_regs;
 static __thread bool rcu_registered;
 static __thread bool borrowed;
-/* Nesting of tenreg_read_lock sections and of admin-path sections. */
-static __thread unsigned read_depth;
-static __thread unsigned admin_depth;
-#ifdef TENREG_FLAVOR_QSBR
-/* Whether the outermost read / admin section brought the thread online
- * (and its end must take it offline again). */
-static __thread bool read_went_online;
-static __thread bool admin_went_online;
-#endif
+/* A kind of section on this thread: its nesting, and (QSBR) whether the
+ * outermost one brought the thread online, so that its end takes the
+ * thread offline again. The adopter's tenreg_read_lock sections and
+ * tenreg's own admin-path sections nest independently. */
+struct nest {
+    unsigned depth;
+    bool went_online;
+};
+static __thread struct nest reads, admins;
 
 #ifdef TENREG__TSAN
 char tenreg__tsan_grace_period;
@@ -100,7 +100,7 @@ TENREG_API void tenreg_thread_register(void)
     if (!borrowed && !rcu_read_ongoing())
         rcu_thread_online();
     /* Now a reader: the sections that brought it online leave it so. */
-    read_went_online = admin_went_online = false;
+    reads.went_online = admins.went_online = false;
 #endif
 }
 
@@ -109,7 +109,7 @@ TENREG_API void tenreg_thread_unregister(void)
     if (user_regs == 0 || --user_regs > 0)
         return;
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
-    if (rcu_registered && !borrowed && admin_depth == 0 && read_depth == 0) {
+    if (rcu_registered && !borrowed && admins.depth == 0 && reads.depth == 0) {
         rcu_unregister_thread();
         rcu_registered = false;
         pthread_setspecific(exit_key, NULL);
@@ -128,30 +128,40 @@ static inline bool come_online(void)
     return false;
 }
 
-TENREG_API void tenreg_read_lock(void)
+static inline void nest_enter(struct nest *n)
 {
     if (TENREG__UNLIKELY(!rcu_registered))
         tenreg__rcu_ensure_registered();
 #ifdef TENREG_FLAVOR_QSBR
-    if (read_depth == 0)
-        read_went_online = come_online();
+    if (n->depth == 0)
+        n->went_online = come_online();
 #endif
-    read_depth++;
+    n->depth++;
     rcu_read_lock();
+}
+
+static inline void nest_exit(struct nest *n)
+{
+    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
+    rcu_read_unlock();
+    if (n->depth > 0)
+        n->depth--;
+#ifdef TENREG_FLAVOR_QSBR
+    if (n->depth == 0 && n->went_online) {
+        n->went_online = false;
+        rcu_thread_offline();
+    }
+#endif
+}
+
+TENREG_API void tenreg_read_lock(void)
+{
+    nest_enter(&reads);
 }
 
 TENREG_API void tenreg_read_unlock(void)
 {
-    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
-    rcu_read_unlock();
-    if (read_depth > 0)
-        read_depth--;
-#ifdef TENREG_FLAVOR_QSBR
-    if (read_depth == 0 && read_went_online) {
-        read_went_online = false;
-        rcu_thread_offline();
-    }
-#endif
+    nest_exit(&reads);
 }
 
 TENREG_API void tenreg_quiescent(void)
@@ -173,26 +183,12 @@ TENREG_API const char *tenreg_flavor(void)
 
 void tenreg__rcu_enter(void)
 {
-    tenreg__rcu_ensure_registered();
-#ifdef TENREG_FLAVOR_QSBR
-    if (admin_depth == 0)
-        admin_went_online = come_online();
-#endif
-    admin_depth++;
-    rcu_read_lock();
+    nest_enter(&admins);
 }
 
 void tenreg__rcu_exit(void)
 {
-    TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
-    rcu_read_unlock();
-    admin_depth--;
-#ifdef TENREG_FLAVOR_QSBR
-    if (admin_depth == 0 && admin_went_online) {
-        admin_went_online = false;
-        rcu_thread_offline();
-    }
-#endif
+    nest_exit(&admins);
 }
 
 /* memb: how deep liburcu's own nesting is (the adopter may have taken
@@ -206,13 +202,13 @@ static inline unsigned long urcu_nesting(void)
 
 bool tenreg__rcu_may_sleep(void)
 {
-    if (!rcu_registered || admin_depth != 0)
+    if (!rcu_registered || admins.depth != 0)
         return false;
 #ifdef TENREG_FLAVOR_QSBR
     /* An online reader, in at most one tenreg_read_lock section. */
-    return read_depth <= 1 && rcu_read_ongoing();
+    return reads.depth <= 1 && rcu_read_ongoing();
 #else
-    return read_depth == 1 && urcu_nesting() == 1;
+    return reads.depth == 1 && urcu_nesting() == 1;
 #endif
 }
 
@@ -220,19 +216,14 @@ bool tenreg__rcu_may_sleep(void)
  * meanwhile the thread counts as outside any section, so that adopter code
  * run there (a platform_free on the last reference) gets read sections of
  * its own that really protect. */
-static __thread unsigned slept_depth;
-#ifdef TENREG_FLAVOR_QSBR
-static __thread bool slept_went_online;
-#endif
+static __thread struct nest slept;
 
 void tenreg__rcu_sleep_begin(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
-    slept_depth = read_depth;
-    read_depth = 0;
+    slept = reads;
+    reads = (struct nest){0};
 #ifdef TENREG_FLAVOR_QSBR
-    slept_went_online = read_went_online;
-    read_went_online = false;
     rcu_thread_offline();
 #else
     rcu_read_unlock();
@@ -243,11 +234,10 @@ void tenreg__rcu_sleep_end(void)
 {
 #ifdef TENREG_FLAVOR_QSBR
     rcu_thread_online();
-    read_went_online = slept_went_online;
 #else
     rcu_read_lock();
 #endif
-    read_depth = slept_depth;
+    reads = slept;
 }
 
 bool tenreg__rcu_offline_begin(void)
@@ -278,7 +268,7 @@ bool tenreg__rcu_free_begin(void)
     /* tenreg_free inside a read section: its waits (builders, callbacks)
      * could wait for the caller, and rcu_barrier would free the registry
      * under the caller's feet. Fail loudly instead. */
-    bool inside = read_depth > 0 || admin_depth > 0;
+    bool inside = reads.depth > 0 || admins.depth > 0;
 #ifndef TENREG_FLAVOR_QSBR
     inside = inside || rcu_read_ongoing();
 #endif
@@ -318,7 +308,7 @@ void tenreg__rcu_thread_stop(void)
 
 unsigned tenreg__rcu_read_depth(void)
 {
-    return read_depth;
+    return reads.depth;
 }
 
 bool tenreg__rcu_thread_known(void)
