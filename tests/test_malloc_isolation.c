@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "test_support.h"
+#include "loaded_jemalloc.h"
 
 #ifndef TENREG_TEST_JEMALLOC
 #error "tests/CMakeLists.txt defines TENREG_TEST_JEMALLOC for this test"
@@ -161,20 +162,10 @@ Test(malloc_isolation, no_jemalloc_symbol_is_visible)
     dlclose(self);
 }
 
-static int find_jemalloc(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    if (info->dlpi_name && strstr(info->dlpi_name, "jemalloc")) {
-        snprintf(data, 512, "%s", info->dlpi_name);
-        return 1;
-    }
-    return 0;
-}
-
 Test(malloc_isolation, no_libjemalloc_is_loaded)
 {
     char found[512] = "";
-    cr_expect_eq(dl_iterate_phdr(find_jemalloc, found), 0, "%s is loaded", found);
+    cr_expect_eq(dl_iterate_phdr(tt_find_jemalloc, found), 0, "%s is loaded", found);
 }
 
 Test(malloc_isolation, registry_works, .init = tt_thread_init, .fini = tt_thread_fini)

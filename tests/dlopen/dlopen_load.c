@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include <tenreg.h>
+#include "loaded_jemalloc.h"
 
 #ifndef TENREG_DLOPEN_SANITIZED
 #define TENREG_DLOPEN_SANITIZED 0
@@ -137,16 +138,6 @@ static void *worker(void *arg)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
     return (void *)bad;
-}
-
-static int find_jemalloc(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    if (info->dlpi_name && strstr(info->dlpi_name, "jemalloc")) {
-        snprintf(data, 512, "%s", info->dlpi_name);
-        return 1;
-    }
-    return 0;
 }
 
 /* One load: dlopen, use, check, dlclose. 0 when every check held. */
@@ -276,7 +267,7 @@ static int one_round(const char *path, const char *flavor, int round)
               object_of(p));
     }
     char found[512] = "";
-    CHECK(dl_iterate_phdr(find_jemalloc, found) == 0, "%s is loaded", found);
+    CHECK(dl_iterate_phdr(tt_find_jemalloc, found) == 0, "%s is loaded", found);
 
     /* Unload while the worker, which used the library, still runs; then
      * let it exit (its thread-exit destructors run now). */
