@@ -16,7 +16,8 @@
  *   - "read section": the span between tenreg_read_lock() and
  *     tenreg_read_unlock() (memb flavor); in the QSBR flavor, the span
  *     between two tenreg_quiescent() calls of an online reader.
- *   - "admin call": register*, unregister, recheck, foreach. Any thread may
+ *   - "admin call": register*, unregister, recheck, add_host, remove_host,
+ *     foreach, foreach_host. Any thread may
  *     make one, registered or not, but never from inside a read section.
  *     Admin calls never wait for a grace period; once tenreg_free() has
  *     begun they answer TENREG_EINVAL.
@@ -82,7 +83,7 @@ typedef enum tenreg_health {
     XX(EVALIDATOR, -5, "validator said invalid or failed")                          \
     XX(EFACTORY, -6, "platform factory failed")                                     \
     XX(EDISABLED, -7, "tenant known, a failed lazy build left it without platform") \
-    XX(ENOSPC, -8, "output buffer too small")                                       \
+    XX(ENOSPC, -8, "no room: output buffer too small, or host limit reached")       \
     XX(EEXIST, -9, "host already belongs to another tenant")
 
 enum {
@@ -146,6 +147,9 @@ typedef struct tenreg_resolution {
     const char *tenant_id;          /* valid until the read section ends */
     tenreg_health health;
     void *platform;                 /* NULL unless the call returned 0 */
+    /* The host key or pattern ("*.NAME") that decided the answer; NULL for
+     * tenreg_resolve_by_id and for ENOENT/EINVAL. Valid as tenant_id. */
+    const char *matched;
 } tenreg_resolution;
 
 #define TENREG_AWAIT_FIRST_VALIDATION 1u  /* register*: validate (lazy: build) now */
@@ -277,6 +281,60 @@ TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id);
  */
 TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenreg_health *out);
 
+/* ---- hosts and patterns (docs/design.md §8.1) --------------------------- */
+
+/** Most host keys and patterns one tenant holds, its agent URL's host
+ *  included (tenreg_add_host answers TENREG_ENOSPC past it). */
+#define TENREG_HOSTS_MAX 64
+
+/**
+ * tenreg_add_host - give a tenant one more host key, or a wildcard pattern.
+ * @host: a Host value or URL, normalized like an agent URL (§4); or a
+ *        pattern "*.NAME": NAME a §4 name of one or more labels (lower-cased,
+ *        one trailing dot folded), no scheme, port, path or IPv6 literal.
+ *
+ * The host answers exactly what the tenant's own host does (health,
+ * platform, EPENDING, lazy build on tenreg_resolve); the tenant keeps its
+ * health, platform and lazy state. Lookup precedence: an exact host key
+ * always wins; otherwise the longest pattern suffix: "*.s" matches key k iff
+ * k ends with "." s (at least one more label), and never an IPv6 key. A
+ * host of one tenant under another tenant's pattern is allowed. Extra hosts
+ * are not validated (the validator checks the agent URL). A new
+ * registration of the id (register*) drops every extra host; so does
+ * unregister.
+ * Returns 0 (also when the tenant already holds @host: idempotent),
+ * TENREG_EEXIST (another tenant holds it; nothing changed), TENREG_ENOENT
+ * (unknown tenant), TENREG_ENOSPC (the tenant holds TENREG_HOSTS_MAX),
+ * TENREG_EINVAL (NULL, bad id, bad host or pattern), TENREG_ENOMEM
+ * (nothing changed).
+ * Context: admin call. Readers see the host whole or not at all.
+ */
+TENREG_API int tenreg_add_host(tenreg_t *reg, const char *tenant_id, const char *host);
+
+/**
+ * tenreg_remove_host - take a host key or pattern away from a tenant.
+ * @host: as for tenreg_add_host (normalized the same way before matching).
+ * Returns 0, TENREG_ENOENT (unknown tenant, or the tenant does not hold
+ * @host), TENREG_EINVAL (NULL, bad id or host, or @host is the agent URL's
+ * own host: re-register to move that). Later lookups of @host fall through
+ * to the next rule (a pattern, or ENOENT). Nothing is allocated.
+ * Context: admin call.
+ */
+TENREG_API int tenreg_remove_host(tenreg_t *reg, const char *tenant_id, const char *host);
+
+/**
+ * tenreg_foreach_host - call @fn for each host key and pattern of a tenant:
+ * the agent URL's host first, then the others in the order they were added.
+ * Works on a snapshot (like tenreg_foreach): @fn runs outside any read
+ * section and may call any tenreg function but tenreg_free; the string is
+ * valid during the call only. Stops at @fn's first non-zero return and
+ * returns it; else 0. TENREG_ENOENT (unknown tenant), TENREG_EINVAL,
+ * TENREG_ENOMEM (snapshot not allocated; @fn not called).
+ * Context: admin call.
+ */
+TENREG_API int tenreg_foreach_host(const tenreg_t *reg, const char *tenant_id,
+                                   int (*fn)(void *ctx, const char *host_or_pattern), void *ctx);
+
 /* ---- resolve (hot path) ------------------------------------------------ */
 
 /**
@@ -284,7 +342,9 @@ TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenr
  * @host, @len: raw bytes (no NUL needed), normalized as tenreg_normalize_host.
  *
  * Wait-free: no lock, no allocation, no syscall, no user callback, no write
- * to shared memory. Never builds a lazy platform.
+ * to shared memory; at most one probe per label of the key (exact key
+ * first, then each pattern suffix, longest first). Never builds a lazy
+ * platform. out->matched names the host key or pattern that decided.
  * Returns 0 with out filled and out->platform non-NULL whatever the health
  * (gate with tenreg_serves()); TENREG_EPENDING (known, no platform yet),
  * TENREG_EDISABLED (a failed lazy build left it without a platform),
