@@ -7,6 +7,7 @@
  *   alloc.c      the only allocator calls    rcu.c       threads, read sections, flavor
  *   tenant.c     registrations, refcounts    record.c    immutable published records
  *   table.c      the RCU hash tables         turnstile.c per-tenant FIFO of admin work
+ *   alias.c      extra hosts, patterns       hosts.c     add/remove/foreach_host
  *   once_cell.c  lazy build state + futex    builder.c   builder threads and queue
  *   resolve.c    the read side               registry.c  the admin side (public API)
  *   errors.c     names and messages
@@ -251,6 +252,9 @@ struct tenreg__tenant {
                                          allocated up front so a build never
                                          fails for memory after its factory ran */
     struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
+    struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
+                                         added; under write_lock only */
+    uint8_t n_aliases, alias_cap;
     _Atomic uint32_t build_ticket;    /* the queued build's turnstile ticket */
     atomic_bool build_parked;         /* its turn had not come: see turnstile.c */
     struct tenreg__turnstile turn;
@@ -293,6 +297,9 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
                                           const char *url, size_t url_len,
                                           void *platform, tenreg_factory_fn factory,
                                           void *factory_ctx);
+/* Takes every extra host and pattern of @t out of its table and retires
+ * it (unregister, replacement). Under write_lock, inside tenreg__rcu_enter. */
+void tenreg__tenant_drop_aliases(struct tenreg__tenant *t);
 /* Frees a tenant that was never published, with its records (not its platform). */
 void tenreg__tenant_drop(struct tenreg__tenant *t);
 void tenreg__tenant_ref(struct tenreg__tenant *t);
@@ -305,16 +312,89 @@ void tenreg__tenant_unref_not_last(struct tenreg__tenant *t);
 /* Calls the adopter's platform_free on @platform (NULL: nothing), offline
  * in QSBR, never inside a read section. */
 void tenreg__platform_free(struct tenreg *reg, void *platform);
-/* Makes @rec the tenant's current record in both tables and retires the
- * previous one. Under write_lock, inside tenreg__rcu_enter. */
+/* Makes @rec the tenant's current record in both tables and in its
+ * aliases, and retires the previous one. Under write_lock, inside
+ * tenreg__rcu_enter. */
 void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec);
+
+/* ---- aliases (alias.c) ------------------------------------------------- */
+
+/*
+ * A host key or pattern of a tenant besides its agent URL's host
+ * (docs/design.md §8.1). The host table's slot for an extra host, and the
+ * pattern table's slot for a pattern, point at an alias (tagged, see
+ * tenreg__ent below); the alias points at its tenant's current record.
+ * Immutable once published except @rec, which tenreg__tenant_publish moves
+ * to every new record of the tenant (release; readers load it acquire in
+ * tenreg__ent_record), so a lookup through an alias answers exactly what a
+ * lookup of the tenant's own host does. Freed by call_rcu once out of its
+ * table.
+ */
+struct tenreg__alias {
+    struct tenreg__record *_Atomic rec; /* the owner's current record */
+    struct tenreg *reg;
+    struct rcu_head rcu;
+    uint8_t key_len;                    /* of the lookup key (pattern: NAME) */
+    uint8_t pattern;                    /* 1: text is "*." NAME, the key NAME */
+    uint8_t labels;                     /* pattern: labels of NAME */
+    char text[];                        /* host key or "*.NAME", NUL */
+};
+
+static inline const char *tenreg__alias_key(const struct tenreg__alias *al)
+{
+    return al->text + (al->pattern ? 2 : 0);
+}
+/* An alias of @text (a normalized host key, or "*." + a normalized name
+ * when @pattern) pointing at @rec; NULL on allocation failure. */
+struct tenreg__alias *tenreg__alias_new(struct tenreg *reg, const char *text, size_t len,
+                                        bool pattern, struct tenreg__record *rec);
+/* Frees an alias no reader ever saw. */
+void tenreg__alias_drop(struct tenreg__alias *al);
+/* Frees a published alias after a grace period. */
+void tenreg__alias_retire(struct tenreg__alias *al);
 
 /* ---- table.c ----------------------------------------------------------- */
 
 /*
- * An RCU-published open-addressing hash table (linear probing) of records.
- * A slot is the full 64-bit hash and the record pointer, so a probe reads
- * the slot array and touches a record only when the hashes match. Slots go
+ * Table entries: a record (its key is the record's host or id), or an alias
+ * tagged with TENREG__ENT_ALIAS (its key is the alias's). 0 is an empty
+ * slot, TENREG__TOMBSTONE a deleted one. Records and aliases are 8-byte
+ * aligned, so the tag never collides with a pointer bit.
+ */
+typedef uintptr_t tenreg__ent;
+#define TENREG__TOMBSTONE ((tenreg__ent)1)
+#define TENREG__ENT_ALIAS ((tenreg__ent)2)
+
+static inline tenreg__ent tenreg__ent_of_record(const struct tenreg__record *r)
+{
+    return (tenreg__ent)r;
+}
+static inline tenreg__ent tenreg__ent_of_alias(const struct tenreg__alias *al)
+{
+    return (tenreg__ent)al | TENREG__ENT_ALIAS;
+}
+static inline bool tenreg__ent_is_alias(tenreg__ent e)
+{
+    return (e & TENREG__ENT_ALIAS) != 0;
+}
+static inline struct tenreg__alias *tenreg__ent_alias(tenreg__ent e)
+{
+    return (struct tenreg__alias *)(e & ~TENREG__ENT_ALIAS);
+}
+/* The record an entry answers with. Acquire: pairs with the release
+ * stores of alias->rec (tenreg__alias_new's publication through the slot,
+ * tenreg__tenant_publish). */
+static inline struct tenreg__record *tenreg__ent_record(tenreg__ent e)
+{
+    if (TENREG__LIKELY(!tenreg__ent_is_alias(e)))
+        return (struct tenreg__record *)e;
+    return atomic_load_explicit(&tenreg__ent_alias(e)->rec, memory_order_acquire);
+}
+
+/*
+ * An RCU-published open-addressing hash table (linear probing) of entries.
+ * A slot is the full 64-bit hash and the entry, so a probe reads the slot
+ * array and touches a record (or alias) only when the hashes match. Slots go
  * from empty to a record, between records, and to a tombstone; never back
  * to empty while readers may probe the array, so a reader never stops early
  * on a key that is present. Growth, shedding tombstones and re-keying copy
@@ -335,7 +415,7 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
  */
 struct tenreg__slot {
     _Atomic uint64_t hash;
-    struct tenreg__record *_Atomic rec;   /* NULL: empty; TENREG__TOMBSTONE: deleted */
+    _Atomic tenreg__ent ent;              /* 0: empty; TENREG__TOMBSTONE: deleted */
 };
 
 struct tenreg__slots {
@@ -351,19 +431,19 @@ struct tenreg__slots {
     _Alignas(16) struct tenreg__slot s[]; /* a 64-byte header: no slot straddles a line */
 };
 
-enum tenreg__table_key { TENREG__KEY_HOST, TENREG__KEY_ID };
+/* What a record entry is keyed by; alias entries always by their own key
+ * (the pattern table holds aliases only). */
+enum tenreg__table_key { TENREG__KEY_HOST, TENREG__KEY_ID, TENREG__KEY_PATTERN };
 
 struct tenreg__table {
     /* Loaded with __atomic_load_n(ACQUIRE), stored with __ATOMIC_RELEASE:
      * the array's header and the slots filled before publication come with
      * it. Writers replace it only under write_lock. */
     struct tenreg__slots *cur;
-    size_t used;                          /* records + tombstones */
-    size_t live;                          /* records */
+    size_t used;                          /* entries + tombstones */
+    size_t live;                          /* entries */
     enum tenreg__table_key key;
 };
-
-#define TENREG__TOMBSTONE ((struct tenreg__record *)(uintptr_t)1)
 
 /* The first array uses @hkey (from hash_seed: deterministic when that is
  * fixed); arrays re-keyed for the probe bound draw theirs from the kernel. */
@@ -380,11 +460,21 @@ static inline bool tenreg__record_key_is(const struct tenreg__record *r,
     return r->id_len == len && memcmp(tenreg__record_id(r), s, len) == 0;
 }
 
-/* The lookup, also counting the slots it reads into *@probes when @probes
- * is not NULL (white-box tests; everything else passes NULL, which the
- * compiler folds away). Inside a read section, or under write_lock:
- * wait-free (at most max_disp + 1 slots), no stores to shared memory. */
-static inline __attribute__((always_inline)) struct tenreg__record *
+static inline bool tenreg__ent_key_is(tenreg__ent e, enum tenreg__table_key key, const char *s,
+                                      size_t len)
+{
+    if (TENREG__LIKELY(!tenreg__ent_is_alias(e)))
+        return tenreg__record_key_is((const struct tenreg__record *)e, key, s, len);
+    const struct tenreg__alias *al = tenreg__ent_alias(e);
+    return al->key_len == len && memcmp(tenreg__alias_key(al), s, len) == 0;
+}
+
+/* The lookup: the entry whose key is @s, or 0. Also counts the slots it
+ * reads into *@probes when @probes is not NULL (white-box tests; everything
+ * else passes NULL, which the compiler folds away). Inside a read section,
+ * or under write_lock: wait-free (at most max_disp + 1 slots), no stores to
+ * shared memory. */
+static inline __attribute__((always_inline)) tenreg__ent
 tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t len,
                            size_t *probes)
 {
@@ -404,23 +494,23 @@ tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t 
     for (;; i = (i + 1) & mask) {
         if (probes)
             ++*probes;
-        /* Pairs with the release store of the record (table.c: store_at,
+        /* Pairs with the release store of the entry (table.c: store_at,
          * tenreg__table_replace): its contents and the slot's hash are
          * visible. */
-        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_acquire);
-        if (!r)
-            return NULL;
-        if (r != TENREG__TOMBSTONE &&
+        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+        if (!e)
+            return 0;
+        if (e != TENREG__TOMBSTONE &&
             atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash &&
-            tenreg__record_key_is(r, t->key, s, len))
-            return r;
+            tenreg__ent_key_is(e, t->key, s, len))
+            return e;
         if (i == last)
-            return NULL; /* no record of this array sits further from home */
+            return 0; /* no entry of this array sits further from home */
     }
 }
 
 /* Reader lookup, inside a read section: wait-free, no stores. */
-static inline __attribute__((always_inline)) struct tenreg__record *
+static inline __attribute__((always_inline)) tenreg__ent
 tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
 {
     return tenreg__table_find_counted(t, s, len, NULL);
@@ -434,19 +524,21 @@ int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, siz
                           struct tenreg__slots **grown);
 void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *grown);
 void tenreg__table_abandon(struct tenreg__slots *grown);
-/* The calls below take records, not hashes: the table hashes their keys
+/* The calls below take entries, not hashes: the table hashes their keys
  * with its current array's key, which a re-key may change. */
-/* Inserts a record whose key is not in the table (room reserved). Never
+/* Inserts an entry whose key is not in the table (room reserved). Never
  * fails: the re-key the probe bound may ask for is best-effort. */
-void tenreg__table_insert(struct tenreg__table *t, struct tenreg__record *rec);
-/* Swaps @old for @rec in @old's slot (same key). */
-void tenreg__table_replace(struct tenreg__table *t, struct tenreg__record *old,
-                           struct tenreg__record *rec);
+void tenreg__table_insert(struct tenreg__table *t, tenreg__ent e);
+/* Swaps @old for @e in @old's slot (same key). */
+void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent e);
 /* Turns @old's slot into a tombstone. */
-void tenreg__table_remove(struct tenreg__table *t, struct tenreg__record *old);
-/* Calls @fn on every record (under write_lock). */
+void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old);
+/* Calls @fn on every record of a table of records only (by_id; under
+ * write_lock). */
 void tenreg__table_each(const struct tenreg__table *t,
                         void (*fn)(void *ctx, struct tenreg__record *r), void *ctx);
+/* Entries in the table (under write_lock). */
+size_t tenreg__table_live(const struct tenreg__table *t);
 /* The displacement writers keep every record of an array of @capacity
  * slots within (table.c has the measurements behind it); a lookup then
  * reads at most tenreg__table_disp_bound(capacity) + 1 slots. */
@@ -491,11 +583,20 @@ void tenreg__build_inline(struct tenreg__tenant *t);
 
 struct tenreg {
     /* read side */
-    struct tenreg__table by_host;
-    struct tenreg__table by_id;
+    struct tenreg__table by_host;     /* host keys: records and extra-host aliases */
+    struct tenreg__table by_id;       /* tenant ids: records */
+    struct tenreg__table by_pattern;  /* pattern names (no "*."): aliases */
+    /* Bit min(n, 63) set while some pattern's NAME has n labels: a lookup
+     * that misses its exact key probes only the suffixes with a pattern of
+     * their length, and none when no pattern is registered. Raised
+     * (relaxed) before the release store of the pattern's slot, lowered
+     * after its tombstone; loaded relaxed by readers (resolve.c): a reader
+     * that skips a suffix skips it as a lookup before the add would. */
+    _Atomic uint64_t pattern_labels;
     /* admin side */
     tenreg_config cfg;
     pthread_mutex_t write_lock;       /* table and record mutations; no callback runs under it */
+    size_t patterns_by_labels[64];    /* under write_lock: the counts behind pattern_labels */
     _Atomic size_t count;
     _Atomic long live_bytes;
     struct tenreg__builder builder;
@@ -505,22 +606,43 @@ struct tenreg {
     atomic_bool closing;
 };
 
+/* registry.c: a tenant id argument of 1..TENREG_ID_MAX bytes; sets *@len
+ * and returns 0, or TENREG_EINVAL. */
+int tenreg__id_len(const char *id, size_t *len);
+
+/* The registration an entry belongs to. Under write_lock, where an
+ * alias's record is its tenant's current one. */
+static inline struct tenreg__tenant *tenreg__ent_owner(tenreg__ent e)
+{
+    return tenreg__record_tenant(tenreg__ent_record(e));
+}
+
 /* registry.c: every admin call (and a resolve that queues a build) runs
  * between these. _begin fails once tenreg_free has begun; tenreg_free
  * waits until every call that got in has left. */
 bool tenreg__admin_begin(struct tenreg *reg);
 void tenreg__admin_end(struct tenreg *reg);
 
-static inline struct tenreg__record *tenreg__find_host(const struct tenreg *reg, const char *key,
-                                                       size_t len)
+/* resolve.c: the pattern rule of a host lookup whose exact key missed
+ * (out of line: the exact hit stays small). */
+tenreg__ent tenreg__find_pattern(const struct tenreg *reg, const char *key, size_t len);
+
+/* The entry that answers for host key @key (exact key first, then the
+ * longest pattern), or 0. Inside a read section, or under write_lock. */
+static inline __attribute__((always_inline)) tenreg__ent
+tenreg__find_host(const struct tenreg *reg, const char *key, size_t len)
 {
-    return tenreg__table_find(&reg->by_host, key, len);
+    tenreg__ent e = tenreg__table_find(&reg->by_host, key, len);
+    if (TENREG__LIKELY(e) ||
+        !atomic_load_explicit(&reg->pattern_labels, memory_order_relaxed))
+        return e;
+    return tenreg__find_pattern(reg, key, len);
 }
 
 static inline struct tenreg__record *tenreg__find_id(const struct tenreg *reg, const char *id,
                                                      size_t len)
 {
-    return tenreg__table_find(&reg->by_id, id, len);
+    return (struct tenreg__record *)tenreg__table_find(&reg->by_id, id, len);
 }
 
 /* ---- check.c ----------------------------------------------------------- */

@@ -18,7 +18,7 @@
 
 /* ---- arguments ---------------------------------------------------------- */
 
-static int id_len_of(const char *id, size_t *len)
+int tenreg__id_len(const char *id, size_t *len)
 {
     if (!id)
         return TENREG_EINVAL;
@@ -90,11 +90,14 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
         rc = tenreg__table_init(reg, &reg->by_id, TENREG__KEY_ID, reg->cfg.expected_tenants,
                                 &hkey);
     if (rc == TENREG_OK)
+        rc = tenreg__table_init(reg, &reg->by_pattern, TENREG__KEY_PATTERN, 0, &hkey);
+    if (rc == TENREG_OK)
         rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
     if (rc != TENREG_OK) {
-        /* Either table may be missing; destroy accepts that. */
+        /* Any table may be missing; destroy accepts that. */
         tenreg__table_destroy(reg, &reg->by_host);
         tenreg__table_destroy(reg, &reg->by_id);
+        tenreg__table_destroy(reg, &reg->by_pattern);
         pthread_mutex_destroy(&reg->write_lock);
         tenreg__dealloc(NULL, reg, sizeof(*reg));
         return rc;
@@ -104,11 +107,12 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
 }
 
 /* Ends a registration that is already out of the tables (or whose slots
- * were just given to its replacement): no more publishes, wake its
- * waiters, and retire its current record. Under write_lock, inside
- * tenreg__rcu_enter. */
+ * were just given to its replacement): its extra hosts and patterns go,
+ * no more publishes, its waiters wake, its current record is retired.
+ * Under write_lock, inside tenreg__rcu_enter. */
 static void end_registration(struct tenreg__tenant *t)
 {
+    tenreg__tenant_drop_aliases(t);
     atomic_store(&t->removed, true);
     /* Resolvers waiting on its build wake up and look up again. */
     tenreg__cell_make_stale(&t->cell);
@@ -119,8 +123,8 @@ static void end_registration(struct tenreg__tenant *t)
 static void unlink_record(struct tenreg *reg, struct tenreg__record *rec)
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
-    tenreg__table_remove(&reg->by_id, rec);
-    tenreg__table_remove(&reg->by_host, rec);
+    tenreg__table_remove(&reg->by_id, tenreg__ent_of_record(rec));
+    tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(rec));
     atomic_fetch_sub(&reg->count, 1);
     end_registration(t);
 }
@@ -153,6 +157,7 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     tenreg__rcu_barrier();
     tenreg__table_destroy(reg, &reg->by_host);
     tenreg__table_destroy(reg, &reg->by_id);
+    tenreg__table_destroy(reg, &reg->by_pattern);
     pthread_mutex_destroy(&reg->write_lock);
     tenreg__dealloc(NULL, reg, sizeof(*reg));
     tenreg__rcu_offline_end(online);
@@ -166,11 +171,14 @@ TENREG_API void tenreg_free(tenreg_t *reg)
 static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
 {
     const char *host = tenreg__tenant_host(t), *id = tenreg__tenant_id(t);
-    struct tenreg__record *holder = tenreg__table_find(&reg->by_host, host, t->host_len);
-    if (holder && !tenreg__record_key_is(holder, TENREG__KEY_ID, id, t->id_len))
+    /* The exact key only: a pattern of another tenant does not hold it. */
+    tenreg__ent holder = tenreg__table_find(&reg->by_host, host, t->host_len);
+    struct tenreg__record *old = tenreg__find_id(reg, id, t->id_len);
+    struct tenreg__tenant *prev = old ? tenreg__record_tenant(old) : NULL;
+    if (holder && (!prev || tenreg__ent_owner(holder) != prev))
         return TENREG_EEXIST;
-    struct tenreg__record *old = tenreg__table_find(&reg->by_id, id, t->id_len);
-    bool same_host = old && old == holder;
+    /* The old registration's own host, not one of its extra hosts. */
+    bool same_host = holder && !tenreg__ent_is_alias(holder);
     struct tenreg__slots *host_slots, *id_slots = NULL;
     int rc = tenreg__table_prepare(reg, &reg->by_host, same_host ? 0 : 1, &host_slots);
     if (rc == TENREG_OK)
@@ -182,16 +190,18 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     tenreg__table_commit(&reg->by_host, host_slots);
     tenreg__table_commit(&reg->by_id, id_slots);
 
-    struct tenreg__record *rec = t->rec;
+    tenreg__ent rec = tenreg__ent_of_record(t->rec);
     tenreg__tenant_ref(t); /* the first record's */
     if (old) {
-        struct tenreg__tenant *prev = tenreg__record_tenant(old);
-        tenreg__table_replace(&reg->by_id, old, rec);
+        tenreg__table_replace(&reg->by_id, tenreg__ent_of_record(old), rec);
+        /* The new registration has its agent URL's host only; the old
+         * one's extra hosts go first, as the new host may be one of them. */
+        tenreg__tenant_drop_aliases(prev);
         if (same_host) {
-            tenreg__table_replace(&reg->by_host, old, rec);
+            tenreg__table_replace(&reg->by_host, tenreg__ent_of_record(old), rec);
         } else {
             /* The tenant moved: its old host stops resolving, its new one starts. */
-            tenreg__table_remove(&reg->by_host, old);
+            tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(old));
             tenreg__table_insert(&reg->by_host, rec);
         }
         end_registration(prev);
@@ -208,7 +218,7 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
 {
     size_t id_len, key_len;
     char key[TENREG_HOST_KEY_MAX + 1];
-    if (!reg || !url || (flags & ~TENREG_AWAIT_FIRST_VALIDATION) || id_len_of(id, &id_len))
+    if (!reg || !url || (flags & ~TENREG_AWAIT_FIRST_VALIDATION) || tenreg__id_len(id, &id_len))
         return TENREG_EINVAL;
     size_t url_len = strlen(url);
     if (url_len > UINT32_MAX - 1 ||
@@ -287,7 +297,7 @@ TENREG_API int tenreg_register_lazy(tenreg_t *reg, const char *tenant_id, const 
 TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
 {
     size_t len;
-    if (!reg || id_len_of(tenant_id, &len) || !tenreg__admin_begin(reg))
+    if (!reg || tenreg__id_len(tenant_id, &len) || !tenreg__admin_begin(reg))
         return TENREG_EINVAL;
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
@@ -317,7 +327,7 @@ static struct tenreg__tenant *get_by_id(struct tenreg *reg, const char *id, size
 TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id)
 {
     size_t len;
-    if (!reg || id_len_of(tenant_id, &len) || !tenreg__admin_begin(reg))
+    if (!reg || tenreg__id_len(tenant_id, &len) || !tenreg__admin_begin(reg))
         return TENREG_EINVAL;
     int rc = TENREG_ENOENT;
     struct tenreg__tenant *t = get_by_id(reg, tenant_id, len);
@@ -337,7 +347,7 @@ TENREG_API int tenreg_recheck(tenreg_t *reg, const char *tenant_id)
 TENREG_API int tenreg_health_of(const tenreg_t *reg, const char *tenant_id, tenreg_health *out)
 {
     size_t len;
-    if (!reg || !out || id_len_of(tenant_id, &len))
+    if (!reg || !out || tenreg__id_len(tenant_id, &len))
         return TENREG_EINVAL;
     int rc = TENREG_ENOENT;
     tenreg__rcu_enter();

@@ -2,19 +2,66 @@
  * resolve.c - the read side.
  *
  * tenreg_resolve_by_host is the hot path: normalize into a stack buffer,
- * hash, probe the slot array, compare the key in the record it points at. No lock, no allocation,
- * no syscall, no adopter code, no store to shared memory. tenreg_resolve
- * adds the once-cell on the cold path of a lazy tenant.
+ * hash, probe the slot array, compare the key in the record (or alias) it
+ * points at; on a miss, the pattern suffixes (tenreg__find_pattern). No
+ * lock, no allocation, no syscall, no adopter code, no store to shared
+ * memory. tenreg_resolve adds the once-cell on the cold path of a lazy
+ * tenant.
  */
 #include "internal.h"
 
 #include <string.h>
 
+/* The answer's (id, health, platform) triple; out->matched is the
+ * lookup's, set by the callers. */
 static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec)
 {
     out->tenant_id = tenreg__record_id(rec);
     out->health = (tenreg_health)rec->health;
     out->platform = rec->platform;
+}
+
+/* The host key or pattern text that found @e. */
+static inline const char *matched_of(tenreg__ent e, const struct tenreg__record *rec)
+{
+    if (TENREG__LIKELY(!tenreg__ent_is_alias(e)))
+        return tenreg__record_host(rec);
+    return tenreg__ent_alias(e)->text;
+}
+
+/* No answer: nothing of an earlier one may be taken for this one. */
+static inline int no_answer(tenreg_resolution *out, int rc)
+{
+    out->platform = NULL;
+    out->matched = NULL;
+    return rc;
+}
+
+/*
+ * The pattern rule (docs/design.md §8.1), after the exact key missed:
+ * the suffixes after each dot, longest first, each probed only when some
+ * pattern has that many labels. At most one probe per label, no lock, no
+ * store. An IPv6 key (the only keys with ':') never matches a pattern.
+ */
+tenreg__ent tenreg__find_pattern(const struct tenreg *reg, const char *key, size_t len)
+{
+    uint64_t lengths = atomic_load_explicit(&reg->pattern_labels, memory_order_relaxed);
+    if (memchr(key, ':', len))
+        return 0;
+    unsigned rest = 1;
+    for (size_t i = 0; i < len; i++)
+        rest += key[i] == '.';
+    for (const char *dot = memchr(key, '.', len); dot;
+         dot = memchr(dot + 1, '.', len - (size_t)(dot + 1 - key))) {
+        rest--; /* labels after this dot */
+        if (!(lengths & ((uint64_t)1 << (rest < 63 ? rest : 63))))
+            continue;
+        size_t off = (size_t)(dot + 1 - key);
+        tenreg__ent e = tenreg__table_find(&reg->by_pattern, key + off, len - off);
+        if (e)
+            return e;
+    }
+    return 0;
 }
 
 /* Answer from the record alone: 0, EPENDING or EDISABLED. */
@@ -35,7 +82,7 @@ static inline int host_key(const char *host, size_t len, char *key, size_t *klen
 static __attribute__((noinline, cold)) int bad_call(tenreg_resolution *out)
 {
     if (out)
-        out->platform = NULL;
+        no_answer(out, TENREG_EINVAL);
     return TENREG_EINVAL;
 }
 
@@ -47,16 +94,14 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     if (TENREG__UNLIKELY(!reg || !out))
         return bad_call(out);
     int rc = host_key(host, len, key, &klen);
-    if (TENREG__UNLIKELY(rc != TENREG_OK)) {
-        out->platform = NULL;
-        return rc;
-    }
-    const struct tenreg__record *rec = tenreg__find_host(reg, key, klen);
-    if (!rec) {
-        out->platform = NULL;
-        return TENREG_ENOENT;
-    }
+    if (TENREG__UNLIKELY(rc != TENREG_OK))
+        return no_answer(out, rc);
+    tenreg__ent e = tenreg__find_host(reg, key, klen);
+    if (!e)
+        return no_answer(out, TENREG_ENOENT);
+    const struct tenreg__record *rec = tenreg__ent_record(e);
     fill(out, rec);
+    out->matched = matched_of(e, rec);
     return answer(rec);
 }
 
@@ -155,11 +200,20 @@ static int check_flags(unsigned flags)
     return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
 }
 
+/* The record that answers for @key, and what matched (by id: NULL). */
 static inline struct tenreg__record *find(const struct tenreg *reg, enum tenreg__table_key table,
-                                          const char *key, size_t len)
+                                          const char *key, size_t len, const char **matched)
 {
-    return table == TENREG__KEY_HOST ? tenreg__find_host(reg, key, len)
-                                     : tenreg__find_id(reg, key, len);
+    if (table == TENREG__KEY_ID) {
+        *matched = NULL;
+        return tenreg__find_id(reg, key, len);
+    }
+    tenreg__ent e = tenreg__find_host(reg, key, len);
+    if (!e)
+        return NULL;
+    struct tenreg__record *rec = tenreg__ent_record(e);
+    *matched = matched_of(e, rec);
+    return rec;
 }
 
 /*
@@ -173,7 +227,8 @@ static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const 
     const struct tenreg__tenant *stale = NULL;
     struct waited w = {NULL, 0};
     for (;;) {
-        const struct tenreg__record *rec = find(reg, table, key, len);
+        const char *matched;
+        const struct tenreg__record *rec = find(reg, table, key, len, &matched);
         int rc;
         if (w.t) {
             /* Back from a sleep: every pointer of the old read section is
@@ -182,10 +237,11 @@ static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const 
                 /* Still registered, so ours is not the last reference. */
                 tenreg__tenant_unref_not_last(w.t);
                 w.t = NULL;
+                out->matched = matched;
                 rc = answer_build(tenreg__tenant_record(tenreg__record_tenant(rec)), w.state,
                                   out);
                 if (rc == RESOLVE_RETRY)
-                    return TENREG_ENOENT; /* torn down with the registry */
+                    return no_answer(out, TENREG_ENOENT); /* torn down with the registry */
                 return rc;
             }
             /* Gone or replaced. Ours may be the last reference, which
@@ -197,11 +253,10 @@ static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const 
             stale = NULL; /* a pointer of an ended section: never compared */
             continue;
         }
-        if (!rec || tenreg__record_tenant(rec) == stale) {
-            out->platform = NULL;
-            return TENREG_ENOENT;
-        }
+        if (!rec || tenreg__record_tenant(rec) == stale)
+            return no_answer(out, TENREG_ENOENT);
         fill(out, rec);
+        out->matched = matched;
         rc = answer(rec);
         if (TENREG__LIKELY(rc != TENREG_EPENDING))
             return rc;
@@ -220,7 +275,7 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
     size_t klen;
     if (TENREG__UNLIKELY(!reg || !out))
         return bad_call(out);
-    out->platform = NULL;
+    no_answer(out, 0);
     if (TENREG__UNLIKELY(check_flags(flags)))
         return TENREG_EINVAL;
     int rc = host_key(host, len, key, &klen);
@@ -234,11 +289,9 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
 {
     if (TENREG__UNLIKELY(!reg || !out))
         return bad_call(out);
-    out->platform = NULL;
-    if (TENREG__UNLIKELY(!tenant_id || check_flags(flags)))
-        return TENREG_EINVAL;
-    size_t len = strnlen(tenant_id, TENREG_ID_MAX + 1);
-    if (len == 0 || len > TENREG_ID_MAX)
+    no_answer(out, 0);
+    size_t len;
+    if (TENREG__UNLIKELY(check_flags(flags) || tenreg__id_len(tenant_id, &len)))
         return TENREG_EINVAL;
     return resolve_loop(reg, TENREG__KEY_ID, tenant_id, len, flags, out);
 }

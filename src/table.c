@@ -173,7 +173,7 @@ static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
     if (!a)
         return NULL;
     advise_huge_pages(a, bytes);
-    memset(a, 0, bytes); /* every slot empty: hash 0, rec NULL; max_disp 0 */
+    memset(a, 0, bytes); /* every slot empty: hash 0, entry 0; max_disp 0 */
     a->mask = cap - 1;
     a->reg = reg;
     return a;
@@ -210,10 +210,16 @@ static void publish(struct tenreg__table *t, struct tenreg__slots *a)
     __atomic_store_n(&t->cur, a, __ATOMIC_RELEASE);
 }
 
-/* The hash of @rec's key (host or id, as the table is) under @a's key. */
+/* The hash of @e's key (an alias's own; a record's host or id, as the
+ * table is) under @a's key. */
 static uint64_t hash_of(const struct tenreg__table *t, const struct tenreg__slots *a,
-                        const struct tenreg__record *rec)
+                        tenreg__ent e)
 {
+    if (tenreg__ent_is_alias(e)) {
+        const struct tenreg__alias *al = tenreg__ent_alias(e);
+        return tenreg__hash(&a->key, tenreg__alias_key(al), al->key_len);
+    }
+    const struct tenreg__record *rec = (const struct tenreg__record *)e;
     if (t->key == TENREG__KEY_HOST)
         return tenreg__hash(&a->key, tenreg__record_host(rec), rec->host_len);
     return tenreg__hash(&a->key, tenreg__record_id(rec), rec->id_len);
@@ -241,17 +247,17 @@ void tenreg__table_destroy(struct tenreg *reg, struct tenreg__table *t)
     publish(t, NULL);
 }
 
-/* Writer-side probe for the slot holding @rec. */
-static struct tenreg__slot *slot_of(const struct tenreg__table *t, const struct tenreg__record *rec)
+/* Writer-side probe for the slot holding @e. */
+static struct tenreg__slot *slot_of(const struct tenreg__table *t, tenreg__ent e)
 {
     struct tenreg__slots *a = cur_of(t);
-    size_t i = hash_of(t, a, rec) & a->mask;
+    size_t i = hash_of(t, a, e) & a->mask;
     for (size_t d = 0;; d++, i = (i + 1) & a->mask) {
-        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
-        if (r == rec)
+        tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        if (x == e)
             return &a->s[i];
-        if (!r || d > max_disp_of(a))
-            abort(); /* a record the table does not hold: a tenreg bug */
+        if (!x || d > max_disp_of(a))
+            abort(); /* an entry the table does not hold: a tenreg bug */
     }
 }
 
@@ -261,39 +267,39 @@ static size_t free_slot(const struct tenreg__slots *a, uint64_t hash, size_t *di
 {
     size_t i = hash & a->mask, d = 0;
     for (;; d++, i = (i + 1) & a->mask) {
-        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
-        if (!r || r == TENREG__TOMBSTONE)
+        tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        if (!x || x == TENREG__TOMBSTONE)
             break;
     }
     *disp = d;
     return i;
 }
 
-/* Stores @rec in slot @i, at displacement @d from its home; returns whether
+/* Stores @e in slot @i, at displacement @d from its home; returns whether
  * the slot was empty (rather than a tombstone). */
-static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash,
-                     struct tenreg__record *rec)
+static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash, tenreg__ent e)
 {
-    bool was_empty = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed) == NULL;
-    /* max_disp first, then the hash, then the record with release: a
-     * reader's acquire load of the record (tenreg__table_find_counted)
-     * pairs with it, so whoever sees the record sees both, and so does
-     * every later lookup ordered after that one. */
+    bool was_empty = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed) == 0;
+    /* max_disp first, then the hash, then the entry with release: a
+     * reader's acquire load of the entry (tenreg__table_find_counted)
+     * pairs with it, so whoever sees the entry sees both (and the record
+     * or alias behind it), and so does every later lookup ordered after
+     * that one. */
     if (d > max_disp_of(a))
         atomic_store_explicit(&a->max_disp, d, memory_order_relaxed);
     atomic_store_explicit(&a->s[i].hash, hash, memory_order_relaxed);
-    atomic_store_explicit(&a->s[i].rec, rec, memory_order_release);
+    atomic_store_explicit(&a->s[i].ent, e, memory_order_release);
     return was_empty;
 }
 
-/* Puts the live records of @old, and @extra unless NULL, into the empty,
+/* Puts the live entries of @old, and @extra unless 0, into the empty,
  * unpublished array @a under @a's key. */
 static void fill(const struct tenreg__table *t, struct tenreg__slots *a,
-                 const struct tenreg__slots *old, struct tenreg__record *extra)
+                 const struct tenreg__slots *old, tenreg__ent extra)
 {
     bool same_key = a->key.k0 == old->key.k0 && a->key.k1 == old->key.k1;
     for (size_t j = 0; j <= old->mask; j++) {
-        struct tenreg__record *r = atomic_load_explicit(&old->s[j].rec, memory_order_relaxed);
+        tenreg__ent r = atomic_load_explicit(&old->s[j].ent, memory_order_relaxed);
         if (!r || r == TENREG__TOMBSTONE)
             continue;
         uint64_t hash = same_key ? atomic_load_explicit(&old->s[j].hash, memory_order_relaxed)
@@ -312,7 +318,7 @@ static void fill(const struct tenreg__table *t, struct tenreg__slots *a,
  * keys, up to REKEY_TRIES of them. Returns whether @a ends within the
  * bound; *@no_random is set when the kernel gave no randomness. */
 static bool fill_bounded(const struct tenreg__table *t, struct tenreg__slots *a,
-                         const struct tenreg__slots *old, struct tenreg__record *extra,
+                         const struct tenreg__slots *old, tenreg__ent extra,
                          bool *no_random)
 {
     size_t bound = tenreg__table_disp_bound(a->mask + 1);
@@ -336,7 +342,7 @@ static bool fill_bounded(const struct tenreg__table *t, struct tenreg__slots *a,
  * never do, twice it) that holds its live records and @extra under a fresh
  * kernel key, and publishes it. Best-effort: returns false, with nothing
  * changed, when memory or randomness is missing or no key kept the bound. */
-static bool rekey(struct tenreg__table *t, struct tenreg__record *extra)
+static bool rekey(struct tenreg__table *t, tenreg__ent extra)
 {
     struct tenreg__slots *old = cur_of(t);
     size_t cap = old->mask + 1;
@@ -391,14 +397,14 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
      * its real max_disp and the next insert tries again. */
     a->key = old->key;
     bool no_random = false;
-    (void)fill_bounded(t, a, old, NULL, &no_random);
+    (void)fill_bounded(t, a, old, 0, &no_random);
     publish(t, a);
     t->used = t->live;
     /* Readers still probing the old array see a consistent, older view. */
     tenreg__call_rcu(&old->rcu, slots_free_cb);
 }
 
-void tenreg__table_insert(struct tenreg__table *t, struct tenreg__record *rec)
+void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
 {
     struct tenreg__slots *a = cur_of(t);
     uint64_t hash = hash_of(t, a, rec);
@@ -416,16 +422,15 @@ void tenreg__table_insert(struct tenreg__table *t, struct tenreg__record *rec)
     t->live++;
 }
 
-void tenreg__table_replace(struct tenreg__table *t, struct tenreg__record *old,
-                           struct tenreg__record *rec)
+void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent e)
 {
     /* Release: pairs with the reader's acquire load of the slot. */
-    atomic_store_explicit(&slot_of(t, old)->rec, rec, memory_order_release);
+    atomic_store_explicit(&slot_of(t, old)->ent, e, memory_order_release);
 }
 
-void tenreg__table_remove(struct tenreg__table *t, struct tenreg__record *old)
+void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
 {
-    atomic_store_explicit(&slot_of(t, old)->rec, TENREG__TOMBSTONE, memory_order_release);
+    atomic_store_explicit(&slot_of(t, old)->ent, TENREG__TOMBSTONE, memory_order_release);
     t->live--;
 }
 
@@ -434,10 +439,15 @@ void tenreg__table_each(const struct tenreg__table *t,
 {
     const struct tenreg__slots *a = cur_of(t);
     for (size_t i = 0; i <= a->mask; i++) {
-        struct tenreg__record *r = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed);
-        if (r && r != TENREG__TOMBSTONE)
-            fn(ctx, r);
+        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        if (e && e != TENREG__TOMBSTONE && !tenreg__ent_is_alias(e))
+            fn(ctx, (struct tenreg__record *)e);
     }
+}
+
+size_t tenreg__table_live(const struct tenreg__table *t)
+{
+    return t->live;
 }
 
 size_t tenreg__table_capacity(const struct tenreg__table *t)
@@ -458,14 +468,14 @@ size_t tenreg__table_max_probe(const struct tenreg__table *t)
      * the distance to the next empty slot. */
     const struct tenreg__slots *a = cur_of(t);
     size_t cap = a->mask + 1, limit = max_disp_of(a) + 1, e = 0;
-    while (e < cap && atomic_load_explicit(&a->s[e].rec, memory_order_relaxed) != NULL)
+    while (e < cap && atomic_load_explicit(&a->s[e].ent, memory_order_relaxed) != 0)
         e++;
     if (e == cap)
         return limit < cap ? limit : cap;
     size_t run = 0, worst = 0;
     for (size_t k = 0; k < cap; k++) {
         size_t i = (e - k) & a->mask;
-        bool empty = atomic_load_explicit(&a->s[i].rec, memory_order_relaxed) == NULL;
+        bool empty = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed) == 0;
         run = empty ? 1 : run + 1;
         size_t probes = run < limit ? run : limit;
         if (probes > worst)

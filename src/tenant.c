@@ -64,6 +64,11 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
 
 static void tenant_dealloc(struct tenreg__tenant *t)
 {
+    /* The aliases themselves went with the registration's end
+     * (tenreg__tenant_drop_aliases); only an unpublished tenant gets here
+     * with the array, and then it is empty. */
+    if (t->aliases)
+        tenreg__dealloc(t->reg, t->aliases, t->alias_cap * sizeof(t->aliases[0]));
     tenreg__record_drop(t->build_rec);
     tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len));
 }
@@ -110,8 +115,14 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
     struct tenreg *reg = t->reg;
     struct tenreg__record *old = t->rec;
     tenreg__tenant_ref(t); /* the new record's */
-    tenreg__table_replace(&reg->by_host, old, rec);
-    tenreg__table_replace(&reg->by_id, old, rec);
+    tenreg__table_replace(&reg->by_host, tenreg__ent_of_record(old), tenreg__ent_of_record(rec));
+    tenreg__table_replace(&reg->by_id, tenreg__ent_of_record(old), tenreg__ent_of_record(rec));
+    /* Release: pairs with the acquire load in tenreg__ent_record, so a
+     * lookup through an extra host or pattern sees the new record whole.
+     * A reader may meet the old record through one host and the new one
+     * through another for a moment, as with by_host and by_id. */
+    for (unsigned i = 0; i < t->n_aliases; i++)
+        atomic_store_explicit(&t->aliases[i]->rec, rec, memory_order_release);
     /* rcu_assign_pointer, spelled as the C11 release store it is; pairs
      * with the acquire load of tenreg__tenant_record. The slots were
      * published first (release stores in tenreg__table_replace). */

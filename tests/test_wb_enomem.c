@@ -70,6 +70,13 @@ static void teardown(void)
 
 TestSuite(enomem, .init = setup, .fini = teardown, .timeout = 60);
 
+static int append_host(void *ctx, const char *host)
+{
+    strcat(ctx, host);
+    strcat(ctx, " ");
+    return 0;
+}
+
 /* What the registry answers, as a string, to compare before and after. */
 static void snapshot(char *buf, size_t cap)
 {
@@ -85,8 +92,17 @@ static void snapshot(char *buf, size_t cap)
     int rl = tenreg_resolve_by_host(reg, "l.example", 9, &r);
     int rm = tenreg_resolve_by_host(reg, "m.example", 9, &r);
     tenreg_read_unlock();
-    snprintf(buf, cap, "count=%zu a=%d/%d/%p l=%d/%d b=%d m=%d/%d/%d", tenreg_count(reg), (int)ha,
-             ra, pa, (int)hl, rl, rb, rhm, (int)hm, rm);
+    /* a's hosts and patterns, and what two hosts they may cover answer */
+    char hosts[512] = "";
+    int rh = tenreg_foreach_host(reg, "a", append_host, hosts);
+    tenreg_read_lock();
+    int rx = tenreg_resolve_by_host(reg, "x.w.example", 11, &r);
+    const char *mx = rx == 0 ? r.matched : "-";
+    int ry = tenreg_resolve_by_host(reg, "a2.example", 10, &r);
+    snprintf(buf, cap, "count=%zu a=%d/%d/%p l=%d/%d b=%d m=%d/%d/%d hosts=%d:%s x=%d:%s y=%d",
+             tenreg_count(reg), (int)ha, ra, pa, (int)hl, rl, rb, rhm, (int)hm, rm, rh, hosts, rx,
+             mx, ry);
+    tenreg_read_unlock();
 }
 
 /* Runs @op with its k-th allocation failing, for k = 0, 1, ... until it
@@ -94,7 +110,7 @@ static void snapshot(char *buf, size_t cap)
 #define EVERY_FAILURE_POINT(op_expr, undo)                                                  \
     do {                                                                                    \
         for (long k = 0;; k++) {                                                            \
-            char before[256], after[256];                                                   \
+            char before[1024], after[1024];                                                 \
             tenreg__rcu_barrier();                                                          \
             snapshot(before, sizeof(before));                                               \
             long bytes = tenreg__live_bytes(reg);                                           \
@@ -238,4 +254,78 @@ TT_TEST(finish, enomem, new_registry)
         cr_assert_lt(k, 20);
     }
     tenreg_free(r2);
+}
+
+/* ---- hosts and patterns (docs/design.md §8.1) --------------------------- */
+
+TT_TEST(finish, enomem, add_host)
+{
+    EVERY_FAILURE_POINT(tenreg_add_host(reg, "a", "a2.example"), (void)0);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve_by_host(reg, "a2.example", 10, &r), TENREG_OK);
+    cr_assert_str_eq(r.tenant_id, "a");
+    tenreg_read_unlock();
+}
+
+TT_TEST(finish, enomem, add_pattern)
+{
+    EVERY_FAILURE_POINT(tenreg_add_host(reg, "a", "*.w.example"), (void)0);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve_by_host(reg, "x.w.example", 11, &r), TENREG_OK);
+    cr_assert_str_eq(r.matched, "*.w.example");
+    tenreg_read_unlock();
+}
+
+/* The fifth alias needs a bigger alias array, the 33rd entry of the
+ * pattern table a bigger slot array: both are failure points. */
+TT_TEST(finish, enomem, add_host_growing_the_alias_array_and_the_table)
+{
+    char h[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(h, sizeof(h), "*.p%d.example", i);
+        cr_assert_eq(tenreg_add_host(reg, "a", h), TENREG_OK);
+    }
+    for (int i = 0; i < 28; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "g%d", i);
+        snprintf(h, sizeof(h), "g%d.example", i);
+        cr_assert_eq(tenreg_register(reg, id, h, tt_platform_new(id, ""), 0), TENREG_OK);
+        snprintf(h, sizeof(h), "*.g%d.example", i);
+        cr_assert_eq(tenreg_add_host(reg, id, h), TENREG_OK);
+    }
+    EVERY_FAILURE_POINT(tenreg_add_host(reg, "a", "*.w.example"), (void)0);
+}
+
+TT_TEST(finish, enomem, foreach_host)
+{
+    cr_assert_eq(tenreg_add_host(reg, "a", "*.w.example"), TENREG_OK);
+    char hosts[512] = "";
+    EVERY_FAILURE_POINT(tenreg_foreach_host(reg, "a", append_host, hosts), (void)0);
+    cr_assert_str_eq(hosts, "a.example *.w.example ", "fn not called on ENOMEM");
+}
+
+TT_TEST(finish, enomem, register_replacing_a_tenant_with_extra_hosts)
+{
+    cr_assert_eq(tenreg_add_host(reg, "a", "*.w.example"), TENREG_OK);
+    cr_assert_eq(tenreg_add_host(reg, "a", "a2.example"), TENREG_OK);
+    struct tt_platform *p = tt_platform_new("a", "2");
+    EVERY_FAILURE_POINT(tenreg_register(reg, "a", "a2.example", p, 0), (void)0);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve_by_host(reg, "x.w.example", 11, &r), TENREG_ENOENT);
+    cr_assert_eq(tenreg_resolve_by_host(reg, "a2.example", 10, &r), TENREG_OK);
+    cr_assert_eq(r.platform, p);
+    tenreg_read_unlock();
+}
+
+/* remove_host allocates nothing: it cannot fail for memory. */
+TT_TEST(finish, enomem, remove_host_allocates_nothing)
+{
+    cr_assert_eq(tenreg_add_host(reg, "a", "*.w.example"), TENREG_OK);
+    tenreg__alloc_fail_after(0);
+    int rc = tenreg_remove_host(reg, "a", "*.w.example");
+    tenreg__alloc_fail_after(-1);
+    cr_assert_eq(rc, TENREG_OK);
 }
