@@ -1,6 +1,7 @@
 /*
- * table.c - the two RCU hash tables of records: host key -> record and
- * tenant id -> record (see struct tenreg__slots in internal.h).
+ * table.c - the RCU hash tables: host key -> record or alias (an extra
+ * host), tenant id -> record, pattern name -> alias (see struct
+ * tenreg__slots and tenreg__ent in internal.h).
  *
  * Why not liburcu's rculfhash: a lookup there walks a split-ordered list
  * through a bucket node, the tenant's node and, behind a function pointer,
@@ -77,20 +78,34 @@
  *   unregister           by_id slot tombstoned, then by_host; then the
  *                        registration ends. In between: found by host,
  *                        not by id.
- *   publish (recheck,    by_host slot -> new record, by_id slot -> it, then
- *   build)               tenant->rec -> it, then the old record retired. In
- *                        between: one table shows the new health, the
- *                        other the old; each answer is a consistent
- *                        (id, health, platform) triple.
+ *   publish (recheck,    by_host slot -> new record, by_id slot -> it, each
+ *   build)               alias->rec -> it, then tenant->rec -> it, then the
+ *                        old record retired. In between: one host or table
+ *                        shows the new health, another the old; each answer
+ *                        is a consistent (id, health, platform) triple.
+ *   add_host             [grow], the alias filled, [pattern: its length's
+ *                        bit raised in pattern_labels], then its slot
+ *                        stored. Readers find all of it or nothing.
+ *   remove_host          the alias's slot tombstoned, [pattern: the bit
+ *                        lowered when it was the last of its length], then
+ *                        the alias retired. register (same id) and
+ *                        unregister do this for every alias of the old
+ *                        registration before its own host changes.
  *   grow / re-key        a new array filled from the old, then published
  *                        with one store; the old one freed by call_rcu.
  *                        Readers on the old array see the older view.
  *
  * Publish/subscribe pairs (release at the writer, acquire at the reader):
- *   slot->rec            store_at, tenreg__table_replace/_remove (release)
+ *   slot->ent            store_at, tenreg__table_replace/_remove (release)
  *                        <-> tenreg__table_find_counted (acquire); the slot
  *                        hash is stored relaxed before it and loaded
  *                        relaxed after it.
+ *   alias->rec           tenreg__tenant_publish (release; the first value
+ *                        travels with the slot's release) <->
+ *                        tenreg__ent_record (acquire).
+ *   pattern_labels       raised relaxed before a pattern's slot release,
+ *                        lowered relaxed after its tombstone <-> loaded
+ *                        relaxed by tenreg__find_host (like max_disp).
  *   slots->max_disp      raised relaxed in store_at before the release of
  *                        the slot it covers <-> loaded relaxed in
  *                        tenreg__table_find_counted (see there).
