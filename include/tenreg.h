@@ -130,6 +130,63 @@ typedef int (*tenreg_factory_fn)(void *ctx, const char *tenant_id, void **platfo
  */
 typedef void (*tenreg_free_fn)(void *ctx, void *platform);
 
+/* ---- status and events (docs/design.md §8.2, §8.3) --------------------- */
+
+/* What the last check or build of a tenant concluded. */
+typedef enum tenreg_verdict {
+    TENREG_UNCHECKED = 0,    /* no check or build has ended for this registration */
+    TENREG_VALID = 1,        /* the validator said valid */
+    TENREG_INVALID = 2,      /* the validator said invalid (0) */
+    TENREG_CHECK_FAILED = 3, /* the validator could not check (< 0) */
+    TENREG_BUILD_FAILED = 4  /* a lazy build's factory failed */
+} tenreg_verdict;
+
+/** Longest reason kept, in bytes, without the NUL. */
+#define TENREG_REASON_MAX 127
+
+/* A tenant's status, as tenreg_status_of() copies it. */
+typedef struct tenreg_status {
+    tenreg_health health;
+    tenreg_verdict verdict;       /* of the last check or build */
+    unsigned failures;            /* consecutive failed checks/builds; 0 after a valid one */
+    int64_t checked_at_ns;        /* CLOCK_REALTIME when it ended; 0 = never */
+    int64_t registered_at_ns;     /* CLOCK_REALTIME of this registration */
+    unsigned lazy;                /* 1: registered with tenreg_register_lazy */
+    unsigned built;               /* 1: has a platform (eager, or lazy and built) */
+    size_t hosts;                 /* host keys and patterns, the agent URL's included */
+    char reason[TENREG_REASON_MAX + 1]; /* what the last failure said, or "" */
+} tenreg_status;
+
+/* What changed (docs/design.md §8.3 has the full rules). */
+typedef enum tenreg_event_kind {
+    TENREG_EV_REGISTERED = 1,   /* a new registration of the id: to = PENDING */
+    TENREG_EV_UNREGISTERED = 2, /* from = to = the health it had */
+    TENREG_EV_HEALTH = 3,       /* any other change of health (from != to) */
+    TENREG_EV_BUILT = 4,        /* a lazy build published its platform */
+    TENREG_EV_BUILD_FAILED = 5  /* a lazy build failed (then a HEALTH event) */
+} tenreg_event_kind;
+
+typedef struct tenreg_event {
+    tenreg_event_kind kind;
+    const char *tenant_id;
+    tenreg_health from, to;
+    tenreg_verdict verdict;     /* the check or build behind it, else TENREG_UNCHECKED */
+    const char *reason;         /* "" if none */
+    int64_t at_ns;              /* CLOCK_REALTIME when the change became visible */
+} tenreg_event;
+
+/**
+ * tenreg_event_fn - receives the registry's events, one at a time, in the
+ * order the changes became visible to readers, on one thread the registry
+ * owns; never inside a read section or under a registry lock. It may call
+ * any tenreg function but tenreg_free(). @ev and its strings are valid
+ * during the call only.
+ */
+typedef void (*tenreg_event_fn)(void *ctx, const tenreg_event *ev);
+
+/** tenreg_config.flags: the JS SDK's rules for validator answers (§8.2). */
+#define TENREG_CFG_TRANSIENT_FAILURES 1u
+
 /*
  * Configuration. A zeroed struct is a valid default; fields are only ever
  * appended, never reordered.
@@ -140,6 +197,10 @@ typedef struct tenreg_config {
     size_t expected_tenants;        /* sizing hint, 0 = small default */
     uint64_t hash_seed;             /* 0 = random per registry (getrandom) */
     unsigned builder_threads;       /* threads that run lazy builds; 0 = 1 */
+    /* Version 2 (docs/design.md §8): */
+    unsigned flags;                 /* TENREG_CFG_TRANSIENT_FAILURES, else 0 */
+    tenreg_event_fn on_event;       /* NULL: no events, no event thread */
+    void *on_event_ctx;
 } tenreg_config;
 
 /* What a resolve call answers. Valid until the caller's read section ends. */
@@ -449,6 +510,51 @@ TENREG_API const char *tenreg_flavor(void);
 TENREG_API int tenreg_foreach(const tenreg_t *reg,
                               int (*fn)(void *ctx, const char *tenant_id, tenreg_health h),
                               void *ctx);
+
+/**
+ * tenreg_status_of - copy a tenant's status (health, verdict and reason of
+ * the last check or build, consecutive failures, times, hosts).
+ * Returns 0 and *out filled, TENREG_ENOENT, or TENREG_EINVAL (NULL, bad id).
+ * Context: any thread, inside or outside a read section, callbacks
+ * included. Not a hot-path call: it takes the registry's write lock for
+ * the copy (never held while adopter code runs or a grace period passes).
+ */
+TENREG_API int tenreg_status_of(const tenreg_t *reg, const char *tenant_id, tenreg_status *out);
+
+/**
+ * tenreg_set_reason - say why the check or build under way fails.
+ * Called by a validator or factory before it returns a failure; recorded
+ * with that failure (tenreg_status.reason, events): copied, cut at
+ * TENREG_REASON_MAX bytes (never inside a UTF-8 sequence), control bytes
+ * replaced by '?'. A valid check clears the reason. Called anywhere else,
+ * or with NULL, it does nothing. Never fails: when the copy cannot be
+ * allocated the failure is recorded with the reason "(reason dropped: out
+ * of memory)".
+ * Context: inside a validator or factory callback.
+ */
+TENREG_API void tenreg_set_reason(const char *reason);
+
+/* Counters (docs/design.md §8.7). */
+typedef struct tenreg_stats {
+    size_t tenants, hosts, patterns; /* hosts: exact host keys, agent URLs' included */
+    size_t health[4];              /* tenants per tenreg_health */
+    size_t lazy_unbuilt;           /* lazy tenants without a platform */
+    uint64_t checks, checks_failed; /* validator calls that ended; those not valid */
+    uint64_t builds, builds_failed; /* factory calls that ended; failed builds (factory or validation) */
+    uint64_t events, events_dropped; /* events delivered or queued; dropped for memory */
+    size_t deferred;               /* retired objects waiting for a grace period */
+    size_t bytes;                  /* the registry's own memory */
+} tenreg_stats;
+
+/**
+ * tenreg_stats_of - copy the registry's counters.
+ * Exact after the admin calls that changed them have returned (checks and
+ * builds count when they end, also when their result was discarded).
+ * Readers count nothing: the hot path writes no shared memory.
+ * Returns 0 or TENREG_EINVAL. Context: any thread, inside or outside a
+ * read section.
+ */
+TENREG_API int tenreg_stats_of(const tenreg_t *reg, tenreg_stats *out);
 
 /** tenreg_count - number of registered tenants (exact after admin calls return). */
 TENREG_API size_t tenreg_count(const tenreg_t *reg);

@@ -50,11 +50,14 @@ void tenreg__alias_drop(struct tenreg__alias *al)
 static void alias_free_cb(struct rcu_head *head)
 {
     tenreg__rcu_cb_begin(head);
-    tenreg__alias_drop(caa_container_of(head, struct tenreg__alias, rcu));
+    struct tenreg__alias *al = caa_container_of(head, struct tenreg__alias, rcu);
+    TENREG__DEFERRED(al->reg, -1);
+    tenreg__alias_drop(al);
     tenreg__rcu_cb_end();
 }
 
 void tenreg__alias_retire(struct tenreg__alias *al)
 {
+    TENREG__DEFERRED(al->reg, 1);
     tenreg__call_rcu(&al->rcu, alias_free_cb);
 }

@@ -36,6 +36,10 @@ static void build_in_turn(struct tenreg__tenant *t)
 
     void *platform = NULL;
     uint32_t outcome = TENREG__CELL_STALE;
+    tenreg_verdict verdict = TENREG_UNCHECKED;
+    bool validated = false;
+    struct tenreg__reason_capture said;
+    tenreg__reason_begin(&said);
     /* An unregister right after the claim makes the cell STALE: nobody
      * wants the platform any more, so the factory is not called. */
     if (atomic_load_explicit(&t->cell, memory_order_acquire) == TENREG__CELL_BUILDING) {
@@ -43,11 +47,15 @@ static void build_in_turn(struct tenreg__tenant *t)
         if (rc < 0 || !platform) {
             platform = NULL; /* a failed factory's output is not ours to free */
             outcome = TENREG__CELL_FAILED_FACTORY;
+            verdict = TENREG_BUILD_FAILED;
         } else {
-            outcome = tenreg__validate(reg, t) > 0 ? TENREG__CELL_READY
-                                                   : TENREG__CELL_FAILED_VALIDATOR;
+            verdict = tenreg__verdict_of(tenreg__validate(reg, t));
+            validated = true;
+            outcome = verdict == TENREG_VALID ? TENREG__CELL_READY : TENREG__CELL_FAILED_VALIDATOR;
         }
     }
+    tenreg__reason_end(&said);
+    char *reason = tenreg__reason_keep(reg, &said, verdict);
     if (outcome == TENREG__CELL_FAILED_VALIDATOR) {
         /* Freed before the failure is published, so whoever learns of the
          * failure also knows the platform is gone. No reader saw it: no
@@ -59,26 +67,42 @@ static void build_in_turn(struct tenreg__tenant *t)
     void *discard = platform;
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
+    if (outcome != TENREG__CELL_STALE) {
+        reg->counts.builds++;
+        reg->counts.builds_failed += outcome != TENREG__CELL_READY;
+        reg->counts.checks += validated;
+        reg->counts.checks_failed += validated && verdict != TENREG_VALID;
+    }
     if (outcome != TENREG__CELL_STALE && !atomic_load(&t->removed)) {
         struct tenreg__record *rec = t->build_rec;
+        tenreg_health from = (tenreg_health)t->rec->health;
         t->build_rec = NULL;
         if (outcome == TENREG__CELL_READY) {
             rec->health = TENREG_HEALTHY;
             rec->platform = platform;
             t->platform = platform;
             discard = NULL;
+            reg->counts.lazy_unbuilt--;
         } else {
-            rec->health = TENREG_DISABLED;
+            rec->health = TENREG_DISABLED; /* a failed build, whatever the rule set */
             rec->flags = TENREG__REC_BUILD_FAILED;
         }
         t->factory = NULL; /* never retried; register_lazy again recovers */
+        tenreg__tenant_conclude(t, verdict, reason);
+        reason = NULL;
         tenreg__tenant_publish(t, rec);
         /* Under write_lock, so unregister cannot slip between publish and
          * the cell's final state. */
         tenreg__cell_move(&t->cell, TENREG__CELL_BUILDING, outcome);
+        tenreg_health to = (tenreg_health)rec->health;
+        tenreg__event(reg, outcome == TENREG__CELL_READY ? TENREG_EV_BUILT : TENREG_EV_BUILD_FAILED,
+                      t, from, to, verdict, t->reason);
+        if (from != to)
+            tenreg__event(reg, TENREG_EV_HEALTH, t, from, to, verdict, t->reason);
     }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
+    tenreg__reason_free(reg, reason); /* NULL when kept */
     tenreg__tenant_leave(t);
     /* Built for a registration that is gone: never published. */
     tenreg__platform_free(reg, discard);

@@ -17,10 +17,17 @@ int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t)
     return v > 0 ? 1 : (v == 0 ? 0 : -1);
 }
 
-tenreg_health tenreg__health_after_check(tenreg_health from, int verdict)
+tenreg_health tenreg__health_after_check(tenreg_health from, int verdict, unsigned flags)
 {
     if (verdict > 0)
         return TENREG_HEALTHY;
+    if (flags & TENREG_CFG_TRANSIENT_FAILURES) {
+        /* §8.2: "could not check now" only demotes a healthy tenant;
+         * "invalid" disables from any health. */
+        if (verdict == 0)
+            return TENREG_DISABLED;
+        return from == TENREG_HEALTHY ? TENREG_UNVERIFIED : from;
+    }
     return from == TENREG_HEALTHY ? TENREG_UNVERIFIED : TENREG_DISABLED;
 }
 
@@ -30,20 +37,34 @@ int tenreg__check(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__r
     bool online = tenreg__rcu_offline_begin();
     tenreg__tenant_enter(t);
     if (!atomic_load(&t->removed)) {
-        int verdict = tenreg__validate(reg, t);
+        struct tenreg__reason_capture said;
+        tenreg__reason_begin(&said);
+        int answer = tenreg__validate(reg, t);
+        tenreg__reason_end(&said);
+        tenreg_verdict v = tenreg__verdict_of(answer);
+        char *reason = tenreg__reason_keep(reg, &said, v);
         pthread_mutex_lock(&reg->write_lock);
         tenreg__rcu_enter();
+        reg->counts.checks++;
+        reg->counts.checks_failed += v != TENREG_VALID;
         if (!atomic_load(&t->removed)) {
             const struct tenreg__record *cur = t->rec;
-            rec->health = (uint8_t)tenreg__health_after_check((tenreg_health)cur->health, verdict);
+            tenreg_health from = (tenreg_health)cur->health;
+            tenreg_health to = tenreg__health_after_check(from, answer, reg->cfg.flags);
+            rec->health = (uint8_t)to;
             rec->platform = cur->platform;
             rec->flags = cur->flags;
+            tenreg__tenant_conclude(t, v, reason);
+            reason = NULL;
             tenreg__tenant_publish(t, rec);
+            if (from != to)
+                tenreg__event(reg, TENREG_EV_HEALTH, t, from, to, v, t->reason);
             rec = NULL;
-            rc = verdict > 0 ? TENREG_OK : TENREG_EVALIDATOR;
+            rc = answer > 0 ? TENREG_OK : TENREG_EVALIDATOR;
         }
         tenreg__rcu_exit();
         pthread_mutex_unlock(&reg->write_lock);
+        tenreg__reason_free(reg, reason); /* NULL when kept */
     }
     tenreg__record_drop(rec); /* NULL when published */
     tenreg__tenant_leave(t);

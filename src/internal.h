@@ -89,6 +89,11 @@ static inline void tenreg__rcu_cb_end(void)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_callbacks);
 }
+/* Objects a registry handed to call_rcu and not yet freed (stats): +1 at
+ * retire, -1 in the callback. Relaxed: a count, ordering nothing. */
+#define TENREG__DEFERRED(reg_, d_) \
+    atomic_fetch_add_explicit(&(reg_)->deferred, (size_t)(d_), memory_order_relaxed)
+
 /* Builder threads register with tenreg__rcu_ensure_registered() and
  * unregister with this before they exit. */
 void tenreg__rcu_thread_stop(void);
@@ -260,6 +265,12 @@ struct tenreg__tenant {
     struct tenreg__turnstile turn;
     _Atomic uint32_t refs;
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
+    /* What the last check or build concluded (docs/design.md §8.2); under
+     * write_lock, set with the record the outcome publishes. */
+    int64_t registered_at_ns, checked_at_ns;
+    char *reason;                     /* NULL: none; see status.c */
+    uint32_t failures;
+    uint8_t verdict;                  /* tenreg_verdict */
     uint32_t url_len;
     atomic_bool removed;              /* set under write_lock: out of the tables */
     bool lazy;
@@ -579,6 +590,57 @@ void tenreg__builder_requeue(struct tenreg *reg, struct tenreg__tenant *t);
  * section. */
 void tenreg__build_inline(struct tenreg__tenant *t);
 
+/* ---- status.c ---------------------------------------------------------- */
+
+/* A reason said with tenreg_set_reason while a check or build runs adopter
+ * code on this thread; pushed around the callback (nested checks nest). */
+struct tenreg__reason_capture {
+    char text[TENREG_REASON_MAX + 1];
+    size_t len;
+    struct tenreg__reason_capture *prev;
+};
+void tenreg__reason_begin(struct tenreg__reason_capture *c);
+void tenreg__reason_end(struct tenreg__reason_capture *c);
+/* The copy a tenant keeps of a failure's reason (outside write_lock): NULL
+ * for a valid verdict or no reason, a static text when out of memory. */
+char *tenreg__reason_keep(struct tenreg *reg, const struct tenreg__reason_capture *c,
+                          tenreg_verdict v);
+void tenreg__reason_free(struct tenreg *reg, char *reason);
+tenreg_verdict tenreg__verdict_of(int validator_answer);
+int64_t tenreg__realtime_ns(void);
+/* Records a check's or build's outcome in @t (takes @reason). Under
+ * write_lock, with the record it publishes. */
+void tenreg__tenant_conclude(struct tenreg__tenant *t, tenreg_verdict v, char *reason);
+
+/* Counters behind tenreg_stats_of that writers keep under write_lock. */
+struct tenreg__counts {
+    size_t health[4];
+    size_t lazy_unbuilt;
+    uint64_t checks, checks_failed, builds, builds_failed;
+    uint64_t events, events_dropped;
+};
+/* A tenant left health @from (-1: none) for @to (-1: none). Under write_lock. */
+void tenreg__count_health(struct tenreg *reg, int from, int to);
+
+/* ---- events.c ---------------------------------------------------------- */
+
+struct tenreg__events {
+    struct cds_wfcq_head head;        /* queued under write_lock, in visibility order */
+    struct cds_wfcq_tail tail;
+    _Atomic uint32_t kicks;           /* futex word: bumped on enqueue and stop */
+    atomic_bool stopping;
+    bool running;
+    pthread_t thread;
+};
+/* Starts the event thread when cfg.on_event is set. 0 or TENREG_ENOMEM. */
+int tenreg__events_start(struct tenreg *reg);
+/* Delivers everything queued, then joins the thread. */
+void tenreg__events_stop(struct tenreg *reg);
+/* Queues one event (no-op without on_event); a failed allocation is
+ * counted and dropped. Under write_lock, at the change it reports. */
+void tenreg__event(struct tenreg *reg, tenreg_event_kind kind, const struct tenreg__tenant *t,
+                   int from, int to, tenreg_verdict verdict, const char *reason);
+
 /* ---- the registry ------------------------------------------------------ */
 
 struct tenreg {
@@ -597,6 +659,9 @@ struct tenreg {
     tenreg_config cfg;
     pthread_mutex_t write_lock;       /* table and record mutations; no callback runs under it */
     size_t patterns_by_labels[64];    /* under write_lock: the counts behind pattern_labels */
+    struct tenreg__counts counts;     /* under write_lock (status.c) */
+    _Atomic size_t deferred;          /* call_rcu'd, not yet freed: tenreg__deferred */
+    struct tenreg__events events;
     _Atomic size_t count;
     _Atomic long live_bytes;
     struct tenreg__builder builder;
@@ -650,8 +715,9 @@ static inline struct tenreg__record *tenreg__find_id(const struct tenreg *reg, c
 /* The validator's verdict on @t: 1 valid, 0 invalid, < 0 failed. Runs
  * adopter code: outside any read section (QSBR: offline). */
 int tenreg__validate(struct tenreg *reg, const struct tenreg__tenant *t);
-/* The health a validation moves a tenant to (docs/design.md, health table). */
-tenreg_health tenreg__health_after_check(tenreg_health from, int verdict);
+/* The health a validation moves a tenant to: docs/design.md §3, or with
+ * TENREG_CFG_TRANSIENT_FAILURES in @flags the rules of §8.2. */
+tenreg_health tenreg__health_after_check(tenreg_health from, int verdict, unsigned flags);
 /* Recheck or awaited validation of @t in its turn: runs the validator and
  * publishes the health it leads to in @rec (allocated by the caller before
  * anything happened; consumed). Returns 0 (valid), TENREG_EVALIDATOR, or

@@ -44,6 +44,7 @@ static void record_free_cb(struct rcu_head *head)
     struct tenreg__record_tail *tail = caa_container_of(head, struct tenreg__record_tail, rcu);
     struct tenreg__tenant *t = tail->tenant;
     struct tenreg__record *rec = tail->record;
+    TENREG__DEFERRED(t->reg, -1);
     tenreg__record_drop(rec);
     tenreg__tenant_unref(t); /* may free the platform: no reader can see it now */
     tenreg__rcu_cb_end();
@@ -51,5 +52,6 @@ static void record_free_cb(struct rcu_head *head)
 
 void tenreg__record_retire(struct tenreg__record *rec)
 {
+    TENREG__DEFERRED(tenreg__record_tenant(rec)->reg, 1);
     tenreg__call_rcu(&tenreg__record_tail(rec)->rcu, record_free_cb);
 }

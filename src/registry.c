@@ -91,9 +91,16 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
                                 &hkey);
     if (rc == TENREG_OK)
         rc = tenreg__table_init(reg, &reg->by_pattern, TENREG__KEY_PATTERN, 0, &hkey);
+    bool builders = false;
     if (rc == TENREG_OK)
         rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
+    if (rc == TENREG_OK) {
+        builders = true;
+        rc = tenreg__events_start(reg);
+    }
     if (rc != TENREG_OK) {
+        if (builders)
+            tenreg__builder_stop(reg);
         /* Any table may be missing; destroy accepts that. */
         tenreg__table_destroy(reg, &reg->by_host);
         tenreg__table_destroy(reg, &reg->by_id);
@@ -119,21 +126,34 @@ static void end_registration(struct tenreg__tenant *t)
     tenreg__record_retire(t->rec);
 }
 
-/* Takes @rec's registration out of both tables and ends it. */
-static void unlink_record(struct tenreg *reg, struct tenreg__record *rec)
+/* A registration leaves the counters (replaced or unregistered). */
+static void uncount(struct tenreg *reg, const struct tenreg__tenant *t)
+{
+    tenreg__count_health(reg, t->rec->health, -1);
+    if (t->lazy && !t->platform)
+        reg->counts.lazy_unbuilt--;
+}
+
+/* Takes @rec's registration out of both tables and ends it; @announce:
+ * an UNREGISTERED event (not for tenreg_free's teardown). */
+static void unlink_record(struct tenreg *reg, struct tenreg__record *rec, bool announce)
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
     tenreg__table_remove(&reg->by_id, tenreg__ent_of_record(rec));
     tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(rec));
     atomic_fetch_sub(&reg->count, 1);
-    end_registration(t);
+    uncount(reg, t);
+    tenreg_health h = (tenreg_health)rec->health;
+    end_registration(t); /* its extra hosts go too: all of it is gone now */
+    if (announce)
+        tenreg__event(reg, TENREG_EV_UNREGISTERED, t, h, h, TENREG_UNCHECKED, "");
 }
 
 static void unlink_each(void *ctx, struct tenreg__record *rec)
 {
     /* Out of the tables too, not just retired: nothing looks up a record
      * whose memory the call_rcu callbacks are about to free. */
-    unlink_record(ctx, rec);
+    unlink_record(ctx, rec, false);
 }
 
 TENREG_API void tenreg_free(tenreg_t *reg)
@@ -146,6 +166,9 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     bool online = tenreg__rcu_free_begin();
     close_gate(reg);
     tenreg__builder_stop(reg);
+    /* Every event published before now (and by the builds that just
+     * finished) is delivered; teardown itself announces nothing. */
+    tenreg__events_stop(reg);
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
@@ -192,7 +215,12 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
 
     tenreg__ent rec = tenreg__ent_of_record(t->rec);
     tenreg__tenant_ref(t); /* the first record's */
+    tenreg__count_health(reg, -1, TENREG_PENDING);
+    reg->counts.lazy_unbuilt += t->lazy;
+    /* Read before end_registration retires it. */
+    tenreg_health from = old ? (tenreg_health)old->health : TENREG_PENDING;
     if (old) {
+        uncount(reg, prev);
         tenreg__table_replace(&reg->by_id, tenreg__ent_of_record(old), rec);
         /* The new registration has its agent URL's host only; the old
          * one's extra hosts go first, as the new host may be one of them. */
@@ -210,6 +238,9 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
         tenreg__table_insert(&reg->by_host, rec);
         atomic_fetch_add(&reg->count, 1);
     }
+    /* Queued once the change is visible: the event thread may deliver it
+     * at once, and the callback must find what it is told about. */
+    tenreg__event(reg, TENREG_EV_REGISTERED, t, from, TENREG_PENDING, TENREG_UNCHECKED, "");
     return TENREG_OK;
 }
 
@@ -304,7 +335,7 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
     if (rec)
-        unlink_record(reg, rec);
+        unlink_record(reg, rec, true);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
     tenreg__admin_end(reg);

@@ -202,7 +202,9 @@ static void slots_free(struct tenreg__slots *a)
 static void slots_free_cb(struct rcu_head *head)
 {
     tenreg__rcu_cb_begin(head);
-    slots_free(caa_container_of(head, struct tenreg__slots, rcu));
+    struct tenreg__slots *a = caa_container_of(head, struct tenreg__slots, rcu);
+    TENREG__DEFERRED(a->reg, -1);
+    slots_free(a);
     tenreg__rcu_cb_end();
 }
 
@@ -373,6 +375,7 @@ static bool rekey(struct tenreg__table *t, tenreg__ent extra)
         if (fill_bounded(t, a, old, extra, &no_random)) {
             publish(t, a);
             /* Readers still probing the old array see a consistent, older view. */
+            TENREG__DEFERRED(old->reg, 1);
             tenreg__call_rcu(&old->rcu, slots_free_cb);
             return true;
         }
@@ -416,6 +419,7 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
     publish(t, a);
     t->used = t->live;
     /* Readers still probing the old array see a consistent, older view. */
+    TENREG__DEFERRED(old->reg, 1);
     tenreg__call_rcu(&old->rcu, slots_free_cb);
 }
 

@@ -41,6 +41,7 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     atomic_init(&t->removed, false);
     atomic_init(&t->build_ticket, 0);
     atomic_init(&t->build_parked, false);
+    t->registered_at_ns = tenreg__realtime_ns();
 
     char *p = t->strs;
     memcpy(p, host, host_len);
@@ -69,6 +70,7 @@ static void tenant_dealloc(struct tenreg__tenant *t)
      * with the array, and then it is empty. */
     if (t->aliases)
         tenreg__dealloc(t->reg, t->aliases, t->alias_cap * sizeof(t->aliases[0]));
+    tenreg__reason_free(t->reg, t->reason);
     tenreg__record_drop(t->build_rec);
     tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len));
 }
@@ -115,6 +117,7 @@ void tenreg__tenant_publish(struct tenreg__tenant *t, struct tenreg__record *rec
     struct tenreg *reg = t->reg;
     struct tenreg__record *old = t->rec;
     tenreg__tenant_ref(t); /* the new record's */
+    tenreg__count_health(reg, old->health, rec->health);
     tenreg__table_replace(&reg->by_host, tenreg__ent_of_record(old), tenreg__ent_of_record(rec));
     tenreg__table_replace(&reg->by_id, tenreg__ent_of_record(old), tenreg__ent_of_record(rec));
     /* Release: pairs with the acquire load in tenreg__ent_record, so a

@@ -329,3 +329,71 @@ TT_TEST(finish, enomem, remove_host_allocates_nothing)
     tenreg__alloc_fail_after(-1);
     cr_assert_eq(rc, TENREG_OK);
 }
+
+/* ---- what cannot fail: reasons and events (docs/design.md §8.2, §8.3) --- */
+
+static const char *ev_said;
+static int saying_validator(void *ctx, const char *tenant_id, const char *agent_url)
+{
+    (void)ctx;
+    (void)tenant_id;
+    (void)agent_url;
+    tenreg_set_reason(ev_said);
+    return 0;
+}
+
+static _Atomic int events_seen;
+static void count_event(void *ctx, const tenreg_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    atomic_fetch_add(&events_seen, 1);
+}
+
+/* The check's outcome stands when its reason cannot be copied: the
+ * reason says so. Allocations of a recheck: its record, then the reason. */
+TT_TEST(finish, enomem, reason_copy_out_of_memory)
+{
+    tenreg_t *r2;
+    tenreg_config cfg = {.validator = saying_validator};
+    cr_assert_eq(tenreg_new(&cfg, &r2), TENREG_OK);
+    static int plat;
+    cr_assert_eq(tenreg_register(r2, "t", "t.example", &plat, 0), TENREG_OK);
+    ev_said = "the real reason";
+    tenreg__alloc_fail_after(1);
+    int rc = tenreg_recheck(r2, "t");
+    tenreg__alloc_fail_after(-1);
+    cr_assert_eq(rc, TENREG_EVALIDATOR, "the check happened");
+    tenreg_status st;
+    cr_assert_eq(tenreg_status_of(r2, "t", &st), TENREG_OK);
+    cr_assert_eq(st.health, TENREG_DISABLED);
+    cr_assert_eq(st.verdict, TENREG_INVALID);
+    cr_assert_str_eq(st.reason, "(reason dropped: out of memory)");
+    /* and the next failure's reason is kept again */
+    cr_assert_eq(tenreg_recheck(r2, "t"), TENREG_EVALIDATOR);
+    cr_assert_eq(tenreg_status_of(r2, "t", &st), TENREG_OK);
+    cr_assert_str_eq(st.reason, "the real reason");
+    tenreg_free(r2);
+}
+
+/* An event that cannot be allocated is counted and dropped; the change
+ * stands. Allocations of a first registration: tenant, record, event. */
+TT_TEST(finish, enomem, event_dropped_for_memory)
+{
+    tenreg_t *r2;
+    tenreg_config cfg = {.on_event = count_event};
+    cr_assert_eq(tenreg_new(&cfg, &r2), TENREG_OK);
+    static int plat;
+    tenreg__alloc_fail_after(2);
+    int rc = tenreg_register(r2, "t", "t.example", &plat, 0);
+    tenreg__alloc_fail_after(-1);
+    cr_assert_eq(rc, TENREG_OK, "the registration stands");
+    tenreg_stats st;
+    cr_assert_eq(tenreg_stats_of(r2, &st), TENREG_OK);
+    cr_assert_eq(st.events_dropped, 1);
+    cr_assert_eq(st.events, 0);
+    cr_assert_eq(st.tenants, 1);
+    cr_assert_eq(tenreg_unregister(r2, "t"), TENREG_OK);
+    tenreg_free(r2); /* delivers the UNREGISTERED event */
+    cr_assert_eq(atomic_load(&events_seen), 1);
+}
