@@ -1,11 +1,24 @@
 /*
  * bench.h - shared declarations of tenreg-bench, the load benchmark.
  *
- * The pieces:
- *   workload.c   tenant names, ids, URLs; the Host stream (Zipf / uniform)
- *   runner.c     reader and writer threads, phases, latency sampling
- *   impl_*.c     what is measured: tenreg and the three baselines
- *   main.c       flags, the order of phases, the table and --json
+ * The pieces (run.h declares the ones above the line):
+ *   main.c         the order of things: workload, sets, targets, report
+ *   options.c      flags -> struct bench_cfg
+ *   sysinfo.c      the machine: CPU model, load average, RSS, heap, timer
+ *   run.c          the run record: phase results kept, found; progress lines
+ *   matrix.c       the impl x set table, and running one set's cells of it
+ *   registries.c   timed registrations and their bytes per tenant
+ *   lazy.c         the lazy warm-up and the factory-call accounting
+ *   wild.c         the wildcard workload: pattern holders, its registries
+ *   targets.c      the targets, computed from the run record
+ *   report_text.c  the table (default output)
+ *   report_json.c  --json
+ *   flavors.c      --flavor both / qsbr: running tenreg-bench-qsbr
+ *   ----
+ *   workload.c     tenant names, ids, URLs; the Host streams (Zipf / uniform)
+ *   runner.c       reader and writer threads, one phase, latency sampling
+ *   impl_*.c       what is measured: tenreg and the three baselines
+ *   hooks.c        white-box glue: the tenreg internals the bench reads (hooks.h)
  *
  * Every implementation gets the same stream, the same normalization
  * (tenreg_normalize_host) and the same keyed hash (the library's
@@ -52,7 +65,12 @@ struct bench_cfg {
     unsigned sample_every;   /* time one call in this many (power of two) */
     unsigned qs_every;       /* qsbr: tenreg_quiescent() every this many lookups */
     uint64_t seed;
+    unsigned reps;           /* run every phase this many times, keep the fastest */
+    unsigned pair_reps;      /* alternated readers-only phases: rounds */
     bool json, quiet, pin, no_cold, no_hot, no_reg;
+    bool wildcard;           /* run the wildcard workload (issue 10) */
+    double wild_patterns;    /* share of its tenants that hold a pattern */
+    double wild_hits;        /* share of its mixed stream under a pattern */
     const char *flavor;      /* memb, qsbr or both */
 };
 
@@ -90,7 +108,7 @@ struct stream_entry {
     uint32_t off;     /* into stream buf */
     uint32_t tenant;  /* STREAM_UNKNOWN for unknown hosts */
     uint16_t len;
-    uint16_t kind;    /* bit 0 mixed case, bit 1 :443, bit 2 URL */
+    uint16_t kind;    /* bit 0 mixed case, bit 1 :443, bit 2 URL, bit 3 under a pattern */
 };
 
 struct stream {
@@ -98,15 +116,41 @@ struct stream {
     char *buf;
     struct stream_entry *e;
     /* what was drawn, for the report */
-    size_t n_mixed, n_port, n_url, n_unknown;
+    size_t n_mixed, n_port, n_url, n_unknown, n_pattern;
     size_t distinct;  /* distinct tenants drawn */
 };
 
 /* Draws from tenants 0..domain-1: Zipf(s) over ranks mapped to tenants by
- * a fixed random permutation when s > 0, uniform when s == 0. */
+ * a fixed random permutation when s > 0, uniform when s == 0. A share
+ * cfg->unknown of the entries are unknown hosts. */
 struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
                           const struct bench_cfg *cfg, uint64_t seed);
+
+/* The wildcard workload's streams: what the entries that are not unknown
+ * hosts are. The drawn tenant is the same Zipf draw as stream_new's. */
+struct stream_mix {
+    double unknown;         /* share of unknown hosts (from the unknown pool) */
+    double pattern;         /* share of "x<k>.NAME" under the drawn tenant's
+                               pattern (redrawn until it holds one) */
+    bool miss4;             /* every entry: an unknown host of exactly 4 labels */
+    double holders;         /* share of tenants that hold a pattern (wild_holds) */
+};
+struct stream *stream_new_mix(const struct tset *ts, size_t domain, double zipf_s,
+                              const struct bench_cfg *cfg, const struct stream_mix *mix,
+                              uint64_t seed);
 void stream_free(struct stream *st);
+
+/* Whether tenant @i holds a pattern when a share @frac of tenants do: an
+ * even spread, so every stretch of tenant indices (the writer's churn set,
+ * 0..nchurn-1, too) holds its share. */
+static inline bool wild_holds(size_t i, double frac)
+{
+    return (size_t)((double)(i + 1) * frac) > (size_t)((double)i * frac);
+}
+/* The pattern of tenant @i: "*." and its host without the first label
+ * ("rtb.acme-3k.co.uk" -> "*.acme-3k.co.uk"): unique per tenant, and no
+ * other tenant's host lies under it. @out holds TENREG_HOST_KEY_MAX + 3. */
+size_t ts_pattern(const struct tset *ts, size_t i, char *out);
 
 uint64_t bench_rng(uint64_t *state);
 double bench_now(void);                 /* CLOCK_MONOTONIC seconds */
@@ -228,7 +272,7 @@ struct phase {
 };
 
 struct phase_result {
-    char set[8], impl[32];
+    char set[16], impl[32];
     unsigned readers;
     bool writer;
     double seconds;
@@ -260,6 +304,11 @@ enum tr_mode { TR_MIXED, TR_EAGER, TR_LAZY }; /* TR_MIXED: lazy as tset->lazy sa
 void *tr_new(const struct tset *ts, size_t n, enum tr_mode mode, struct lazy_acct *acct,
              const struct bench_cfg *cfg, struct impl_build_info *info);
 tenreg_t *tr_registry(void *tbl);
+/* Adds the pattern (ts_pattern) of every tenant that wild_holds(i, frac);
+ * from then on the writer's registrations of those tenants add it again
+ * (a new registration drops extra hosts). Returns the patterns added;
+ * exits on an error. */
+size_t tr_add_patterns(void *tbl, double frac, struct impl_build_info *info);
 /* Returns the seconds tenreg_free took. */
 double tr_free(void *tbl);
 void *tr_reader(void *arg);

@@ -214,8 +214,35 @@ static size_t zipf_draw(const double *cdf, size_t n, double u)
     return lo;
 }
 
+size_t ts_pattern(const struct tset *ts, size_t i, char *out)
+{
+    const char *h = ts_host(ts, i);
+    const char *name = strchr(h, '.') + 1; /* every generated host has 3+ labels */
+    size_t nl = (size_t)(h + ts->host_len[i] - name);
+    out[0] = '*';
+    out[1] = '.';
+    memcpy(out + 2, name, nl + 1);
+    return nl + 2;
+}
+
+static size_t labels_of(const char *h, size_t len)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += h[i] == '.';
+    return n;
+}
+
 struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
                           const struct bench_cfg *cfg, uint64_t seed)
+{
+    struct stream_mix mix = {.unknown = cfg->unknown};
+    return stream_new_mix(ts, domain, zipf_s, cfg, &mix, seed);
+}
+
+struct stream *stream_new_mix(const struct tset *ts, size_t domain, double zipf_s,
+                              const struct bench_cfg *cfg, const struct stream_mix *mix,
+                              uint64_t seed)
 {
     struct stream *st = calloc(1, sizeof(*st));
     size_t n = 1;
@@ -249,22 +276,66 @@ struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
         }
     }
 
+    /* miss4: the unknown hosts of exactly 4 labels (2-label TLDs) */
+    uint32_t *pool4 = NULL;
+    size_t npool4 = 0;
+    if (mix->miss4) {
+        pool4 = malloc((ts->n_unknown ? ts->n_unknown : 1) * sizeof(uint32_t));
+        for (size_t u = ts->n; u < ts->n + ts->n_unknown; u++)
+            if (labels_of(ts_host(ts, u), ts->host_len[u]) == 4)
+                pool4[npool4++] = (uint32_t)u;
+        if (!npool4) {
+            fprintf(stderr, "tenreg-bench: no 4-label unknown host in the pool\n");
+            exit(1);
+        }
+    }
+
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         struct stream_entry *e = &st->e[i];
         const char *h;
         size_t hl;
-        if (rng_unit(&rs) < cfg->unknown && ts->n_unknown > 0) {
+        unsigned kind = 0;
+        char under[TENREG_HOST_KEY_MAX + 8];
+        /* One draw picks the entry's kind; with no pattern share it is the
+         * same draw and comparison as always, so the hot and cold streams
+         * do not change. */
+        double pick = mix->miss4 ? 1.0 : rng_unit(&rs);
+        if (mix->miss4) {
+            size_t u = pool4[bench_rng(&rs) % npool4];
+            h = ts_host(ts, u);
+            hl = ts->host_len[u];
+            e->tenant = STREAM_UNKNOWN;
+            st->n_unknown++;
+        } else if (pick >= mix->pattern && pick < mix->pattern + mix->unknown &&
+                   ts->n_unknown > 0) {
             size_t u = ts->n + bench_rng(&rs) % ts->n_unknown;
             h = ts_host(ts, u);
             hl = ts->host_len[u];
             e->tenant = STREAM_UNKNOWN;
             st->n_unknown++;
         } else {
-            size_t t = cdf ? perm[zipf_draw(cdf, domain, rng_unit(&rs))]
-                           : (size_t)(bench_rng(&rs) % domain);
-            h = ts_host(ts, t);
-            hl = ts->host_len[t];
+            bool pattern = pick < mix->pattern;
+            size_t t;
+            do {
+                t = cdf ? perm[zipf_draw(cdf, domain, rng_unit(&rs))]
+                        : (size_t)(bench_rng(&rs) % domain);
+            } while (pattern && !wild_holds(t, mix->holders));
+            if (pattern) {
+                /* "x<k>.NAME", one label under the tenant's "*.NAME" */
+                char pat[TENREG_HOST_KEY_MAX + 3];
+                size_t pl = ts_pattern(ts, t, pat);
+                under[0] = 'x';
+                size_t kl = base36(bench_rng(&rs) % 1296, under + 1);
+                memcpy(under + 1 + kl, pat + 1, pl); /* ".NAME" and its NUL */
+                h = under;
+                hl = kl + pl;
+                kind |= 8;
+                st->n_pattern++;
+            } else {
+                h = ts_host(ts, t);
+                hl = ts->host_len[t];
+            }
             e->tenant = (uint32_t)t;
             if (!seen[t]) {
                 seen[t] = 1;
@@ -273,7 +344,6 @@ struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
         }
         char *o = st->buf + off;
         size_t len = 0;
-        unsigned kind = 0;
         bool url = rng_unit(&rs) < cfg->urls;
         if (url) {
             memcpy(o, "https://", 8);
@@ -318,6 +388,7 @@ struct stream *stream_new(const struct tset *ts, size_t domain, double zipf_s,
     free(cdf);
     free(perm);
     free(seen);
+    free(pool4);
     return st;
 }
 

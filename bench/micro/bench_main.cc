@@ -37,6 +37,51 @@ void BM_resolve_by_host_miss(benchmark::State& st) {
 BENCHMARK(BM_resolve_by_host_miss)
     ->Arg(1000)->Arg(100000)->Arg(1000000)->Threads(1)->Threads(2)->UseRealTime();
 
+// Wildcards (issue 10). range(0) = tenants; every tenth holds a pattern
+// "*.NAME" when patterns:1. Exact hits with and without patterns registered
+// (the exact path must not notice them), hits 1 and 3 labels under a
+// pattern, and a 4-label unknown host with and without patterns (a miss
+// then probes each suffix).
+void BM_wild_exact_hit(benchmark::State& st) {
+  shim_wild* f = shim_wild_fixture(static_cast<size_t>(st.range(0)), static_cast<int>(st.range(1)));
+  shim_reader_begin();
+  size_t i = static_cast<size_t>(st.thread_index()) * 104729u;
+  for (auto _ : st) benchmark::DoNotOptimize(shim_wild_exact_hit(f, i++));
+  shim_reader_end();
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_wild_exact_hit)
+    ->ArgNames({"tenants", "patterns"})
+    ->ArgsProduct({{1000, 100000}, {0, 1}})
+    ->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_wild_pattern_hit(benchmark::State& st) {
+  shim_wild* f = shim_wild_fixture(static_cast<size_t>(st.range(0)), 1);
+  const int depth = static_cast<int>(st.range(1));
+  shim_reader_begin();
+  size_t i = static_cast<size_t>(st.thread_index()) * 104729u;
+  for (auto _ : st) benchmark::DoNotOptimize(shim_wild_pattern_hit(f, i++, depth));
+  shim_reader_end();
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_wild_pattern_hit)
+    ->ArgNames({"tenants", "depth"})
+    ->ArgsProduct({{1000, 100000}, {1, 3}})
+    ->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_wild_miss4(benchmark::State& st) {
+  shim_wild* f = shim_wild_fixture(static_cast<size_t>(st.range(0)), static_cast<int>(st.range(1)));
+  shim_reader_begin();
+  size_t i = static_cast<size_t>(st.thread_index()) * 1031u;
+  for (auto _ : st) benchmark::DoNotOptimize(shim_wild_miss4(f, i++));
+  shim_reader_end();
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_wild_miss4)
+    ->ArgNames({"tenants", "patterns"})
+    ->ArgsProduct({{1000, 100000}, {0, 1}})
+    ->Threads(1)->Threads(2)->UseRealTime();
+
 // Admin ops: a fresh registry per run (Setup/Teardown run once per run,
 // outside the threads), batches of SHIM_BATCH prepared with the timer paused.
 shim_admin* g_admin = nullptr;

@@ -159,6 +159,147 @@ size_t shim_resolve_miss(shim_fix *f, size_t i)
     return (size_t)-rc;
 }
 
+/* ---- wildcards ---------------------------------------------------------- */
+
+struct shim_wild {
+    size_t n, nholders;
+    int patterns;
+    tenreg_t *reg;
+    char *hosts;          /* n exact hosts */
+    uint8_t *host_len;
+    char *under[2];       /* per holder: 1 and 3 labels under its pattern */
+    uint8_t *under_len[2];
+    char *miss;           /* MISS_N unknown 4-label hosts */
+    uint8_t *miss_len;
+    char *platforms;
+};
+
+#define WILD_STRIDE 64
+#define WILD_EVERY 10     /* tenant i holds a pattern iff i % WILD_EVERY == 0 */
+
+static struct shim_wild *wilds[MAX_FIX];
+static int nwilds;
+
+static void free_wilds(void)
+{
+    for (int i = 0; i < nwilds; i++) {
+        struct shim_wild *f = wilds[i];
+        tenreg_free(f->reg);
+        free(f->hosts);
+        free(f->host_len);
+        for (int d = 0; d < 2; d++) {
+            free(f->under[d]);
+            free(f->under_len[d]);
+        }
+        free(f->miss);
+        free(f->miss_len);
+        free(f->platforms);
+        free(f);
+    }
+    nwilds = 0;
+}
+
+shim_wild *shim_wild_fixture(size_t n, int patterns)
+{
+    pthread_mutex_lock(&fix_lock);
+    for (int i = 0; i < nwilds; i++) {
+        if (wilds[i]->n == n && wilds[i]->patterns == patterns) {
+            pthread_mutex_unlock(&fix_lock);
+            return wilds[i];
+        }
+    }
+    if (nwilds == MAX_FIX)
+        abort();
+    struct shim_wild *f = calloc(1, sizeof(*f));
+    f->n = n;
+    f->patterns = patterns;
+    f->nholders = (n + WILD_EVERY - 1) / WILD_EVERY;
+    f->hosts = malloc(n * WILD_STRIDE);
+    f->host_len = malloc(n);
+    for (int d = 0; d < 2; d++) {
+        f->under[d] = malloc(f->nholders * WILD_STRIDE);
+        f->under_len[d] = malloc(f->nholders);
+    }
+    f->miss = malloc(MISS_N * WILD_STRIDE);
+    f->miss_len = malloc(MISS_N);
+    f->platforms = malloc(n);
+    tenreg_config cfg = {0};
+    cfg.expected_tenants = n;
+    cfg.hash_seed = 42;
+    if (tenreg_new(&cfg, &f->reg) != 0)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        char *h = f->hosts + i * WILD_STRIDE;
+        f->host_len[i] = (uint8_t)host_of(h, WILD_STRIDE, "rtb", i);
+        char id[32];
+        snprintf(id, sizeof(id), "t%zu", i);
+        if (tenreg_register(f->reg, id, h, f->platforms + i, 0) != 0)
+            abort();
+        if (i % WILD_EVERY)
+            continue;
+        const char *name = strchr(h, '.') + 1;
+        size_t k = i / WILD_EVERY;
+        f->under_len[0][k] = (uint8_t)snprintf(f->under[0] + k * WILD_STRIDE, WILD_STRIDE,
+                                               "x7.%s", name);
+        f->under_len[1][k] = (uint8_t)snprintf(f->under[1] + k * WILD_STRIDE, WILD_STRIDE,
+                                               "a.b.x7.%s", name);
+        if (patterns) {
+            char pat[WILD_STRIDE];
+            snprintf(pat, sizeof(pat), "*.%s", name);
+            if (tenreg_add_host(f->reg, id, pat) != 0)
+                abort();
+        }
+    }
+    /* indices past the tenants': under no pattern */
+    for (size_t i = 0; i < MISS_N; i++)
+        f->miss_len[i] = (uint8_t)host_of(f->miss + i * WILD_STRIDE, WILD_STRIDE, "nx", n + i);
+    if (nwilds == 0)
+        atexit(free_wilds);
+    wilds[nwilds++] = f;
+    pthread_mutex_unlock(&fix_lock);
+    return f;
+}
+
+size_t shim_wild_exact_hit(shim_wild *f, size_t i)
+{
+    size_t k = (i * 0x9E3779B1u) % f->n;
+    tenreg_resolution r;
+    tenreg_read_lock();
+    int rc = tenreg_resolve_by_host(f->reg, f->hosts + k * WILD_STRIDE, f->host_len[k], &r);
+    size_t v = rc == 0 ? (size_t)(uintptr_t)r.platform : 0;
+    tenreg_read_unlock();
+    if (rc != 0)
+        abort();
+    return v;
+}
+
+size_t shim_wild_pattern_hit(shim_wild *f, size_t i, int depth)
+{
+    int d = depth == 3;
+    size_t k = (i * 0x9E3779B1u) % f->nholders;
+    tenreg_resolution r;
+    tenreg_read_lock();
+    int rc = tenreg_resolve_by_host(f->reg, f->under[d] + k * WILD_STRIDE, f->under_len[d][k],
+                                    &r);
+    size_t v = rc == 0 && r.matched ? (size_t)(uintptr_t)r.platform : 0;
+    tenreg_read_unlock();
+    if (!v)
+        abort();
+    return v;
+}
+
+size_t shim_wild_miss4(shim_wild *f, size_t i)
+{
+    size_t k = i & (MISS_N - 1);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    int rc = tenreg_resolve_by_host(f->reg, f->miss + k * WILD_STRIDE, f->miss_len[k], &r);
+    tenreg_read_unlock();
+    if (rc != TENREG_ENOENT)
+        abort();
+    return (size_t)-rc;
+}
+
 /* ---- admin -------------------------------------------------------------- */
 
 struct batch {

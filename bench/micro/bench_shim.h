@@ -32,6 +32,22 @@ size_t shim_resolve_hit(shim_fix *f, size_t i);
 /* The same with a host no tenant has (ENOENT). */
 size_t shim_resolve_miss(shim_fix *f, size_t i);
 
+/* Wildcards (issue 10): a registry of @n eager tenants with hosts
+ * "rtb.<word>-<hex>.example.com" (4 labels); with @patterns, every tenth
+ * tenant also holds the pattern "*.<word>-<hex>.example.com". Built on
+ * first use and kept, like shim_fixture. Each call is one read section +
+ * tenreg_resolve_by_host, and aborts on a wrong answer. */
+typedef struct shim_wild shim_wild;
+shim_wild *shim_wild_fixture(size_t n, int patterns);
+/* An exact host of tenant i % n (scattered order); returns the platform. */
+size_t shim_wild_exact_hit(shim_wild *f, size_t i);
+/* A host @depth labels (1 or 3) under a pattern holder's pattern
+ * ("x7.NAME", "a.b.x7.NAME"); needs a fixture with patterns. */
+size_t shim_wild_pattern_hit(shim_wild *f, size_t i, int depth);
+/* An unknown 4-label host ("nx.<word>-<hex>.example.com", under no
+ * pattern): ENOENT. */
+size_t shim_wild_miss4(shim_wild *f, size_t i);
+
 /* Admin ops on a fresh registry per benchmark run. */
 typedef struct shim_admin shim_admin;
 shim_admin *shim_admin_new(size_t prefill, unsigned factory_us);

@@ -1,0 +1,104 @@
+/*
+ * targets.c - the targets, each computed from this run's rows: issue 4
+ * item 5 (the load benchmark's own), and issue 10's wildcard ratios when
+ * the wildcard workload ran. Cost = the readers' CPU time per lookup
+ * (robust to CPU taken by other processes); the wall-clock ratio is kept
+ * beside it.
+ */
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRC_ISSUE4 "issue 4 item 5"
+#define SRC_ISSUE10 "issue 10, wildcard workload"
+
+static struct target *add(struct bench_run *run, const char *source, const char *name, bool have,
+                          double value, double limit, bool higher, const char *unit)
+{
+    if (run->ntargets == MAX_TARGETS)
+        abort();
+    struct target *t = &run->targets[run->ntargets++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->source = source;
+    t->have = have;
+    t->value = have ? value : 0;
+    t->limit = limit;
+    t->higher_better = higher;
+    t->unit = unit;
+    return t;
+}
+
+/* @num's cost over @den's: CPU ns per lookup, and wall clock beside it. */
+static void add_cost(struct bench_run *run, const char *source, const char *name,
+                     const struct phase_result *num, const struct phase_result *den, double limit)
+{
+    bool have = num && den && den->cpu_ns_per_lookup > 0;
+    struct target *t =
+        add(run, source, name, have, have ? num->cpu_ns_per_lookup / den->cpu_ns_per_lookup : 0,
+            limit, false, "x");
+    t->wall_ratio = num && den && num->total_per_s > 0 ? den->total_per_s / num->total_per_s : 0;
+}
+
+static void add_throughput(struct bench_run *run, const char *name, bool have,
+                           const struct phase_result *num, const struct phase_result *den,
+                           double limit)
+{
+    have = have && num && den && den->total_per_s > 0;
+    add(run, SRC_ISSUE4, name, have, have ? num->total_per_s / den->total_per_s : 0, limit, true,
+        "x");
+}
+
+void targets_compute(struct bench_run *run)
+{
+    unsigned nr = run->readers;
+    const struct phase_result *fh = run_find(run, "hot", "floor (a)", nr, false);
+    const struct phase_result *th = run_find(run, "hot", "tenreg", nr, false);
+    const struct phase_result *fc = run_find(run, "cold", "floor (a)", nr, false);
+    const struct phase_result *tc = run_find(run, "cold", "tenreg", nr, false);
+    const struct phase_result *t1 = run_find(run, "hot", "tenreg", 1, true);
+    const struct phase_result *tn = run_find(run, "hot", "tenreg", nr, true);
+    const struct phase_result *rw = run_find(run, "hot", "rwlock (b)", nr, true);
+    const struct phase_result *ur = run_find(run, "hot", "rculfhash (c)", nr, true);
+    add_cost(run, SRC_ISSUE4, "hot: tenreg CPU ns per lookup / floor (a)", th, fh, 1.15);
+    add_cost(run, SRC_ISSUE4, "cold: tenreg CPU ns per lookup / floor (a)", tc, fc, 1.10);
+    add_throughput(run, "hot + writer: N readers / 1 reader throughput", nr > 1, tn, t1, 1.9);
+    add_throughput(run, "hot + writer: tenreg / rwlock (b) throughput", true, tn, rw, 3.0);
+    add_throughput(run, "hot + writer: tenreg / rculfhash (c) throughput", true, tn, ur, 1.3);
+    char name[64];
+    for (int i = 0; i < run->nmem; i++) {
+        if (!strcmp(run->mem[i].what, "eager")) {
+            snprintf(name, sizeof(name), "register %zu tenants, eager", run->cfg.cold_tenants);
+            add(run, SRC_ISSUE4, name, true, run->mem[i].reg_s, 1.0, false, "s");
+        }
+        if (!strcmp(run->mem[i].what, "lazy")) {
+            snprintf(name, sizeof(name), "register %zu tenants, lazy", run->cfg.cold_tenants);
+            add(run, SRC_ISSUE4, name, true, run->mem[i].reg_s, 1.0, false, "s");
+        }
+    }
+    for (int i = 0; i < run->nmem; i++) {
+        const struct mem_report *m = &run->mem[i];
+        if (!strcmp(m->what, "eager"))
+            add(run, SRC_ISSUE4, "bytes/tenant beyond id + URL strings (eager)", true,
+                m->live_per + m->heap_per - m->str2_per, 96, false, "B");
+    }
+
+    if (!run->wild.done)
+        return;
+    /* issue 10: the wildcard set's paired rows (same run, alternated) */
+    const struct phase_result *ex_plain = run_find(run, "w-exact", "tenreg no-pat", nr, false);
+    const struct phase_result *ex = run_find(run, "w-exact", "tenreg", nr, false);
+    const struct phase_result *pat = run_find(run, "w-pattern", "tenreg", nr, false);
+    const struct phase_result *m4_plain = run_find(run, "w-miss4", "tenreg no-pat", nr, false);
+    const struct phase_result *m4 = run_find(run, "w-miss4", "tenreg", nr, false);
+    add_cost(run, SRC_ISSUE10, "exact hit, patterns registered / none", ex, ex_plain, 1.03);
+    add_cost(run, SRC_ISSUE10, "hit under a pattern / exact hit", pat, ex, 2.0);
+    add_cost(run, SRC_ISSUE10, "4-label miss, patterns registered / none", m4, m4_plain, 3.0);
+}
+
+bool target_met(const struct target *t)
+{
+    return t->higher_better ? t->value >= t->limit : t->value <= t->limit;
+}
