@@ -118,7 +118,7 @@ typedef int (*tenreg_validator_fn)(void *ctx, const char *tenant_id, const char 
  * Returns 0 and sets *platform (non-NULL), or < 0 on failure. A return of 0
  * with *platform == NULL counts as a failure. Runs on a builder thread (or in
  * the registering thread for TENREG_AWAIT_FIRST_VALIDATION), outside any
- * read section; exactly once per lazy registration.
+ * read section; exactly once per lazy registration (per attempt with build_retry_ms).
  */
 typedef int (*tenreg_factory_fn)(void *ctx, const char *tenant_id, void **platform);
 
@@ -201,7 +201,20 @@ typedef struct tenreg_config {
     unsigned flags;                 /* TENREG_CFG_TRANSIENT_FAILURES, else 0 */
     tenreg_event_fn on_event;       /* NULL: no events, no event thread */
     void *on_event_ctx;
+    /* Background rechecks (docs/design.md §8.4): every tenant is rechecked
+     * about this often on the builder threads, through its turnstile as
+     * tenreg_recheck; the first check at a random point of the first
+     * interval, later ones every interval +- 10%. 0 = off. */
+    uint32_t recheck_interval_ms;
+    /* A failed lazy build answers EDISABLED for build_retry_ms x
+     * 2^(failures - 1), at most TENREG_BUILD_RETRY_MAX_MS, then the next
+     * tenreg_resolve or tenreg_resolve_by_id starts one new build (exactly
+     * once, in turnstile order). 0 = a failed build is final (the seed). */
+    uint32_t build_retry_ms;
 } tenreg_config;
+
+/** The longest wait between two attempts of a failing lazy build. */
+#define TENREG_BUILD_RETRY_MAX_MS (60u * 60u * 1000u)
 
 /* What a resolve call answers. Valid until the caller's read section ends. */
 typedef struct tenreg_resolution {
@@ -287,9 +300,10 @@ TENREG_API int tenreg_register(tenreg_t *reg, const char *tenant_id, const char 
 
 /**
  * tenreg_register_lazy - register (or re-register) a tenant built on first use.
- * @factory: builds the platform; called at most once for this registration,
- *           on a builder thread, when the first tenreg_resolve() or
- *           tenreg_resolve_by_id() reaches the tenant.
+ * @factory: builds the platform; called at most once for this registration
+ *           (with tenreg_config.build_retry_ms: once per attempt after a
+ *           failure), on a builder thread, when the first tenreg_resolve()
+ *           or tenreg_resolve_by_id() reaches the tenant.
  * @flags:   0 or TENREG_AWAIT_FIRST_VALIDATION (build and validate now, in
  *           this thread, before returning: boot pre-warm).
  *
@@ -440,7 +454,9 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
  * with TENREG_NOWAIT.
  * Returns as tenreg_resolve_by_host(), plus: TENREG_EFACTORY or
  * TENREG_EVALIDATOR when the build this call waited for failed (the tenant
- * is now DISABLED); TENREG_EDISABLED when a build failed earlier;
+ * is now DISABLED); TENREG_EDISABLED when a build failed earlier (with
+ * tenreg_config.build_retry_ms, until its retry time: then this call
+ * starts the next attempt and answers as for a first build);
  * TENREG_ENOENT when the tenant was unregistered during the wait;
  * TENREG_EPENDING once tenreg_free has begun (no build is started then).
  * Every answer but 0 leaves out->platform NULL.

@@ -24,6 +24,32 @@ static bool claim(struct tenreg__tenant *t)
     return false;
 }
 
+/*
+ * After a failed build (under write_lock): with build_retry_ms, the next
+ * attempt may start build_retry_ms x 2^(failures - 1) from now, at most
+ * TENREG_BUILD_RETRY_MAX_MS, and needs a record to publish, allocated here
+ * so that a build never fails for memory after its factory ran. Without
+ * the setting, or without that memory, the failure is final (the seed's
+ * behaviour; register_lazy again recovers).
+ */
+static void arm_retry(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    uint64_t base = reg->cfg.build_retry_ms;
+    if (base && !t->build_rec)
+        t->build_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+    if (!base || !t->build_rec) {
+        t->factory = NULL; /* never called again */
+        atomic_store_explicit(&t->retry_at_ns, 0, memory_order_relaxed);
+        return;
+    }
+    unsigned shift = t->failures > 0 ? t->failures - 1 : 0;
+    uint64_t ms = shift >= 32 || (base << shift) > TENREG_BUILD_RETRY_MAX_MS
+                      ? (base > TENREG_BUILD_RETRY_MAX_MS ? base : TENREG_BUILD_RETRY_MAX_MS)
+                      : base << shift;
+    atomic_store_explicit(&t->retry_at_ns, tenreg__now_ns() + (int64_t)ms * 1000000,
+                          memory_order_relaxed);
+}
+
 /* Runs the build of @t in its turn (this thread holds @t's turnstile) and
  * leaves the turnstile. Outside any read section, offline in QSBR. */
 static void build_in_turn(struct tenreg__tenant *t)
@@ -87,9 +113,10 @@ static void build_in_turn(struct tenreg__tenant *t)
             rec->health = TENREG_DISABLED; /* a failed build, whatever the rule set */
             rec->flags = TENREG__REC_BUILD_FAILED;
         }
-        t->factory = NULL; /* never retried; register_lazy again recovers */
         tenreg__tenant_conclude(t, verdict, reason);
         reason = NULL;
+        if (outcome != TENREG__CELL_READY)
+            arm_retry(reg, t);
         tenreg__tenant_publish(t, rec);
         /* Under write_lock, so unregister cannot slip between publish and
          * the cell's final state. */
@@ -152,7 +179,15 @@ static void *builder_main(void *arg)
         }
         if (atomic_load(&b->stopping))
             break;
-        tenreg__futex_wait(&b->kicks, kicks);
+        /* No build waiting: a background check, if one is due (builds
+         * always go first, a resolver may be waiting for one). */
+        int64_t wait_ns = tenreg__sched_work(reg);
+        if (wait_ns == 0)
+            continue;
+        if (wait_ns > 0)
+            tenreg__futex_wait_ns(&b->kicks, kicks, wait_ns);
+        else
+            tenreg__futex_wait(&b->kicks, kicks);
     }
     tenreg__rcu_thread_stop();
     return NULL;

@@ -33,9 +33,17 @@ tenreg_health tenreg__health_after_check(tenreg_health from, int verdict, unsign
 
 int tenreg__check(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec)
 {
-    int rc = TENREG_ENOENT;
     bool online = tenreg__rcu_offline_begin();
     tenreg__tenant_enter(t);
+    int rc = tenreg__check_in_turn(reg, t, rec);
+    tenreg__tenant_leave(t);
+    tenreg__rcu_offline_end(online);
+    return rc;
+}
+
+int tenreg__check_in_turn(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec)
+{
+    int rc = TENREG_ENOENT;
     if (!atomic_load(&t->removed)) {
         struct tenreg__reason_capture said;
         tenreg__reason_begin(&said);
@@ -67,7 +75,5 @@ int tenreg__check(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__r
         tenreg__reason_free(reg, reason); /* NULL when kept */
     }
     tenreg__record_drop(rec); /* NULL when published */
-    tenreg__tenant_leave(t);
-    tenreg__rcu_offline_end(online);
     return rc;
 }

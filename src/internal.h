@@ -8,6 +8,8 @@
  *   tenant.c     registrations, refcounts    record.c    immutable published records
  *   table.c      the RCU hash tables         turnstile.c per-tenant FIFO of admin work
  *   alias.c      extra hosts, patterns       hosts.c     add/remove/foreach_host
+ *   status.c     status, reasons, counters   events.c    the event thread
+ *   schedule.c   clock, background checks
  *   once_cell.c  lazy build state + futex    builder.c   builder threads and queue
  *   resolve.c    the read side               registry.c  the admin side (public API)
  *   errors.c     names and messages
@@ -200,8 +202,10 @@ void tenreg__tenant_enter(struct tenreg__tenant *t);
  * being served. If not, the build is parked, never waited for: whoever
  * serves its ticket queues it again (tenreg__builder_requeue). */
 bool tenreg__build_turn(struct tenreg__tenant *t);
+/* Builder threads: the same for a background check (t->check_ticket). */
+bool tenreg__check_turn(struct tenreg__tenant *t);
 /* Ends the turn of whoever holds the turnstile, and queues a parked build
- * whose ticket this serves. */
+ * or check whose ticket this serves. */
 void tenreg__tenant_leave(struct tenreg__tenant *t);
 
 /* ---- once-cell (once_cell.c) ------------------------------------------- */
@@ -257,6 +261,13 @@ struct tenreg__tenant {
                                          allocated up front so a build never
                                          fails for memory after its factory ran */
     struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
+    struct cds_wfcq_node check_node;  /* a parked background check, ready again */
+    _Atomic uint32_t check_ticket;    /* its turnstile ticket */
+    atomic_bool check_parked;
+    /* A failed build may be tried again from this tenreg__now_ns() on (0:
+     * never). Stored under write_lock, loaded by resolvers (relaxed: the
+     * once-cell CAS decides who retries). */
+    _Atomic int64_t retry_at_ns;
     struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
                                          added; under write_lock only */
     uint8_t n_aliases, alias_cap;
@@ -622,6 +633,22 @@ struct tenreg__counts {
 /* A tenant left health @from (-1: none) for @to (-1: none). Under write_lock. */
 void tenreg__count_health(struct tenreg *reg, int from, int to);
 
+/* ---- the background-check heap (schedule.c) ----------------------------- */
+
+struct tenreg__sched_entry {
+    int64_t due_ns;                   /* tenreg__now_ns() */
+    struct tenreg__tenant *t;         /* holds a reference */
+};
+struct tenreg__sched {
+    pthread_mutex_t lock;             /* the heap, n, cap, inflight, rng */
+    struct tenreg__sched_entry *heap;
+    size_t n, cap;
+    size_t inflight;                  /* popped entries a builder will push back */
+    uint64_t rng;
+    struct cds_wfcq_head ready_head;  /* parked checks whose turn came */
+    struct cds_wfcq_tail ready_tail;
+};
+
 /* ---- events.c ---------------------------------------------------------- */
 
 struct tenreg__events {
@@ -662,6 +689,7 @@ struct tenreg {
     struct tenreg__counts counts;     /* under write_lock (status.c) */
     _Atomic size_t deferred;          /* call_rcu'd, not yet freed: tenreg__deferred */
     struct tenreg__events events;
+    struct tenreg__sched sched;
     _Atomic size_t count;
     _Atomic long live_bytes;
     struct tenreg__builder builder;
@@ -724,5 +752,32 @@ tenreg_health tenreg__health_after_check(tenreg_health from, int verdict, unsign
  * TENREG_ENOENT (the registration is gone: result discarded). Admin thread,
  * outside any read section; holds a tenant reference. */
 int tenreg__check(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec);
+/* The same, by a thread that already holds @t's turnstile (and leaves it). */
+int tenreg__check_in_turn(struct tenreg *reg, struct tenreg__tenant *t, struct tenreg__record *rec);
+
+/* ---- schedule.c -------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in ns, or the time a white-box test set. */
+int64_t tenreg__now_ns(void);
+/* Tests: makes tenreg__now_ns answer @ns (0: the real clock again). */
+void tenreg__clock_fake(int64_t ns);
+int tenreg__sched_init(struct tenreg *reg);
+/* After the builders stopped: drops every entry and its reference. */
+void tenreg__sched_destroy(struct tenreg *reg);
+/* Room for one more entry (registration, before any change): 0/ENOMEM. */
+int tenreg__sched_reserve(struct tenreg *reg);
+/* A new registration's first check, at a random point of the first
+ * interval (room reserved). Under write_lock. */
+void tenreg__sched_first(struct tenreg *reg, struct tenreg__tenant *t);
+/* Builder threads, with no build to run: runs one ready or due check and
+ * returns 0, or returns the ns until the next one is due (-1: none). */
+int64_t tenreg__sched_work(struct tenreg *reg);
+/* turnstile.c: a parked check's turn came; queue it (its reference
+ * travels with it). */
+void tenreg__sched_requeue(struct tenreg *reg, struct tenreg__tenant *t);
+/* Tests: how many entries the heap holds, their due times copied into
+ * @out (up to @cap, heap order); wake the builders. */
+size_t tenreg__sched_due_times(struct tenreg *reg, int64_t *out, size_t cap);
+void tenreg__sched_kick(struct tenreg *reg);
 
 #endif /* TENREG_INTERNAL_H */

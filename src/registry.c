@@ -91,7 +91,11 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
                                 &hkey);
     if (rc == TENREG_OK)
         rc = tenreg__table_init(reg, &reg->by_pattern, TENREG__KEY_PATTERN, 0, &hkey);
-    bool builders = false;
+    bool builders = false, sched = false;
+    if (rc == TENREG_OK) {
+        rc = tenreg__sched_init(reg);
+        sched = rc == TENREG_OK;
+    }
     if (rc == TENREG_OK)
         rc = tenreg__builder_start(reg, reg->cfg.builder_threads ? reg->cfg.builder_threads : 1);
     if (rc == TENREG_OK) {
@@ -101,6 +105,8 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
     if (rc != TENREG_OK) {
         if (builders)
             tenreg__builder_stop(reg);
+        if (sched)
+            tenreg__sched_destroy(reg);
         /* Any table may be missing; destroy accepts that. */
         tenreg__table_destroy(reg, &reg->by_host);
         tenreg__table_destroy(reg, &reg->by_id);
@@ -169,6 +175,8 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     /* Every event published before now (and by the builds that just
      * finished) is delivered; teardown itself announces nothing. */
     tenreg__events_stop(reg);
+    /* No builder runs a background check any more: drop their entries. */
+    tenreg__sched_destroy(reg);
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
@@ -206,8 +214,11 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     int rc = tenreg__table_prepare(reg, &reg->by_host, same_host ? 0 : 1, &host_slots);
     if (rc == TENREG_OK)
         rc = tenreg__table_prepare(reg, &reg->by_id, old ? 0 : 1, &id_slots);
+    if (rc == TENREG_OK)
+        rc = tenreg__sched_reserve(reg); /* room in the background-check heap */
     if (rc != TENREG_OK) {
         tenreg__table_abandon(host_slots);
+        tenreg__table_abandon(id_slots);
         return rc;
     }
     tenreg__table_commit(&reg->by_host, host_slots);
@@ -240,6 +251,7 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     }
     /* Queued once the change is visible: the event thread may deliver it
      * at once, and the callback must find what it is told about. */
+    tenreg__sched_first(reg, t);
     tenreg__event(reg, TENREG_EV_REGISTERED, t, from, TENREG_PENDING, TENREG_UNCHECKED, "");
     return TENREG_OK;
 }

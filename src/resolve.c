@@ -147,12 +147,13 @@ static int answer_build(const struct tenreg__record *rec, uint32_t s, tenreg_res
  */
 static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
                                                   const struct tenreg__record *rec,
-                                                  unsigned flags, tenreg_resolution *out,
-                                                  struct waited *w)
+                                                  unsigned flags, bool started,
+                                                  tenreg_resolution *out, struct waited *w)
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
+    if (started && (flags & TENREG_NOWAIT))
+        return TENREG_EPENDING; /* this call queued a retry (retry_due) */
     uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
-    bool started = false;
     if (s == TENREG__CELL_EMPTY) {
         /* Once tenreg_free has begun no build is queued (the builders
          * are stopping); the tenant stays pending. */
@@ -193,6 +194,42 @@ static __attribute__((noinline)) int resolve_cold(struct tenreg *reg,
         rc = TENREG_EDISABLED;
     }
     return rc;
+}
+
+/*
+ * A failed lazy build whose retry time has come (build_retry_ms): one
+ * caller wins the move of the once-cell from its failed state back to
+ * QUEUED and hands a new build to the builders, taking a turnstile ticket
+ * like any build; the others find the cell busy. Returns RETRY_STARTED
+ * to the caller that queued it, RETRY_IN_FLIGHT when another caller's
+ * attempt is under way (resolve_cold then answers as for a first build),
+ * RETRY_NO when the failure stands for now.
+ */
+enum retry { RETRY_NO, RETRY_IN_FLIGHT, RETRY_STARTED };
+
+static __attribute__((noinline)) enum retry retry_due(struct tenreg *reg,
+                                                      const struct tenreg__record *rec)
+{
+    struct tenreg__tenant *t = tenreg__record_tenant(rec);
+    uint32_t s = atomic_load_explicit(&t->cell, memory_order_acquire);
+    /* Not failed any more: another caller's attempt is queued, running or
+     * done (READY, or STALE): resolve_cold answers from the cell. */
+    if (s != TENREG__CELL_FAILED_FACTORY && s != TENREG__CELL_FAILED_VALIDATOR)
+        return RETRY_IN_FLIGHT;
+    int64_t at = atomic_load_explicit(&t->retry_at_ns, memory_order_relaxed);
+    if (at == 0 || tenreg__now_ns() < at)
+        return RETRY_NO;
+    /* Once tenreg_free has begun no build is queued. */
+    if (!tenreg__admin_begin(reg))
+        return RETRY_NO;
+    enum retry r = RETRY_IN_FLIGHT;
+    if (tenreg__cell_move(&t->cell, s, TENREG__CELL_QUEUED)) {
+        atomic_store_explicit(&t->retry_at_ns, 0, memory_order_relaxed);
+        tenreg__builder_submit(reg, t);
+        r = RETRY_STARTED;
+    }
+    tenreg__admin_end(reg);
+    return r;
 }
 
 static int check_flags(unsigned flags)
@@ -258,9 +295,13 @@ static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const 
         fill(out, rec);
         out->matched = matched;
         rc = answer(rec);
+        enum retry retried = RETRY_NO;
+        if (TENREG__UNLIKELY(rc == TENREG_EDISABLED) && reg->cfg.build_retry_ms &&
+            (retried = retry_due(reg, rec)) != RETRY_NO)
+            rc = TENREG_EPENDING; /* a new attempt is in flight: as a first build */
         if (TENREG__LIKELY(rc != TENREG_EPENDING))
             return rc;
-        rc = resolve_cold(reg, rec, flags, out, &w);
+        rc = resolve_cold(reg, rec, flags, retried == RETRY_STARTED, out, &w);
         if (TENREG__LIKELY(rc <= 0))
             return rc;
         if (rc == RESOLVE_RETRY)

@@ -39,15 +39,26 @@ void tenreg__tenant_enter(struct tenreg__tenant *t)
  * one of them sees the other's store, and the exchange on `build_parked`
  * picks exactly one of them to run (or queue) the build.
  */
-bool tenreg__build_turn(struct tenreg__tenant *t)
+static bool turn_or_park(struct tenreg__tenant *t, _Atomic uint32_t *ticket_word,
+                         atomic_bool *parked)
 {
-    uint32_t ticket = atomic_load_explicit(&t->build_ticket, memory_order_relaxed);
+    uint32_t ticket = atomic_load_explicit(ticket_word, memory_order_relaxed);
     if (atomic_load(&t->turn.serving) == ticket)
         return true;
-    atomic_store(&t->build_parked, true);
+    atomic_store(parked, true);
     if (atomic_load(&t->turn.serving) != ticket)
         return false; /* the thread that serves it will queue it again */
-    return atomic_exchange(&t->build_parked, false);
+    return atomic_exchange(parked, false);
+}
+
+bool tenreg__build_turn(struct tenreg__tenant *t)
+{
+    return turn_or_park(t, &t->build_ticket, &t->build_parked);
+}
+
+bool tenreg__check_turn(struct tenreg__tenant *t)
+{
+    return turn_or_park(t, &t->check_ticket, &t->check_parked);
 }
 
 void tenreg__tenant_leave(struct tenreg__tenant *t)
@@ -62,4 +73,9 @@ void tenreg__tenant_leave(struct tenreg__tenant *t)
         atomic_load_explicit(&t->build_ticket, memory_order_relaxed) == now &&
         atomic_exchange(&t->build_parked, false))
         tenreg__builder_requeue(t->reg, t);
+    /* A parked background check (schedule.c): the same handshake. */
+    else if (atomic_load(&t->check_parked) &&
+             atomic_load_explicit(&t->check_ticket, memory_order_relaxed) == now &&
+             atomic_exchange(&t->check_parked, false))
+        tenreg__sched_requeue(t->reg, t);
 }

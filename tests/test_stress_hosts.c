@@ -10,7 +10,9 @@
  *     not freed, and `matched` is the key itself or "*." + one of its
  *     proper suffixes;
  * and at the end the writer compares every host with the model, and every
- * platform is freed exactly once.
+ * platform is freed exactly once. Background rechecks (every 2 ms) change
+ * the anchors' health all along, and a lazy tenant whose factory fails
+ * every other time is retried (build_retry_ms 1) under the readers.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -25,7 +27,7 @@
 
 static tenreg_t *reg;
 static struct tt_free_counter frees;
-static int verdict = 1;
+static _Atomic int verdict = 1;
 static atomic_bool stop;
 
 /* The pool: even entries are exact hosts, odd ones patterns; some sit under
@@ -72,6 +74,17 @@ static const char *const probes[] = {
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))
 #define HELD_PROBES 6
 
+/* The lazy tenant: every other build fails; retries come 1 ms after. */
+static _Atomic int lazy_builds;
+static int flaky_factory(void *ctx, const char *tenant_id, void **platform)
+{
+    (void)ctx;
+    if (atomic_fetch_add(&lazy_builds, 1) % 2 == 0)
+        return -1;
+    *platform = tt_platform_new(tenant_id, "lazy");
+    return 0;
+}
+
 static void check_whole(const char *key, const tenreg_resolution *r)
 {
     const struct tt_platform *p = r->platform;
@@ -94,6 +107,14 @@ static void *reader(void *arg)
         const char *key = probes[i];
         tenreg_resolution r;
         tenreg_read_lock();
+        if (n % 64 == 0) {
+            /* The lazy tenant, built and retried under the readers. */
+            int lrc = tenreg_resolve(reg, "lazy.example", 12, TENREG_NOWAIT, &r);
+            cr_assert(lrc == TENREG_OK || lrc == TENREG_EPENDING || lrc == TENREG_EDISABLED,
+                      "lazy: %s", tenreg_err_name(lrc));
+            if (lrc == TENREG_OK)
+                check_whole("lazy.example", &r);
+        }
         int rc = tenreg_resolve_by_host(reg, key, strlen(key), &r);
         if (i < HELD_PROBES) {
             char id[8], held[32];
@@ -163,7 +184,7 @@ static void writer_step(unsigned *seed, long *counts)
     } else { /* anchors' health changes: new records behind their aliases */
         char aid[8];
         snprintf(aid, sizeof(aid), "A%u", x % ANCHORS);
-        verdict = (int)(x & 1);
+        atomic_store(&verdict, (int)(x & 1));
         (void)tenreg_recheck(reg, aid);
         counts[6]++;
     }
@@ -229,9 +250,12 @@ Test(stress, hosts_and_patterns_change_under_readers, .timeout = 300)
 {
     tt_thread_init();
     tenreg_config cfg = {.validator = tt_validator_verdict, .validator_ctx = &verdict,
-                         .platform_free = tt_count_free, .platform_free_ctx = &frees};
+                         .platform_free = tt_count_free, .platform_free_ctx = &frees,
+                         .builder_threads = 2, .recheck_interval_ms = 2, .build_retry_ms = 1};
     cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
     pool_init();
+    cr_assert_eq(tenreg_register_lazy(reg, "L", "lazy.example", flaky_factory, NULL, 0),
+                 TENREG_OK);
     for (int a = 0; a < ANCHORS; a++) {
         char id[8], h[32];
         snprintf(id, sizeof(id), "A%d", a);
@@ -267,6 +291,13 @@ Test(stress, hosts_and_patterns_change_under_readers, .timeout = 300)
     cr_assert_gt(counts[0], 0);
     cr_assert_gt(counts[1], 0, "no collision was ever tried");
     cr_assert_gt(lookups, 0);
+    tenreg_stats st;
+    cr_assert_eq(tenreg_stats_of(reg, &st), TENREG_OK);
+    cr_log_info("background: %llu checks, %llu builds (%llu failed)",
+                (unsigned long long)st.checks, (unsigned long long)st.builds,
+                (unsigned long long)st.builds_failed);
+    cr_assert_gt(st.checks, (uint64_t)counts[6], "no background check ran");
+    cr_assert_geq(st.builds, 2, "the failed lazy build was never retried");
     tenreg_free(reg);
     reg = NULL;
     cr_assert_eq(atomic_load(&frees.double_frees), 0, "a platform was freed twice");

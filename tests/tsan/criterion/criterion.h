@@ -84,6 +84,8 @@ void tt_shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define cr_expect_neq(a, b, ...) TT_CHECK_(false, (a) != (b), #a " != " #b, __VA_ARGS__)
 #define cr_expect_lt(a, b, ...) TT_CHECK_(false, (a) < (b), #a " < " #b, __VA_ARGS__)
 #define cr_expect_gt(a, b, ...) TT_CHECK_(false, (a) > (b), #a " > " #b, __VA_ARGS__)
+#define cr_expect_geq(a, b, ...) TT_CHECK_(false, (a) >= (b), #a " >= " #b, __VA_ARGS__)
+#define cr_expect_leq(a, b, ...) TT_CHECK_(false, (a) <= (b), #a " <= " #b, __VA_ARGS__)
 #define cr_expect_null(a, ...) TT_CHECK_(false, (a) == NULL, #a " == NULL", __VA_ARGS__)
 #define cr_expect_str_eq(a, b, ...) \
     TT_CHECK_(false, strcmp((a), (b)) == 0, #a " equals " #b, __VA_ARGS__)
