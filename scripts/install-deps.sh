@@ -18,6 +18,7 @@ tenreg_deps=(
   cmake make gcc g++ clang pkg-config binutils dpkg-dev
   liburcu-dev libcriterion-dev libbenchmark-dev
   curl wrk afl++ valgrind python3
+  python3-venv python3-setuptools python3-wheel python3-pytest
 )
 
 tenreg_sudo() {

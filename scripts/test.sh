@@ -8,6 +8,9 @@
 #   build/ci-asan     -DTENREG_SANITIZE="address;undefined"
 #   build/ci-tsan     -DTENREG_SANITIZE=thread
 #   build/ci-fuzz     clang libFuzzer targets, 60 s each (fuzz/run_bounded.sh)
+#   python            the Python package (python/): installed offline into
+#                     build/ci-python-venv, pytest against build/ci-release's
+#                     libtenreg.so (run_python below)
 # Missing Debian packages are installed first (scripts/install-deps.sh).
 # Every build runs even if an earlier one fails; the exit status is non-zero
 # if any configure, build or test failed, or if a build ran fewer tests than
@@ -24,7 +27,7 @@
 #   TENREG_SANITIZER_STRESS_ITERS    TENREG_STRESS_ITERS for the sanitizer
 #                                    builds (default: the tests' own counts)
 #   TENREG_CI_BUILDS                 which builds to run (default
-#                                    "release asan tsan")
+#                                    "release asan tsan fuzz python")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -35,7 +38,7 @@ tenreg_install_deps || exit 1
 
 jobs=${TENREG_JOBS:-2}
 san_ctest_jobs=${TENREG_SAN_CTEST_JOBS:-1}
-builds=${TENREG_CI_BUILDS:-release asan tsan fuzz}
+builds=${TENREG_CI_BUILDS:-release asan tsan fuzz python}
 san_iters=${TENREG_SANITIZER_STRESS_ITERS:-}
 
 # Tests every build must have: one per tests/test_*.c suite, the C++ header
@@ -125,6 +128,60 @@ run_build() {
   fi
 }
 
+# ---- python (python/README.md) -------------------------------------------
+# The Python package against the release build's libtenreg.so: a venv made
+# with Debian's interpreter (--system-site-packages: pytest, setuptools and
+# wheel come from Debian; no PyPI), the package installed offline, pytest.
+# Its pass/fail counts join the totals; a run that passes no test fails.
+run_python() {
+  local t0; t0=$(date +%s)
+  local rel=$root/build/ci-release venv=$root/build/ci-python-venv
+  local log=$root/build/ci-python.log out=$root/build/ci-python-pytest.txt
+  mkdir -p "$root/build"
+  echo
+  echo "=== python: libtenreg.so (build/ci-release), venv build/ci-python-venv"
+  if ! { { [ -f "$rel/CMakeCache.txt" ] ||
+           cmake -S "$root" -B "$rel" -DCMAKE_BUILD_TYPE=RelWithDebInfo; } &&
+         cmake --build "$rel" -j "$jobs" --target tenreg tenreg-qsbr &&
+         /usr/bin/python3 -m venv --clear --system-site-packages "$venv" &&
+         "$venv/bin/python" -m pip install --no-build-isolation --no-index \
+           --disable-pip-version-check "$root/python"; } >"$log" 2>&1; then
+    tail -n 40 "$log"
+    summary[python]="library build or package install FAILED (full log: $log)"
+    status=1
+    return
+  fi
+  echo "=== python: pytest"
+  # -P: the package under test is the installed one, not python/tenreg.
+  (cd "$root/python" &&
+     TENREG_LIBRARY="$rel/src/libtenreg.so" timeout 300 "$venv/bin/python" -P -m pytest \
+       -q -p no:cacheprovider tests 2>&1) | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  # "3 failed, 150 passed, 2 skipped in 5.41s"; "1 error in 0.10s"
+  local line; line=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|errors?|skipped)' "$out" | tail -n 1 |
+                     sed -E 's/^=+ *//; s/ *=+$//')
+  local count passed=0 failed=0 word
+  for word in passed failed error errors; do
+    count=$(grep -oE "[0-9]+ $word([,; ]|$)" <<<"$line" | grep -oE '^[0-9]+' || true)
+    case $word in
+      passed) passed=${count:-0} ;;
+      *) failed=$(( failed + ${count:-0} )) ;;
+    esac
+  done
+  total_pass=$(( total_pass + passed ))
+  total_fail=$(( total_fail + failed ))
+  local secs=$(( $(date +%s) - t0 ))
+  if [ -z "$line" ]; then
+    summary[python]="pytest ran no test or printed no summary (exit $rc)"
+    status=1
+  elif [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+    summary[python]="pytest: $line FAILED (${secs}s)"
+    status=1
+  else
+    summary[python]="pytest: $line (${secs}s)"
+  fi
+}
+
 for b in $builds; do
   case $b in
     release) run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
@@ -142,6 +199,7 @@ for b in $builds; do
                summary[fuzz]="bounded fuzzing FAILED (inputs in build/ci-fuzz/findings/)"
                status=1
              fi ;;
+    python)  run_python ;;
     *) echo "unknown build '$b' in TENREG_CI_BUILDS" >&2; status=1 ;;
   esac
 done

@@ -18,7 +18,8 @@ class Resolution(ctypes.Structure):
     # tenreg.h: struct tenreg_resolution
     _fields_ = [("tenant_id", ctypes.c_char_p),
                 ("health", ctypes.c_int),
-                ("platform", ctypes.c_void_p)]
+                ("platform", ctypes.c_void_p),
+                ("matched", ctypes.c_char_p)]
 
 
 def main():
