@@ -432,6 +432,27 @@ TENREG_API int tenreg_foreach_host(const tenreg_t *reg, const char *tenant_id,
 TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, size_t len,
                                       tenreg_resolution *out);
 
+/* One lookup of tenreg_resolve_many: a Host value or URL, raw bytes. */
+typedef struct tenreg_query {
+    const char *host;
+    size_t len;
+} tenreg_query;
+
+/**
+ * tenreg_resolve_many - @n lookups at once (docs/design.md §8.6).
+ * @q:   the hosts; @out, @rc: arrays of @n, filled.
+ *
+ * rc[i] and out[i] are exactly what tenreg_resolve_by_host(q[i]) would
+ * give; the point is speed: the lookups go in groups whose cache misses
+ * overlap (each stage of every lookup of a group is issued before the
+ * next stage of any). Returns 0, or TENREG_EINVAL (NULL @reg, or a NULL
+ * array with @n > 0; nothing written then).
+ * Context, guarantees: as tenreg_resolve_by_host (wait-free, no store to
+ * shared memory; every out[i] valid until the read section ends).
+ */
+TENREG_API int tenreg_resolve_many(const tenreg_t *reg, const tenreg_query *q, size_t n,
+                                   tenreg_resolution *out, int *rc);
+
 /**
  * tenreg_resolve - resolve a host, building a lazy platform on first use.
  * @flags: 0 or TENREG_NOWAIT.

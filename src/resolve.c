@@ -12,30 +12,7 @@
 
 #include <string.h>
 
-/* The answer's (id, health, platform) triple; out->matched is the
- * lookup's, set by the callers. */
-static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec)
-{
-    out->tenant_id = tenreg__record_id(rec);
-    out->health = (tenreg_health)rec->health;
-    out->platform = rec->platform;
-}
-
-/* The host key or pattern text that found @e. */
-static inline const char *matched_of(tenreg__ent e, const struct tenreg__record *rec)
-{
-    if (TENREG__LIKELY(!tenreg__ent_is_alias(e)))
-        return tenreg__record_host(rec);
-    return tenreg__ent_alias(e)->text;
-}
-
-/* No answer: nothing of an earlier one may be taken for this one. */
-static inline int no_answer(tenreg_resolution *out, int rc)
-{
-    out->platform = NULL;
-    out->matched = NULL;
-    return rc;
-}
+#include "answer.h"
 
 /*
  * The pattern rule (docs/design.md §8.1), after the exact key missed:
@@ -62,20 +39,6 @@ tenreg__ent tenreg__find_pattern(const struct tenreg *reg, const char *key, size
             return e;
     }
     return 0;
-}
-
-/* Answer from the record alone: 0, EPENDING or EDISABLED. */
-static inline int answer(const struct tenreg__record *rec)
-{
-    if (TENREG__LIKELY(rec->platform != NULL))
-        return TENREG_OK;
-    return (rec->flags & TENREG__REC_BUILD_FAILED) ? TENREG_EDISABLED : TENREG_EPENDING;
-}
-
-static inline int host_key(const char *host, size_t len, char *key, size_t *klen)
-{
-    int rc = tenreg_normalize_host(host, len, key, TENREG_HOST_KEY_MAX + 1, klen);
-    return rc == TENREG_ENOSPC ? TENREG_EINVAL : rc;
 }
 
 /* A NULL registry or result: EINVAL, and no stale platform left behind. */

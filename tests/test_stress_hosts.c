@@ -115,6 +115,27 @@ static void *reader(void *arg)
             if (lrc == TENREG_OK)
                 check_whole("lazy.example", &r);
         }
+        if (n % 128 == 0) {
+            /* A batch of every probe: each answer checked like a single one. */
+            tenreg_query qs[NPROBES];
+            tenreg_resolution rs[NPROBES];
+            int rcs[NPROBES];
+            for (size_t j = 0; j < NPROBES; j++)
+                qs[j] = (tenreg_query){probes[j], strlen(probes[j])};
+            cr_assert_eq(tenreg_resolve_many(reg, qs, NPROBES, rs, rcs), TENREG_OK);
+            for (size_t j = 0; j < NPROBES; j++) {
+                if (j < HELD_PROBES) {
+                    char id[8];
+                    snprintf(id, sizeof(id), "A%u", (unsigned)(j % ANCHORS));
+                    cr_assert_eq(rcs[j], TENREG_OK, "batch: %s", probes[j]);
+                    cr_assert_str_eq(rs[j].tenant_id, id, "batch: %s", probes[j]);
+                }
+                if (rcs[j] == TENREG_OK)
+                    check_whole(probes[j], &rs[j]);
+                else
+                    cr_assert_eq(rcs[j], TENREG_ENOENT, "batch: %s", probes[j]);
+            }
+        }
         int rc = tenreg_resolve_by_host(reg, key, strlen(key), &r);
         if (i < HELD_PROBES) {
             char id[8], held[32];

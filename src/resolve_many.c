@@ -1,0 +1,110 @@
+/*
+ * resolve_many.c - tenreg_resolve_many: many lookups with their cache
+ * misses overlapped (docs/design.md §8.6).
+ *
+ * A cold lookup is two dependent misses: the slot line, then the record
+ * it points at. Done one lookup after the other, each miss waits alone.
+ * Group prefetching (Chen et al., ICDE'04) runs a group of lookups stage by
+ * stage instead, issuing every lookup's load for a stage before using any:
+ *   A  normalize, hash under the current array's key, prefetch the home slot;
+ *   B  walk the slots (now cached) to the first live entry whose stored
+ *      hash matches, prefetch the record or alias it points at;
+ *   C  compare the key (now cached) and answer.
+ * Stage C falls back to the plain lookup for what the group cannot
+ * settle: a hash that matched another key (a 64-bit collision of the
+ * keyed hash), a miss that the patterns may still answer, an alias (one
+ * more dependent load). Every answer is the one tenreg_resolve_by_host
+ * would give: the same array, the same orderings, the same precedence.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "answer.h"
+
+#define GROUP 16
+
+struct lookup {
+    const struct tenreg__slots *a; /* the array the hash belongs to */
+    uint64_t hash;
+    size_t home;
+    tenreg__ent e;                 /* stage B's candidate, or 0 */
+    size_t klen;
+    int rc;                        /* from normalization */
+    char key[TENREG_HOST_KEY_MAX + 1];
+};
+
+/* Stage B for one lookup: the first live entry of @l's probe sequence with
+ * its hash, or 0 where the plain lookup would stop (empty slot, or past
+ * max_disp). Loads as tenreg__table_find_counted does. */
+static inline tenreg__ent first_candidate(const struct lookup *l)
+{
+    const struct tenreg__slots *a = l->a;
+    size_t mask = a->mask, i = l->home;
+    size_t last = (i + atomic_load_explicit(&a->max_disp, memory_order_relaxed)) & mask;
+    for (;; i = (i + 1) & mask) {
+        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+        if (!e)
+            return 0;
+        if (e != TENREG__TOMBSTONE &&
+            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == l->hash)
+            return e;
+        if (i == last)
+            return 0;
+    }
+}
+
+static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_t n,
+                          tenreg_resolution *out, int *rc, struct lookup *g)
+{
+    for (size_t i = 0; i < n; i++) { /* A */
+        struct lookup *l = &g[i];
+        l->rc = q[i].host ? host_key(q[i].host, q[i].len, l->key, &l->klen) : TENREG_EINVAL;
+        if (l->rc != TENREG_OK)
+            continue;
+        /* Pairs with the release of a published array (table.c). */
+        l->a = __atomic_load_n(&reg->by_host.cur, __ATOMIC_ACQUIRE);
+        l->hash = tenreg__hash(&l->a->key, l->key, l->klen);
+        l->home = l->hash & l->a->mask;
+        __builtin_prefetch(&l->a->s[l->home]);
+    }
+    for (size_t i = 0; i < n; i++) { /* B */
+        struct lookup *l = &g[i];
+        if (l->rc != TENREG_OK)
+            continue;
+        l->e = first_candidate(l);
+        if (l->e)
+            __builtin_prefetch((const void *)(l->e & ~TENREG__ENT_ALIAS));
+    }
+    for (size_t i = 0; i < n; i++) { /* C */
+        struct lookup *l = &g[i];
+        if (l->rc != TENREG_OK) {
+            rc[i] = no_answer(&out[i], l->rc);
+            continue;
+        }
+        tenreg__ent e = l->e;
+        /* The candidate is the answer when its key is ours; otherwise the
+         * plain lookup settles it (collision, miss, patterns). */
+        if (!e || !tenreg__ent_key_is(e, TENREG__KEY_HOST, l->key, l->klen))
+            e = tenreg__find_host(reg, l->key, l->klen);
+        if (!e) {
+            rc[i] = no_answer(&out[i], TENREG_ENOENT);
+            continue;
+        }
+        const struct tenreg__record *rec = tenreg__ent_record(e);
+        fill(&out[i], rec);
+        out[i].matched = matched_of(e, rec);
+        rc[i] = answer(rec);
+    }
+}
+
+TENREG_API int tenreg_resolve_many(const tenreg_t *reg, const tenreg_query *q, size_t n,
+                                   tenreg_resolution *out, int *rc)
+{
+    if (!reg || (n > 0 && (!q || !out || !rc)))
+        return TENREG_EINVAL;
+    struct lookup g[GROUP];
+    for (size_t i = 0; i < n; i += GROUP)
+        resolve_group(reg, q + i, n - i < GROUP ? n - i : GROUP, out + i, rc + i, g);
+    return TENREG_OK;
+}
