@@ -3,10 +3,20 @@
  *
  * The input is decoded into up to MAX_OPS operations (fuzz_registry_common.h)
  * on a real registry (one builder thread, fixed hash seed) and on a
- * single-threaded model of docs/design.md §2/§3 written here. After every
- * operation the return code, the health, the tenant id and the platform
- * identity must match the model, and so must the validator and factory
- * call counts. Resolves block (no TENREG_NOWAIT on lazy tenants that are
+ * single-threaded model of docs/design.md §2/§3 and §8.1 written here.
+ * After every operation the return code, the health, the tenant id, the
+ * platform identity and the host key or pattern that matched must match
+ * the model, and so must the validator and factory call counts. The model
+ * keeps each tenant's hosts as an ordered list of canonical strings (the
+ * agent URL's key first, then extra keys and "*.NAME" patterns in the order
+ * they were added): a lookup is an exact key of any tenant, else the
+ * longest pattern whose "." NAME ends the key (never an IPv6 key); a
+ * registration of the id keeps only its agent URL's key, unregister drops
+ * all. After every operation that may change an answer, a lookup of every
+ * host key is checked against it; after those that change hosts also each
+ * tenant's tenreg_foreach_host() list and a lookup of every key and of a
+ * name under every pattern a tenant holds; at the end every fz_hosts
+ * spelling too. Resolves block (no TENREG_NOWAIT on lazy tenants that are
  * not built), so every build is finished when the call returns and the
  * sequence is deterministic. At the end tenreg_free must have released
  * every platform the registry owned exactly once, and none of the caller's.
@@ -36,8 +46,12 @@ struct fctx {
 /* The model of one tenant id. */
 struct mtenant {
     int exists;
-    int group;              /* host key */
-    const char *url;
+    int group;              /* host group of the agent URL */
+    /* Canonical host keys and patterns, interned (intern_rule: one pointer
+     * per rule, compared with ==), hosts[0] the agent URL's key, the others
+     * in the order they were added. */
+    const char *hosts[TENREG_HOSTS_MAX];
+    unsigned nhosts;
     struct fz_plat *platform; /* eager platform, or the built one */
     struct fctx *factory;   /* lazy and not built yet (NULL: eager or dropped) */
     int build_failed;       /* a lazy build failed: EDISABLED until re-registered */
@@ -135,6 +149,7 @@ static void model_retire(struct mtenant *t)
     t->exists = 0;
     t->platform = NULL;
     t->factory = NULL;
+    t->nhosts = 0;
 }
 
 /* A lazy build of @id (the factory already ran in the real registry):
@@ -165,12 +180,71 @@ static int model_build(struct state *st, int id)
     return TENREG_EVALIDATOR;
 }
 
-static int model_tenant_of_group(const struct state *st, int group)
+/* The one pointer of a rule's text (NULL: no input can produce it, so no
+ * tenant holds it). */
+static const char *intern_rule(const char *rule)
+{
+    int id = fz_rule_id(rule);
+    return id < 0 ? NULL : fz_rule_text(id);
+}
+
+/* Index of interned @rule in @t's hosts, or -1. */
+static int model_holds(const struct mtenant *t, const char *rule)
+{
+    if (!t->exists || rule == NULL)
+        return -1;
+    for (unsigned k = 0; k < t->nhosts; k++)
+        if (t->hosts[k] == rule)
+            return (int)k;
+    return -1;
+}
+
+/* The tenant that holds interned host key or pattern @rule, or -1. */
+static int model_holder(const struct state *st, const char *rule)
 {
     for (int i = 0; i < FZ_IDS; i++)
-        if (st->m[i].exists && st->m[i].group == group)
+        if (model_holds(&st->m[i], rule) >= 0)
             return i;
     return -1;
+}
+
+/* The interned rule of each fz_hosts group's key, looked up once (the
+ * model's lookups are the hot part of this target). */
+static const char *group_rule(int group)
+{
+    static const char *rules[FZ_GROUPS];
+    if (!rules[group])
+        rules[group] = intern_rule(fz_group_key(group));
+    return rules[group];
+}
+
+/* Who answers host key @key (§8.1): the tenant holding it exactly, else the
+ * one with the longest matching pattern; -1 for none. *matched: the rule.
+ * @rule_of_key: the interned rule of @key, NULL when @key is no rule (a
+ * name made up under a pattern). */
+static int model_lookup(const struct state *st, const char *key, const char *rule_of_key,
+                        const char **matched)
+{
+    *matched = NULL;
+    int exact = model_holder(st, rule_of_key);
+    if (exact >= 0) {
+        *matched = rule_of_key;
+        return exact;
+    }
+    int best = -1;
+    size_t best_len = 0;
+    for (int i = 0; i < FZ_IDS; i++) {
+        const struct mtenant *t = &st->m[i];
+        for (unsigned k = 0; t->exists && k < t->nhosts; k++) {
+            const char *rule = t->hosts[k];
+            if (fz_is_pattern(rule) && strlen(rule) > best_len && fz_pattern_matches(rule, key)) {
+                best = i;
+                best_len = strlen(rule);
+                *matched = rule;
+            }
+        }
+    }
+    return best;
 }
 
 /* Expected answer of a resolve of tenant @id; @build: may build. */
@@ -195,32 +269,168 @@ static size_t model_count(const struct state *st)
 
 /* ---- checks ------------------------------------------------------------- */
 
+/* @matched: the rule the model says decides (NULL for by-id lookups);
+ * @what, @detail: the call, for messages (@detail: "" or the host). */
 static void check_resolution(const struct state *st, int rc, int expect, int id,
-                             const tenreg_resolution *out, const char *what)
+                             const char *matched, const tenreg_resolution *out,
+                             const char *what, const char *detail)
 {
-    FUZZ_ASSERT_MSG(rc == expect, "%s: rc %s, model %s", what, tenreg_err_name(rc),
+    FUZZ_ASSERT_MSG(rc == expect, "%s%s: rc %s, model %s", what, detail, tenreg_err_name(rc),
                     tenreg_err_name(expect));
-    if (rc == TENREG_ENOENT || rc == TENREG_EINVAL)
+    if (rc == TENREG_ENOENT || rc == TENREG_EINVAL) {
+        FUZZ_ASSERT_MSG(out->matched == NULL, "%s%s: %s with matched %p", what, detail,
+                        tenreg_err_name(rc), (const void *)out->matched);
         return;
+    }
+    if (matched)
+        FUZZ_ASSERT_MSG(out->matched && strcmp(out->matched, matched) == 0,
+                        "%s%s: matched \"%.80s\", model \"%s\"", what, detail,
+                        out->matched ? out->matched : "(null)", matched);
+    else
+        FUZZ_ASSERT_MSG(out->matched == NULL, "%s%s: matched %p, model NULL", what, detail,
+                        (const void *)out->matched);
     const struct mtenant *t = &st->m[id];
     FUZZ_ASSERT_MSG(out->tenant_id && strcmp(out->tenant_id, fz_id((unsigned)id)) == 0,
-                    "%s: tenant_id \"%.20s\", model %s", what,
+                    "%s%s: tenant_id \"%.20s\", model %s", what, detail,
                     out->tenant_id ? out->tenant_id : "(null)", fz_id((unsigned)id));
-    FUZZ_ASSERT_MSG(out->health == t->health, "%s: health %s, model %s", what,
+    FUZZ_ASSERT_MSG(out->health == t->health, "%s%s: health %s, model %s", what, detail,
                     tenreg_health_name(out->health), tenreg_health_name(t->health));
     if (rc == TENREG_OK) {
-        FUZZ_ASSERT_MSG(out->platform == t->platform, "%s: platform %p, model %p", what,
-                        out->platform, (void *)t->platform);
+        FUZZ_ASSERT_MSG(out->platform == t->platform, "%s%s: platform %p, model %p", what,
+                        detail, out->platform, (void *)t->platform);
         const struct fz_plat *p = out->platform;
         FUZZ_ASSERT(p->magic == FZ_PLAT_MAGIC && p->id == id && p->group == t->group);
-        FUZZ_ASSERT_MSG(atomic_load(&p->frees) == 0, "%s: resolved a freed platform", what);
+        FUZZ_ASSERT_MSG(atomic_load(&p->frees) == 0, "%s%s: resolved a freed platform", what,
+                        detail);
     } else {
-        FUZZ_ASSERT_MSG(out->platform == NULL, "%s: %s with platform %p", what,
+        FUZZ_ASSERT_MSG(out->platform == NULL, "%s%s: %s with platform %p", what, detail,
                         tenreg_err_name(rc), out->platform);
     }
 }
 
-static void check_invariants(struct state *st)
+/* ---- host lists and lookups against the model --------------------------- */
+
+/* Removes @t's last extra host through the API, as the model says it must
+ * succeed (used from inside a foreach_host callback). */
+static void remove_last_extra(struct state *st, int id)
+{
+    struct mtenant *t = &st->m[id];
+    if (t->nhosts < 2)
+        return;
+    const char *rule = t->hosts[t->nhosts - 1];
+    char text[TENREG_HOST_KEY_MAX + 3];
+    int rc = tenreg_remove_host(st->reg, fz_id((unsigned)id),
+                                fz_is_pattern(rule) ? rule : fz_key_text(rule, text, sizeof text));
+    FUZZ_ASSERT_MSG(rc == TENREG_OK, "remove_host(%s, \"%s\") inside foreach_host: %s",
+                    fz_id((unsigned)id), rule, tenreg_err_name(rc));
+    t->nhosts--;
+}
+
+struct list_ctx {
+    struct state *st;
+    const char *want[TENREG_HOSTS_MAX]; /* the model's list when the call began */
+    unsigned n, calls;
+    unsigned stop_at; /* 0: never stop */
+    int mutate_id;    /* >= 0: remove that tenant's last extra host at the first call */
+};
+
+static int list_fn(void *ctx, const char *host_or_pattern)
+{
+    struct list_ctx *c = ctx;
+    FUZZ_ASSERT_MSG(!in_read_section, "foreach_host callback inside a read section");
+    FUZZ_ASSERT_MSG(host_or_pattern != NULL, "foreach_host: NULL host");
+    FUZZ_ASSERT_MSG(c->calls < c->n, "foreach_host: call %u, model has %u hosts (\"%.80s\")",
+                    c->calls + 1, c->n, host_or_pattern);
+    FUZZ_ASSERT_MSG(strcmp(host_or_pattern, c->want[c->calls]) == 0,
+                    "foreach_host: host %u is \"%.80s\", model \"%s\"", c->calls,
+                    host_or_pattern, c->want[c->calls]);
+    c->calls++;
+    if (c->mutate_id >= 0 && c->calls == 1)
+        remove_last_extra(c->st, c->mutate_id);
+    return c->stop_at && c->calls == c->stop_at ? 2000 + (int)c->stop_at : 0;
+}
+
+static void list_ctx_init(struct list_ctx *c, struct state *st, int id)
+{
+    memset(c, 0, sizeof(*c));
+    c->st = st;
+    c->mutate_id = -1;
+    const struct mtenant *t = &st->m[id];
+    if (!t->exists)
+        return;
+    c->n = t->nhosts;
+    memcpy(c->want, t->hosts, t->nhosts * sizeof(t->hosts[0]));
+}
+
+/* Every tenant's foreach_host list, in order. */
+static void check_host_lists(struct state *st)
+{
+    for (int i = 0; i < FZ_IDS; i++) {
+        struct list_ctx c;
+        list_ctx_init(&c, st, i);
+        int rc = tenreg_foreach_host(st->reg, fz_id((unsigned)i), list_fn, &c);
+        FUZZ_ASSERT_MSG(rc == (st->m[i].exists ? TENREG_OK : TENREG_ENOENT),
+                        "foreach_host(%s): %s", fz_id((unsigned)i), tenreg_err_name(rc));
+        FUZZ_ASSERT_MSG(c.calls == c.n, "foreach_host(%s): %u hosts, model %u",
+                        fz_id((unsigned)i), c.calls, c.n);
+    }
+}
+
+/* resolve_by_host of @text (host key @key, NULL: does not normalize; @rule:
+ * its interned rule, NULL: none). */
+static void check_lookup(struct state *st, const char *text, const char *key, const char *rule)
+{
+    const char *matched = NULL;
+    int id = key ? model_lookup(st, key, rule, &matched) : -1;
+    int expect = !key ? TENREG_EINVAL : id < 0 ? TENREG_ENOENT : model_resolve_tenant(st, id, 0);
+    tenreg_resolution out;
+    memset(&out, 0xEE, sizeof(out));
+    tenreg_read_lock();
+    in_read_section = 1;
+    int rc = tenreg_resolve_by_host(st->reg, text, strlen(text), &out);
+    in_read_section = 0;
+    check_resolution(st, rc, expect, id, matched, &out, "lookup of ", text);
+    tenreg_read_unlock();
+}
+
+/* @all: every entry; else one spelling per host key (the resolve
+ * operations try every spelling, and the others cannot change). */
+static void check_table_lookups(struct state *st, int all)
+{
+    int seen[FZ_GROUPS] = {0};
+    for (size_t i = 0; i < FZ_HOSTS; i++) {
+        int g = fz_hosts[i].group;
+        if (!all && (g < 0 || seen[g]))
+            continue;
+        if (g >= 0)
+            seen[g] = 1;
+        check_lookup(st, fz_hosts[i].text, fz_hosts[i].key, g >= 0 ? group_rule(g) : NULL);
+    }
+}
+
+/* Every key a tenant holds, and a name one label under every pattern. */
+static void check_held_lookups(struct state *st)
+{
+    for (int i = 0; i < FZ_IDS; i++) {
+        const struct mtenant *t = &st->m[i];
+        for (unsigned k = 0; t->exists && k < t->nhosts; k++) {
+            char probe[TENREG_HOST_KEY_MAX + 8], text[TENREG_HOST_KEY_MAX + 8];
+            if (fz_is_pattern(t->hosts[k]))
+                snprintf(probe, sizeof probe, "zq%s", t->hosts[k] + 1);
+            else
+                snprintf(probe, sizeof probe, "%s", t->hosts[k]);
+            check_lookup(st, fz_key_text(probe, text, sizeof text), probe,
+                         fz_is_pattern(t->hosts[k]) ? NULL : t->hosts[k]);
+        }
+    }
+}
+
+/* Always: a lookup of every host key (one spelling each; keys under
+ * patterns included), whose answers builds and rechecks change too. @full
+ * (after operations that change hosts): also every tenant's host list and
+ * a lookup of every key and of a name under every pattern a tenant holds.
+ * @final: every fz_hosts spelling too. */
+static void check_invariants(struct state *st, int full, int final)
 {
     FUZZ_ASSERT_EQ(tenreg_count(st->reg), model_count(st));
     FUZZ_ASSERT_EQ(atomic_load(&st->validator_calls), st->expect_validator_calls);
@@ -243,6 +453,11 @@ static void check_invariants(struct state *st)
         FUZZ_ASSERT_MSG(atomic_load(&st->fctxs[i].calls) == st->fctxs[i].model_built,
                         "factory %u: %d calls, model %d", i, atomic_load(&st->fctxs[i].calls),
                         st->fctxs[i].model_built);
+    check_table_lookups(st, final);
+    if (full) {
+        check_host_lists(st);
+        check_held_lookups(st);
+    }
 }
 
 /* ---- operations --------------------------------------------------------- */
@@ -282,7 +497,7 @@ static void op_register(struct state *st, const struct fz_op_args *a, int lazy)
 
     /* The model's answer. */
     int expect;
-    int holder = group >= 0 ? model_tenant_of_group(st, group) : -1;
+    int holder = group >= 0 ? model_holder(st, intern_rule(h->key)) : -1;
     if (bad_arg || !valid_id(a->id) || group < 0)
         expect = TENREG_EINVAL;
     else if (holder >= 0 && holder != (int)a->id)
@@ -315,7 +530,8 @@ static void op_register(struct state *st, const struct fz_op_args *a, int lazy)
     model_retire(t);
     t->exists = 1;
     t->group = group;
-    t->url = h->text;
+    t->hosts[0] = intern_rule(h->key); /* a new registration: its agent URL's key only */
+    t->nhosts = 1;
     t->platform = plat;
     t->factory = f;
     t->build_failed = 0;
@@ -371,7 +587,8 @@ static void op_resolve_host(struct state *st, const struct fz_op_args *a, enum f
         flags = TENREG_AWAIT_FIRST_VALIDATION; /* not a resolve flag */
         bad_flags = 1;
     }
-    int id = h->group >= 0 ? model_tenant_of_group(st, h->group) : -1;
+    const char *matched = NULL;
+    int id = h->group >= 0 ? model_lookup(st, h->key, group_rule(h->group), &matched) : -1;
     if (op == FZ_RESOLVE_NOWAIT) {
         /* Only where the answer does not depend on a builder's timing. */
         if (id >= 0 && !st->m[id].platform && !st->m[id].build_failed)
@@ -399,9 +616,10 @@ static void op_resolve_host(struct state *st, const struct fz_op_args *a, enum f
         expect = TENREG_ENOENT;
     else
         expect = model_resolve_tenant(st, id, op == FZ_RESOLVE);
-    check_resolution(st, rc, expect, id, &out,
-                     op == FZ_RESOLVE ? "resolve" : op == FZ_RESOLVE_BY_HOST ? "resolve_by_host"
-                                                                             : "resolve NOWAIT");
+    check_resolution(st, rc, expect, id, matched, &out,
+                     op == FZ_RESOLVE ? "resolve " : op == FZ_RESOLVE_BY_HOST ? "resolve_by_host "
+                                                                              : "resolve NOWAIT ",
+                     h->text);
     tenreg_read_unlock();
     free(copy);
 }
@@ -422,7 +640,7 @@ static void op_resolve_by_id(struct state *st, const struct fz_op_args *a)
         expect = TENREG_ENOENT;
     else
         expect = model_resolve_tenant(st, (int)a->id, 1);
-    check_resolution(st, rc, expect, (int)a->id, &out, "resolve_by_id");
+    check_resolution(st, rc, expect, (int)a->id, NULL, &out, "resolve_by_id ", fz_id(a->id));
     tenreg_read_unlock();
 }
 
@@ -476,6 +694,140 @@ static void op_foreach(struct state *st, const struct fz_op_args *a)
     FUZZ_ASSERT_EQ(tenreg_foreach(st->reg, NULL, NULL), TENREG_EINVAL);
 }
 
+/* ---- hosts and patterns (§8.1) ------------------------------------------ */
+
+/* The model's answer to add_host(@id, a host whose canonical form is
+ * @canonical; NULL: does not normalize / not a pattern); @bad: a NULL or
+ * invalid argument. *alt: a second answer the contract allows (when the
+ * tenant is full and another tenant holds the host, either check may come
+ * first), else the same. */
+static int model_add(const struct state *st, int bad, unsigned id, const char *canonical,
+                     int *alt)
+{
+    int expect;
+    canonical = canonical ? intern_rule(canonical) : NULL;
+    if (bad || !valid_id(id) || canonical == NULL) {
+        expect = TENREG_EINVAL;
+    } else if (!st->m[id].exists) {
+        expect = TENREG_ENOENT;
+    } else if (model_holds(&st->m[id], canonical) >= 0) {
+        expect = TENREG_OK; /* idempotent, even when full */
+    } else {
+        int full = st->m[id].nhosts >= TENREG_HOSTS_MAX;
+        int holder = model_holder(st, canonical);
+        if (holder >= 0) {
+            *alt = full ? TENREG_ENOSPC : TENREG_EEXIST;
+            return TENREG_EEXIST;
+        }
+        expect = full ? TENREG_ENOSPC : TENREG_OK;
+    }
+    *alt = expect;
+    return expect;
+}
+
+static void model_apply_add(struct state *st, unsigned id, const char *canonical)
+{
+    struct mtenant *t = &st->m[id];
+    canonical = intern_rule(canonical);
+    if (model_holds(t, canonical) < 0) {
+        FUZZ_ASSERT(t->nhosts < TENREG_HOSTS_MAX);
+        t->hosts[t->nhosts++] = canonical;
+    }
+}
+
+/* add_host of one host argument; returns the rc. */
+static int do_add_host(struct state *st, unsigned id, int null_id, const char *host,
+                       const char *canonical)
+{
+    int alt;
+    int expect = model_add(st, null_id || host == NULL, id, canonical, &alt);
+    int rc = tenreg_add_host(st->reg, null_id ? NULL : fz_id(id), host);
+    FUZZ_ASSERT_MSG(rc == expect || rc == alt, "add_host(%.20s, \"%s\"): rc %s, model %s",
+                    null_id ? "(null)" : fz_id(id), host ? host : "(null)",
+                    tenreg_err_name(rc), tenreg_err_name(expect));
+    if (rc == TENREG_OK)
+        model_apply_add(st, id, canonical);
+    return rc;
+}
+
+static void op_add_host(struct state *st, const struct fz_op_args *a)
+{
+    char buf[FZ_GEN_CAP];
+    const char *canonical;
+    int null_id;
+    const char *host = fz_host_arg(a, buf, sizeof buf, &canonical, &null_id);
+    (void)do_add_host(st, a->id, null_id, host, canonical);
+}
+
+static void op_remove_host(struct state *st, const struct fz_op_args *a)
+{
+    char buf[FZ_GEN_CAP];
+    const char *canonical;
+    int null_id;
+    const char *host = fz_host_arg(a, buf, sizeof buf, &canonical, &null_id);
+    int expect, at = -1;
+    if (null_id || host == NULL || !valid_id(a->id) || canonical == NULL) {
+        expect = TENREG_EINVAL;
+    } else if (!st->m[a->id].exists) {
+        expect = TENREG_ENOENT;
+    } else if (st->m[a->id].hosts[0] == intern_rule(canonical)) {
+        expect = TENREG_EINVAL; /* the agent URL's own host: re-register to move it */
+    } else {
+        at = model_holds(&st->m[a->id], intern_rule(canonical));
+        expect = at < 0 ? TENREG_ENOENT : TENREG_OK;
+    }
+    int rc = tenreg_remove_host(st->reg, null_id ? NULL : fz_id(a->id), host);
+    FUZZ_ASSERT_MSG(rc == expect, "remove_host(%.20s, \"%s\"): rc %s, model %s",
+                    null_id ? "(null)" : fz_id(a->id), host ? host : "(null)",
+                    tenreg_err_name(rc), tenreg_err_name(expect));
+    if (rc == TENREG_OK) {
+        struct mtenant *t = &st->m[a->id];
+        memmove(&t->hosts[at], &t->hosts[at + 1],
+                (t->nhosts - (unsigned)at - 1) * sizeof(t->hosts[0]));
+        t->nhosts--;
+    }
+}
+
+/* Adds generated hosts from raw on until all FZ_GEN_HOSTS were tried, so a
+ * tenant reaches TENREG_HOSTS_MAX (ENOSPC) and a second tenant collides. */
+static void op_fill_hosts(struct state *st, const struct fz_op_args *a)
+{
+    char buf[FZ_GEN_CAP];
+    unsigned tries = valid_id(a->id) && st->m[a->id].exists ? FZ_GEN_HOSTS : 1;
+    for (unsigned k = 0; k < tries; k++) {
+        unsigned j = (a->raw + k) % FZ_GEN_HOSTS;
+        const char *host = fz_gen_text(j, a->variant, buf, sizeof buf);
+        (void)do_add_host(st, a->id, 0, host, fz_gen_key(j));
+    }
+}
+
+/* foreach_host with an early stop (variant), a NULL callback (outcome 3),
+ * or a callback that removes a host mid-way (outcome 2: the snapshot is
+ * still what is listed). */
+static void op_foreach_host(struct state *st, const struct fz_op_args *a)
+{
+    struct list_ctx c;
+    int known = valid_id(a->id) && st->m[a->id].exists;
+    if (known)
+        list_ctx_init(&c, st, (int)a->id);
+    else
+        memset(&c, 0, sizeof(c));
+    c.st = st;
+    c.mutate_id = known && a->outcome == 2 ? (int)a->id : -1;
+    c.stop_at = a->variant;
+    int null_fn = a->outcome == 3;
+    int rc = tenreg_foreach_host(st->reg, fz_id(a->id), null_fn ? NULL : list_fn, &c);
+    int expect = null_fn || !valid_id(a->id) ? TENREG_EINVAL : !known ? TENREG_ENOENT : 0;
+    if (expect == 0 && c.stop_at && c.stop_at <= c.n) {
+        FUZZ_ASSERT_EQ(rc, 2000 + (int)c.stop_at);
+        FUZZ_ASSERT_EQ(c.calls, c.stop_at);
+    } else {
+        FUZZ_ASSERT_MSG(rc == expect, "foreach_host(%.20s): rc %s, model %s", fz_id(a->id),
+                        tenreg_err_name(rc), tenreg_err_name(expect));
+        FUZZ_ASSERT_EQ(c.calls, expect == 0 ? c.n : 0);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int registered;
@@ -495,6 +847,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st->fctxs = calloc(MAX_OPS, sizeof(struct fctx));
     FUZZ_ASSERT(st->pool.plats && st->fctxs);
     atomic_init(&st->pool.used, 0);
+    atomic_init(&st->pool.frees, 0);
     atomic_init(&st->validator_calls, 0);
     st->have_validator = !(cfg_byte & 1);
     st->main_thread = pthread_self();
@@ -528,10 +881,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case FZ_SET_VERDICT:
             st->verdict[a.id % FZ_IDS] = fz_verdict_value(a.outcome);
             break;
+        case FZ_ADD_HOST: op_add_host(st, &a); break;
+        case FZ_REMOVE_HOST: op_remove_host(st, &a); break;
+        case FZ_FOREACH_HOST: op_foreach_host(st, &a); break;
+        case FZ_FILL_HOSTS: op_fill_hosts(st, &a); break;
         default: break;
         }
-        check_invariants(st);
+        /* Lookups after every operation that may change an answer (a
+         * blocking resolve may build); all of it after host changes. */
+        int full = a.op == FZ_REGISTER || a.op == FZ_REGISTER_LAZY || a.op == FZ_UNREGISTER ||
+                   a.op == FZ_ADD_HOST || a.op == FZ_REMOVE_HOST || a.op == FZ_FILL_HOSTS ||
+                   (a.op == FZ_FOREACH_HOST && a.outcome == 2);
+        int reads_only = a.op == FZ_RESOLVE_BY_HOST || a.op == FZ_HEALTH_OF ||
+                         a.op == FZ_FOREACH || a.op == FZ_SET_VERDICT ||
+                         a.op == FZ_RESOLVE_NOWAIT || a.op == FZ_FOREACH_HOST;
+        if (full || !reads_only)
+            check_invariants(st, full, 0);
+        else
+            FUZZ_ASSERT_EQ(tenreg_count(st->reg), model_count(st));
     }
+    check_invariants(st, 1, 1);
 
     tenreg_free(st->reg);
     fz_pool_check_final(&st->pool);

@@ -117,6 +117,7 @@ static int prepare_aliases(struct tenreg__tenant *t, struct tenreg__alias ***gro
                            unsigned *grown_cap)
 {
     *grown = NULL;
+    *grown_cap = t->alias_cap;
     if (t->n_aliases < t->alias_cap)
         return TENREG_OK;
     unsigned cap = t->alias_cap ? 2u * t->alias_cap : 4u;
@@ -149,8 +150,8 @@ static int add_locked(struct tenreg *reg, struct tenreg__tenant *t, void *arg)
     if (1u + t->n_aliases >= TENREG_HOSTS_MAX)
         return TENREG_ENOSPC;
     /* Every allocation before the first change. */
-    struct tenreg__alias **aliases;
-    unsigned cap;
+    struct tenreg__alias **aliases = NULL;
+    unsigned cap = 0;
     struct tenreg__slots *slots = NULL;
     struct tenreg__alias *al = tenreg__alias_new(reg, h->text, h->len, h->pattern, t->rec);
     if (!al)

@@ -2,7 +2,8 @@
  * tenreg - command-line front to libtenreg.
  *
  *   tenreg normalize [--hex]          Host values on stdin -> host keys
- *   tenreg resolve --tenants FILE     Host values on stdin -> tenant, health
+ *   tenreg resolve --tenants FILE     Host values on stdin -> tenant, health,
+ *                                     the host key or pattern that matched
  *
  * tool.h says where each part lives.
  */
@@ -12,7 +13,11 @@
 #include <errno.h>
 #include <string.h>
 
-static const char usage_text[] =
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/* In parts: ISO C compilers need only support 4095-byte literals. */
+static const char *const usage_text[] = {
     "Usage:\n"
     "  tenreg normalize [--hex]\n"
     "  tenreg resolve --tenants FILE [--wait | --nowait] [--factory-delay-ms N]\n"
@@ -31,34 +36,54 @@ static const char usage_text[] =
     "          LF can be given (\"00\", \"0d\", \"0a\"; either case; an empty line\n"
     "          is the empty input). A line that is not an even number of hex\n"
     "          digits prints \"ERROR BADHEX\".\n"
-    "\n"
+    "\n",
+
     "resolve\n"
     "  Loads the tenants of FILE, then resolves each line of standard input\n"
     "  (a raw Host value or URL, read as for normalize) with tenreg_resolve()\n"
-    "  and prints one line:\n"
-    "    HOST<TAB>TENANT<TAB>HEALTH        served; HEALTH is pending, healthy,\n"
-    "                                      unverified or disabled\n"
-    "    HOST<TAB>TENANT<TAB>ERROR <CODE>  known tenant without a platform:\n"
-    "                                      EPENDING (not built yet), EFACTORY or\n"
-    "                                      EVALIDATOR (the build this line\n"
-    "                                      started or waited for failed),\n"
-    "                                      EDISABLED (an earlier build failed)\n"
-    "    HOST<TAB>-<TAB>ERROR <CODE>       ENOENT (no tenant has this host) or\n"
-    "                                      EINVAL (the host does not normalize)\n"
+    "  and prints one line of four fields separated by tabs:\n"
+    "    HOST  TENANT  HEALTH        MATCHED   served; HEALTH is pending, healthy,\n"
+    "                                          unverified or disabled\n"
+    "    HOST  TENANT  ERROR <CODE>  MATCHED   known tenant without a platform:\n"
+    "                                          EPENDING (not built yet), EFACTORY\n"
+    "                                          or EVALIDATOR (the build this line\n"
+    "                                          started or waited for failed),\n"
+    "                                          EDISABLED (an earlier build failed)\n"
+    "    HOST  -       ERROR <CODE>  -         ENOENT (no tenant has this host) or\n"
+    "                                          EINVAL (the host does not normalize)\n"
+    "  MATCHED is what decided (tenreg_resolution.matched): the host key, when\n"
+    "  a tenant holds it (agent URL or extra host), else the longest wildcard\n"
+    "  pattern \"*.NAME\" whose NAME the key ends with after a dot.\n"
     "  HOST and TENANT are echoed as read, except that '\\' and bytes outside\n"
     "  printable ASCII (tab, CR, NUL, non-ASCII...) are written as \\xHH.\n"
-    "\n"
-    "  FILE has one tenant per line:  tenant_id,agent_url[,lazy]\n"
+    "\n",
+
+    "  FILE has one tenant per line:  tenant_id,agent_url[,[lazy][,host]...]\n"
+    "    acme,https://acme.example/adcp                 eager\n"
+    "    acme,https://acme.example/adcp,lazy            lazy\n"
+    "    acme,https://acme.example/adcp,,www.acme.example,*.acme.example\n"
+    "    acme,https://acme.example/adcp,lazy,*.acme.example\n"
+    "  The third field is 'lazy' or empty (eager). Every field after it is one\n"
+    "  more host of the tenant (tenreg_add_host): a Host value or URL,\n"
+    "  normalized like the agent URL, or a wildcard pattern \"*.NAME\" (NAME a\n"
+    "  host name of one or more labels, any case, one trailing dot allowed; no\n"
+    "  scheme, port, path or IPv6), which matches every name that ends with\n"
+    "  \".NAME\" (a.NAME, b.a.NAME, never NAME itself). A tenant holds at most\n"
+    "  " STRINGIFY(TENREG_HOSTS_MAX)
+    " hosts and patterns, its agent URL's included; a host or pattern\n"
+    "  belongs to one tenant only, but a host may lie under another tenant's\n"
+    "  pattern (the host wins).\n"
     "  Fields are trimmed of spaces and tabs and cannot contain commas (no\n"
     "  quoting). Blank lines and lines whose first non-blank byte is '#' are\n"
     "  ignored; CRLF line ends are accepted. Eager tenants get a demo platform\n"
     "  and are validated while loading, so they start healthy (disabled with\n"
     "  --validator never); lazy tenants get a demo factory and are built by\n"
-    "  their first resolve. Every bad line (wrong field count, unknown third\n"
-    "  field, empty or over-long id, duplicate id, URL that does not normalize,\n"
-    "  host of another tenant) is reported on standard error as\n"
-    "  \"FILE:LINE: reason (TENREG_E...)\"; if there is any, nothing is resolved\n"
-    "  and the exit status is 1.\n"
+    "  their first resolve. Every bad line (too few fields, unknown third\n"
+    "  field, empty or over-long id, duplicate id, URL or extra host that does\n"
+    "  not normalize, bad pattern, empty host field, host or pattern of another\n"
+    "  tenant, more hosts than a tenant may hold) is reported on standard error\n"
+    "  as \"FILE:LINE: reason (TENREG_E...)\", once per mistake; if there is any,\n"
+    "  nothing is resolved and the exit status is 1.\n"
     "\n"
     "  --tenants FILE         the tenants file (required)\n"
     "  --wait                 a cold lazy tenant is built before its line is\n"
@@ -73,7 +98,9 @@ static const char usage_text[] =
     "  When an option is given twice, the last one wins.\n"
     "\n"
     "Exit status: 0 ok, 1 bad tenants file, 2 usage error, 3 runtime failure\n"
-    "(out of memory, I/O error, or the library broke its contract).\n";
+    "(out of memory, I/O error, or the library broke its contract).\n",
+    NULL,
+};
 
 static bool wants_help(int argc, char **argv)
 {
@@ -100,7 +127,8 @@ int main(int argc, char **argv)
     if (argc < 2) {
         rc = usage_error("missing command");
     } else if (wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
-        fputs(usage_text, stdout);
+        for (const char *const *part = usage_text; *part != NULL; part++)
+            fputs(*part, stdout);
         rc = EXIT_OK;
     } else if (strcmp(argv[1], "--version") == 0) {
         printf("tenreg %s\n", tenreg_version_string());

@@ -1,8 +1,10 @@
 /*
  * resolve_cmd.c - `tenreg resolve --tenants FILE`: Host values on stdin ->
- * tenant and health. Every answer and every free is checked against the
- * demo platforms: a library that hands out another tenant's platform, or
- * leaks or double-frees one, makes the tool fail (exit 3).
+ * tenant, health and the host key or pattern that matched. Every answer and
+ * every free is checked against the demo platforms and the line's own host
+ * key: a library that hands out another tenant's platform, names a rule
+ * that does not match the host, or leaks or double-frees a platform, makes
+ * the tool fail (exit 3).
  */
 
 #include "tool.h" /* first: it sets _POSIX_C_SOURCE */
@@ -23,8 +25,25 @@ struct answer {
     bool known;                         /* tenant_id/health are filled */
     tenreg_health health;
     char tenant_id[TENREG_ID_MAX + 1];
+    /* The host key or "*.NAME" pattern that decided (known answers only). */
+    char matched[TENREG_HOST_KEY_MAX + 3];
+    bool matched_ok;                    /* known: matched fits the line's host */
     bool platform_ok;                   /* code 0: platform is this tenant's */
 };
+
+/* Does @matched name a rule that may decide host key @key
+ * (docs/design.md §8.1): the key itself, or "*.s" with the key ending in
+ * "." s, IPv6 keys never matching a pattern? */
+static bool rule_fits(const char *matched, const char *key)
+{
+    if (strcmp(matched, key) == 0)
+        return true;
+    if (matched[0] != '*' || matched[1] != '.' || strchr(key, ':') != NULL)
+        return false;
+    const char *suffix = matched + 1; /* ".s" */
+    size_t n = strlen(key), m = strlen(suffix);
+    return n > m && strcmp(key + n - m, suffix) == 0;
+}
 
 static void resolve_one(tenreg_t *reg, const char *host, size_t len, unsigned flags,
                         struct answer *a)
@@ -36,9 +55,17 @@ static void resolve_one(tenreg_t *reg, const char *host, size_t len, unsigned fl
      * read section ends: copy everything printed before unlocking. */
     a->known = a->code != TENREG_ENOENT && a->code != TENREG_EINVAL && res.tenant_id != NULL;
     a->tenant_id[0] = '\0';
+    a->matched[0] = '\0';
+    a->matched_ok = true;
     if (a->known) {
         snprintf(a->tenant_id, sizeof a->tenant_id, "%s", res.tenant_id);
         a->health = res.health;
+        char key[TENREG_HOST_KEY_MAX + 1];
+        a->matched_ok = res.matched != NULL &&
+                        tenreg_normalize_host(host, len, key, sizeof key, NULL) == 0 &&
+                        rule_fits(res.matched, key);
+        if (res.matched != NULL)
+            snprintf(a->matched, sizeof a->matched, "%s", res.matched);
     }
     a->platform_ok = true;
     if (a->code == 0) {
@@ -58,9 +85,14 @@ static void print_answer(FILE *out, const char *host, size_t len, const struct a
     else
         fputc('-', out);
     if (a->code == 0)
-        fprintf(out, "\t%s\n", tenreg_health_name(a->health));
+        fprintf(out, "\t%s\t", tenreg_health_name(a->health));
     else
-        fprintf(out, "\tERROR %s\n", code_name(a->code));
+        fprintf(out, "\tERROR %s\t", code_name(a->code));
+    if (a->known)
+        put_escaped(out, a->matched, strlen(a->matched));
+    else
+        fputc('-', out);
+    fputc('\n', out);
 }
 
 static int resolve_stream(tenreg_t *reg, unsigned flags)
@@ -76,6 +108,11 @@ static int resolve_stream(tenreg_t *reg, unsigned flags)
         if (a.code == 0 && !a.platform_ok) {
             rc = runtime_error("resolve answered tenant '%s' with a platform that is not its own",
                                a.tenant_id);
+            break;
+        }
+        if (!a.matched_ok) {
+            rc = runtime_error("resolve answered tenant '%s' with matched '%s', which does not "
+                               "match the host", a.tenant_id, a.matched);
             break;
         }
         print_answer(stdout, line, len, &a);

@@ -1,6 +1,13 @@
 /*
- * tenants_file.c - loads `tenant_id,agent_url[,lazy]` lines into a registry
- * and reports every bad line with its number.
+ * tenants_file.c - loads tenants file lines into a registry and reports
+ * every bad line with its number:
+ *
+ *   tenant_id,agent_url[,[lazy][,host]...]
+ *
+ * The third field is "lazy" or empty (eager); each field after it is one
+ * more host of the tenant for tenreg_add_host(): a Host value or URL, or a
+ * wildcard pattern "*.NAME" (docs/design.md §8.1). main.c's usage text is
+ * the user's documentation of the format.
  */
 
 #include "tool.h" /* first: it sets _POSIX_C_SOURCE */
@@ -23,8 +30,15 @@ struct loader {
     struct loaded_tenant *loaded;
     size_t n_loaded, cap_loaded;
     unsigned long bad_lines;
+    unsigned long last_bad_line; /* a line with several mistakes counts once */
     bool out_of_memory;
 };
+
+/* Fields of one line: id, URL, the flag field, then up to TENREG_HOSTS_MAX
+ * extra hosts (one more than a tenant can hold, so that the library's own
+ * ENOSPC names the host that did not fit). */
+#define FIELDS_MAX (3 + TENREG_HOSTS_MAX)
+#define FORMAT "tenant_id,agent_url[,[lazy][,host]...]"
 
 PRINTF_LIKE(4, 5)
 static void report(struct loader *ld, unsigned long line, int err, const char *fmt, ...)
@@ -35,7 +49,10 @@ static void report(struct loader *ld, unsigned long line, int err, const char *f
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, " (%s)\n", tenreg_err_name(err));
-    ld->bad_lines++;
+    if (line != ld->last_bad_line) {
+        ld->bad_lines++;
+        ld->last_bad_line = line;
+    }
     if (err == TENREG_ENOMEM)
         ld->out_of_memory = true;
 }
@@ -107,21 +124,73 @@ static size_t split_fields(char *s, char **fields, size_t max)
     return count;
 }
 
-/* Names the tenant that holds @url's host, for an EEXIST message. The
- * lookup needs a read section; the id is copied before it ends. */
-static void owner_of_host(tenreg_t *reg, const char *url, char *owner, size_t cap)
+/* Looks for the tenant whose hosts (tenreg_foreach_host: keys and
+ * patterns as the registry spells them) include one string. */
+struct holder_search {
+    const tenreg_t *reg;
+    const char *wanted;
+    char *owner;
+    size_t cap;
+};
+
+static int is_wanted(void *ctx, const char *host_or_pattern)
 {
-    tenreg_resolution res = {0};
+    const struct holder_search *s = ctx;
+    return strcmp(host_or_pattern, s->wanted) == 0;
+}
+
+static int search_tenant(void *ctx, const char *tenant_id, tenreg_health health)
+{
+    (void)health;
+    struct holder_search *s = ctx;
+    if (tenreg_foreach_host(s->reg, tenant_id, is_wanted, s) != 1)
+        return 0;
+    snprintf(s->owner, s->cap, "%s", tenant_id);
+    return 1;
+}
+
+/* Names the tenant that holds host key or pattern @canonical ("" if none
+ * does). Iterating works on snapshots, outside any read section. */
+static void holder_of(const tenreg_t *reg, const char *canonical, char *owner, size_t cap)
+{
+    struct holder_search s = {.reg = reg, .wanted = canonical, .owner = owner, .cap = cap};
     owner[0] = '\0';
-    tenreg_read_lock();
-    int r = tenreg_resolve_by_host(reg, url, strlen(url), &res);
-    if (r != TENREG_ENOENT && r != TENREG_EINVAL && res.tenant_id != NULL)
-        snprintf(owner, cap, "%s", res.tenant_id);
-    tenreg_read_unlock();
+    (void)tenreg_foreach(reg, search_tenant, &s);
+}
+
+/* "*.NAME" as the registry keeps it: lower-cased, one trailing dot folded
+ * (only called for a pattern the registry accepted). */
+static void canonical_pattern(const char *pattern, char *out, size_t cap)
+{
+    size_t n = strlen(pattern);
+    if (n > 0 && pattern[n - 1] == '.')
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = pattern[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[n] = '\0';
+}
+
+/* "host 'k' already belongs to tenant 'o' of line N", for an EEXIST. */
+static void report_taken(struct loader *ld, unsigned long line, const char *kind,
+                         const char *canonical)
+{
+    char owner[TENREG_ID_MAX + 1];
+    char q[QUOTE_CAP], q_owner[QUOTE_CAP];
+    holder_of(ld->reg, canonical, owner, sizeof owner);
+    const char *shown = quote(q, canonical, strlen(canonical));
+    if (owner[0] == '\0')
+        report(ld, line, TENREG_EEXIST, "%s '%s' already belongs to another tenant", kind, shown);
+    else
+        report(ld, line, TENREG_EEXIST, "%s '%s' already belongs to tenant '%s' of line %lu",
+               kind, shown, quote(q_owner, owner, strlen(owner)), loaded_line_of(ld, owner));
 }
 
 static void report_register_failure(struct loader *ld, unsigned long line, int r,
-                                    const char *id, const char *url, const char *key)
+                                    const char *id, const char *key)
 {
     char q[QUOTE_CAP];
     if (r != TENREG_EEXIST) {
@@ -129,11 +198,47 @@ static void report_register_failure(struct loader *ld, unsigned long line, int r
                tenreg_strerror(r));
         return;
     }
-    char owner[TENREG_ID_MAX + 1];
-    char q_owner[QUOTE_CAP];
-    owner_of_host(ld->reg, url, owner, sizeof owner);
-    report(ld, line, r, "host '%s' already belongs to tenant '%s' of line %lu", key,
-           quote(q_owner, owner, strlen(owner)), loaded_line_of(ld, owner));
+    report_taken(ld, line, "host", key);
+}
+
+static bool is_pattern(const char *host)
+{
+    return host[0] == '*';
+}
+
+/* One extra host or pattern of a registered tenant. */
+static void load_extra_host(struct loader *ld, unsigned long line, const char *id,
+                            const char *host)
+{
+    char q[QUOTE_CAP], q_id[QUOTE_CAP];
+    if (*host == '\0') {
+        report(ld, line, TENREG_EINVAL, "empty host field");
+        return;
+    }
+    int r = tenreg_add_host(ld->reg, id, host);
+    if (r == 0)
+        return;
+    const char *shown = quote(q, host, strlen(host));
+    if (r == TENREG_EINVAL && is_pattern(host)) {
+        report(ld, line, r, "pattern '%s' is not '*.NAME' with NAME a host name", shown);
+    } else if (r == TENREG_EINVAL) {
+        report(ld, line, r, "host '%s' does not normalize", shown);
+    } else if (r == TENREG_EEXIST && is_pattern(host)) {
+        char canonical[TENREG_HOST_KEY_MAX + 3];
+        canonical_pattern(host, canonical, sizeof canonical);
+        report_taken(ld, line, "pattern", canonical);
+    } else if (r == TENREG_EEXIST) {
+        char key[TENREG_HOST_KEY_MAX + 1];
+        if (tenreg_normalize_host(host, strlen(host), key, sizeof key, NULL) != 0)
+            snprintf(key, sizeof key, "%s", host); /* cannot happen: it was not EINVAL */
+        report_taken(ld, line, "host", key);
+    } else if (r == TENREG_ENOSPC) {
+        report(ld, line, r, "cannot add '%s': tenant '%s' already holds %d hosts and patterns",
+               shown, quote(q_id, id, strlen(id)), TENREG_HOSTS_MAX);
+    } else {
+        report(ld, line, r, "cannot add '%s' to tenant '%s': %s", shown,
+               quote(q_id, id, strlen(id)), tenreg_strerror(r));
+    }
 }
 
 /* Registers one tenant line's fields; reports what is wrong with them. */
@@ -143,9 +248,10 @@ static void load_tenant(struct loader *ld, unsigned long line, char **fields, si
     const char *id = fields[0], *url = fields[1];
     bool lazy = false;
 
-    if (n_fields == 3) {
+    if (n_fields >= 3 && fields[2][0] != '\0') {
         if (strcmp(fields[2], "lazy") != 0) {
-            report(ld, line, TENREG_EINVAL, "unknown third field '%s', expected 'lazy'",
+            report(ld, line, TENREG_EINVAL,
+                   "unknown third field '%s', expected 'lazy' or an empty field",
                    quote(q, fields[2], strlen(fields[2])));
             return;
         }
@@ -191,11 +297,13 @@ static void load_tenant(struct loader *ld, unsigned long line, char **fields, si
             demo_platform_free(ld->env, p); /* refused: still ours */
     }
     if (r != 0) {
-        report_register_failure(ld, line, r, id, url, key);
+        report_register_failure(ld, line, r, id, key);
         return;
     }
     if (!remember_tenant(ld, id, line))
         report(ld, line, TENREG_ENOMEM, "out of memory");
+    for (size_t i = 3; i < n_fields; i++)
+        load_extra_host(ld, line, id, fields[i]);
 }
 
 static void load_line(struct loader *ld, unsigned long line, char *buf, size_t len)
@@ -210,11 +318,16 @@ static void load_line(struct loader *ld, unsigned long line, char *buf, size_t l
     char *s = trim(buf);
     if (*s == '\0' || *s == '#')
         return;
-    char *fields[3];
-    size_t n = split_fields(s, fields, 3);
-    if (n < 2 || n > 3) {
-        report(ld, line, TENREG_EINVAL,
-               "expected 'tenant_id,agent_url[,lazy]', found %zu field%s", n, n == 1 ? "" : "s");
+    char *fields[FIELDS_MAX];
+    size_t n = split_fields(s, fields, FIELDS_MAX);
+    if (n < 2) {
+        report(ld, line, TENREG_EINVAL, "expected '" FORMAT "', found 1 field");
+        return;
+    }
+    if (n > FIELDS_MAX) {
+        report(ld, line, TENREG_ENOSPC,
+               "%zu extra hosts: a tenant holds at most %d hosts and patterns, its agent "
+               "URL's included", n - 3, TENREG_HOSTS_MAX);
         return;
     }
     load_tenant(ld, line, fields, n);
