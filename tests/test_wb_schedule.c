@@ -426,3 +426,35 @@ TT_TEST(finish, schedule, registration_enomem_includes_the_heap)
     int64_t due;
     cr_assert_eq(tenreg__sched_due_times(reg, &due, 1), 1);
 }
+
+/* The record a retry would publish is allocated when the failure is
+ * published; without it the failure is final (never a partial retry). The
+ * failing build makes no other registry allocation: no reason, no events. */
+static int failing_factory(void *ctx, const char *tenant_id, void **platform)
+{
+    (void)ctx;
+    (void)tenant_id;
+    (void)platform;
+    atomic_fetch_add(&factory_calls, 1);
+    return -1;
+}
+
+TT_TEST(finish, schedule, retry_without_memory_makes_the_failure_final)
+{
+    make(0, 100, 1);
+    atomic_store(&factory_calls, 0);
+    cr_assert_eq(tenreg_register_lazy(reg, "l", "l.example", failing_factory, NULL, 0),
+                 TENREG_OK);
+    tenreg__alloc_fail_after(0);
+    int rc = resolve(0);
+    tenreg__alloc_fail_after(-1);
+    cr_assert_eq(rc, TENREG_EFACTORY);
+    cr_assert_eq(retry_in(), -1, "no retry armed without its record");
+    advance(1000 * MS);
+    cr_assert_eq(resolve(0), TENREG_EDISABLED);
+    cr_assert_eq(atomic_load(&factory_calls), 1);
+    tenreg_status st;
+    cr_assert_eq(tenreg_status_of(reg, "l", &st), TENREG_OK);
+    cr_assert_eq(st.health, TENREG_DISABLED);
+    cr_assert_eq(st.failures, 1);
+}
