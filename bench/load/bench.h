@@ -24,7 +24,8 @@
  * (tenreg_normalize_host) and the same keyed hash (the library's
  * tenreg__hash), and its reader loop is compiled from reader_loop.h with
  * its lookup inlined, so no implementation pays an indirect call the
- * others do not.
+ * others do not. The batch rows (tenreg_resolve_many, the floor's batch
+ * variant) use that file's batch loop: one call per BENCH_BATCH entries.
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -61,6 +62,8 @@ struct bench_cfg {
     double writer_tick_us;   /* shortest writer sleep */
     double churn_frac;       /* share of tenants the writer works on */
     double phase_s, warmup_s, lazy_warm_s, drain_timeout_s;
+    double batch_phase_s;    /* measured seconds of a batch row's phase */
+    bool no_batch;           /* skip the batch rows (issue 13) */
     unsigned builders;       /* tenreg builder threads */
     unsigned sample_every;   /* time one call in this many (power of two) */
     unsigned qs_every;       /* qsbr: tenreg_quiescent() every this many lookups */
@@ -295,6 +298,14 @@ void phase_run(struct phase *ph, struct phase_result *out);
 
 /* ---- implementations ---------------------------------------------------- */
 
+/* Hosts per call in the batch rows (tenreg_resolve_many, the floor's
+ * batch variant). */
+#define BENCH_BATCH 16
+
+/* Each *_check_batch resolves the first @n (rounded down to whole
+ * batches) entries of @st with the batch lookup and with the single one,
+ * and returns how many answers differ; *@checked = the entries checked. */
+
 struct impl_build_info {
     double seconds;            /* time to insert all tenants */
 };
@@ -312,6 +323,8 @@ size_t tr_add_patterns(void *tbl, double frac, struct impl_build_info *info);
 /* Returns the seconds tenreg_free took. */
 double tr_free(void *tbl);
 void *tr_reader(void *arg);
+void *tr_reader_batch(void *arg); /* tenreg_resolve_many, BENCH_BATCH per call */
+uint64_t tr_check_batch(void *tbl, const struct stream *st, size_t n, uint64_t *checked);
 extern const struct writer_ops tr_wops;
 struct lazy_acct *acct_new(size_t n, size_t nchurn, unsigned factory_us, char *platforms,
                            size_t stream_n);
@@ -323,6 +336,8 @@ uint64_t tr_platforms_freed(void);
 void *floor_new(const struct tset *ts, size_t n, uint64_t seed, struct impl_build_info *info);
 void floor_free(void *tbl);
 void *floor_reader(void *arg);
+void *floor_reader_batch(void *arg); /* BENCH_BATCH per call, group prefetching */
+uint64_t floor_check_batch(void *tbl, const struct stream *st, size_t n, uint64_t *checked);
 
 /* (b) pthread_rwlock chained table (impl_rwlock.c) */
 void *rw_new(const struct tset *ts, size_t n, uint64_t seed, struct impl_build_info *info);

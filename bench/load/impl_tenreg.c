@@ -205,6 +205,101 @@ void *tr_reader(void *arg)
     return NULL;
 }
 
+/* The batch rows: one tenreg_resolve_many call per BENCH_BATCH stream
+ * entries, one read section (memb) or one quiescent-state check (qsbr,
+ * counted in lookups) per call. An EPENDING answer goes on to
+ * tenreg_resolve(NOWAIT), which hands a lazy tenant's build off as the
+ * single-call reader's lookup does: so both readers give the same answers
+ * and the lazy check holds for both. */
+static inline __attribute__((always_inline)) void
+tr_lookup_batch(void *tbl, const tenreg_query *q, int *rc, struct reader_ctx *c)
+{
+    struct tr *t = tbl;
+    tenreg_resolution res[BENCH_BATCH];
+#ifndef BENCH_QSBR
+    tenreg_read_lock();
+#endif
+    tenreg_resolve_many(t->reg, q, BENCH_BATCH, res, rc);
+    for (int i = 0; i < BENCH_BATCH; i++) {
+        if (BENCH_UNLIKELY(rc[i] == TENREG_EPENDING))
+            rc[i] = tenreg_resolve(t->reg, q[i].host, q[i].len, TENREG_NOWAIT, &res[i]);
+        if (rc[i] == 0)
+            c->sink += (uintptr_t)res[i].platform + (uintptr_t)res[i].health +
+                       (uintptr_t)res[i].tenant_id;
+    }
+#ifdef BENCH_QSBR
+    c->qs += BENCH_BATCH;
+    if (c->qs >= c->ph->qs_every) {
+        c->qs = 0;
+        tenreg_quiescent();
+    }
+#else
+    tenreg_read_unlock();
+#endif
+}
+
+void *tr_reader_batch(void *arg)
+{
+    struct reader_ctx *c = arg;
+    tenreg_thread_register();
+    reader_loop_batch(c, tr_lookup_batch);
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_answer(int rc_a, const tenreg_resolution *a, int rc_b,
+                        const tenreg_resolution *b)
+{
+    if (rc_a != rc_b)
+        return false;
+    if (rc_a == TENREG_ENOENT || rc_a == TENREG_EINVAL)
+        return true;
+    return same_str(a->tenant_id, b->tenant_id) && a->health == b->health &&
+           a->platform == b->platform && same_str(a->matched, b->matched);
+}
+
+uint64_t tr_check_batch(void *tbl, const struct stream *st, size_t n, uint64_t *checked)
+{
+    struct tr *t = tbl;
+    uint64_t wrong = 0;
+    n -= n % BENCH_BATCH;
+    for (size_t j = 0; j < n; j += BENCH_BATCH) {
+        tenreg_query q[BENCH_BATCH];
+        tenreg_resolution one[BENCH_BATCH], many[BENCH_BATCH], again;
+        int rc1[BENCH_BATCH], rcm[BENCH_BATCH];
+        for (int i = 0; i < BENCH_BATCH; i++) {
+            const struct stream_entry *e = &st->e[j + (size_t)i];
+            q[i].host = st->buf + e->off;
+            q[i].len = e->len;
+        }
+        tenreg_read_lock();
+        for (int i = 0; i < BENCH_BATCH; i++)
+            rc1[i] = tenreg_resolve_by_host(t->reg, q[i].host, q[i].len, &one[i]);
+        if (tenreg_resolve_many(t->reg, q, BENCH_BATCH, many, rcm) != 0) {
+            tenreg_read_unlock();
+            wrong += BENCH_BATCH;
+            continue;
+        }
+        for (int i = 0; i < BENCH_BATCH; i++) {
+            if (same_answer(rc1[i], &one[i], rcm[i], &many[i]))
+                continue;
+            /* A lazy build that ended between the two calls changes the
+             * answer; only a difference that stays counts. */
+            int rc2 = tenreg_resolve_by_host(t->reg, q[i].host, q[i].len, &again);
+            if (same_answer(rc1[i], &one[i], rc2, &again))
+                wrong++;
+        }
+        tenreg_read_unlock();
+    }
+    *checked = n;
+    return wrong;
+}
+
 /* A new registration drops the tenant's extra hosts: a pattern holder
  * gets its pattern back at once, as an adopter's admin code would. */
 static int w_reg(void *tbl, uint32_t slot)

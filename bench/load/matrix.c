@@ -13,13 +13,28 @@
  * cell that reads them and freed after its last; tenreg registries come
  * from the caller (they are measured and checked there). A writer's view
  * of the churn set lives as long as the table it churns.
+ *
+ * The batch rows (issue 13) read the table of their single-call impl
+ * ("owner") with BENCH_BATCH lookups per call, for --batch-phase seconds.
+ * Before a set's first cell, the answers of each batch impl it runs are
+ * checked against the single lookups' on the start of its stream.
  */
 #include "run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum impl_id { IM_TENREG, IM_TENREG_PLAIN, IM_FLOOR, IM_RWLOCK, IM_URCU, IM_COUNT };
+enum impl_id {
+    IM_TENREG,
+    IM_TENREG_PLAIN,
+    IM_FLOOR,
+    IM_RWLOCK,
+    IM_URCU,
+    IM_TENREG_BATCH,
+    IM_FLOOR_BATCH,
+    IM_COUNT
+};
 
 static const struct impl_desc {
     const char *name; /* the report's "impl" column */
@@ -29,12 +44,20 @@ static const struct impl_desc {
     void (*destroy)(void *tbl);
     void *(*reader)(void *arg);
     const struct writer_ops *wops; /* NULL: cannot have a writer */
+    enum impl_id owner;            /* whose table it reads: itself, or the
+                                      single-call impl of a batch one */
+    /* batch impls: the answer check (see bench.h); NULL: a single-call impl */
+    uint64_t (*check)(void *tbl, const struct stream *st, size_t n, uint64_t *checked);
 } impls[IM_COUNT] = {
-    [IM_TENREG] = {"tenreg", NULL, NULL, tr_reader, &tr_wops},
-    [IM_TENREG_PLAIN] = {"tenreg no-pat", NULL, NULL, tr_reader, &tr_wops},
-    [IM_FLOOR] = {"floor (a)", floor_new, floor_free, floor_reader, NULL},
-    [IM_RWLOCK] = {"rwlock (b)", rw_new, rw_free, rw_reader, &rw_wops},
-    [IM_URCU] = {"rculfhash (c)", ur_new, ur_free, ur_reader, &ur_wops},
+    [IM_TENREG] = {"tenreg", NULL, NULL, tr_reader, &tr_wops, IM_TENREG, NULL},
+    [IM_TENREG_PLAIN] = {"tenreg no-pat", NULL, NULL, tr_reader, &tr_wops, IM_TENREG_PLAIN, NULL},
+    [IM_FLOOR] = {"floor (a)", floor_new, floor_free, floor_reader, NULL, IM_FLOOR, NULL},
+    [IM_RWLOCK] = {"rwlock (b)", rw_new, rw_free, rw_reader, &rw_wops, IM_RWLOCK, NULL},
+    [IM_URCU] = {"rculfhash (c)", ur_new, ur_free, ur_reader, &ur_wops, IM_URCU, NULL},
+    [IM_TENREG_BATCH] = {"tenreg batch", NULL, NULL, tr_reader_batch, NULL, IM_TENREG,
+                         tr_check_batch},
+    [IM_FLOOR_BATCH] = {"floor batch", NULL, NULL, floor_reader_batch, NULL, IM_FLOOR,
+                        floor_check_batch},
 };
 
 /* The report's "set" column: the stream a row read. */
@@ -57,15 +80,20 @@ static const struct cell {
     unsigned how;
 } matrix[] = {
     /* issue 4: tenreg against the floor (cost), then against the
-     * baselines under the writer (throughput) */
+     * baselines under the writer (throughput); issue 13: the batch rows
+     * alternate with the single-call ones they are compared with */
     {SET_HOT, ST_HOT, IM_FLOOR, C_PAIRED},
     {SET_HOT, ST_HOT, IM_TENREG, C_PAIRED},
+    {SET_HOT, ST_HOT, IM_FLOOR_BATCH, C_PAIRED},
+    {SET_HOT, ST_HOT, IM_TENREG_BATCH, C_PAIRED},
     {SET_HOT, ST_HOT, IM_TENREG, C_WRITER | C_ONE_READER},
     {SET_HOT, ST_HOT, IM_TENREG, C_WRITER},
     {SET_HOT, ST_HOT, IM_RWLOCK, C_WRITER},
     {SET_HOT, ST_HOT, IM_URCU, C_WRITER},
     {SET_COLD, ST_COLD, IM_FLOOR, C_PAIRED},
     {SET_COLD, ST_COLD, IM_TENREG, C_PAIRED},
+    {SET_COLD, ST_COLD, IM_FLOOR_BATCH, C_PAIRED},
+    {SET_COLD, ST_COLD, IM_TENREG_BATCH, C_PAIRED},
     {SET_COLD, ST_COLD, IM_TENREG, C_WRITER},
     {SET_COLD, ST_COLD, IM_RWLOCK, C_WRITER},
     {SET_COLD, ST_COLD, IM_URCU, C_WRITER},
@@ -88,14 +116,16 @@ struct set_state {
     struct bench_run *run;
     const struct set_inputs *in;
     enum bench_set set;
+    /* by owner impl */
     void *tbl[IM_COUNT];
     struct churn *churn[IM_COUNT];
-    int last[IM_COUNT]; /* index of the set's last cell per impl, -1: none */
+    int last[IM_COUNT]; /* index of the set's last cell reading it, -1: none */
 };
 
 static bool cell_runs(const struct set_state *s, const struct cell *c)
 {
-    return c->set == s->set && !((c->how & C_ONE_READER) && s->run->readers <= 1);
+    return c->set == s->set && !((c->how & C_ONE_READER) && s->run->readers <= 1) &&
+           !(impls[c->impl].check && s->run->cfg.no_batch);
 }
 
 static void *table(struct set_state *s, enum impl_id im)
@@ -137,6 +167,30 @@ static void release(struct set_state *s, enum impl_id im, const struct cell *c)
     s->churn[im] = NULL;
 }
 
+/* Batch answers against single ones, on the start of the cell's stream;
+ * recorded once per (stream, impl). */
+static void check_batch(struct set_state *s, const struct cell *c)
+{
+    const struct impl_desc *d = &impls[c->impl];
+    const char *set = stream_names[c->stream];
+    struct bench_run *run = s->run;
+    for (int i = 0; i < run->nbatch_checks; i++)
+        if (!strcmp(run->batch_checks[i].set, set) && !strcmp(run->batch_checks[i].impl, d->name))
+            return;
+    if (run->nbatch_checks == MAX_BATCH_CHECKS)
+        abort();
+    struct batch_check *bc = &run->batch_checks[run->nbatch_checks++];
+    const struct stream *st = s->in->streams[c->stream];
+    snprintf(bc->set, sizeof(bc->set), "%s", set);
+    snprintf(bc->impl, sizeof(bc->impl), "%s", d->name);
+    bench_progress(run, "%s %s: checking batch answers against single lookups", set, d->name);
+    bc->wrong = d->check(table(s, d->owner), st, st->n < 65536 ? st->n : 65536, &bc->checked);
+    if (bc->wrong)
+        fprintf(stderr, "tenreg-bench: %s %s: %llu of %llu batch answers differ from single "
+                        "lookups\n",
+                set, d->name, (unsigned long long)bc->wrong, (unsigned long long)bc->checked);
+}
+
 static void run_one(struct set_state *s, const struct cell *c, const char *note,
                     struct phase_result *pr)
 {
@@ -147,14 +201,14 @@ static void run_one(struct set_state *s, const struct cell *c, const char *note,
     struct phase ph = {0};
     ph.set = stream_names[c->stream];
     ph.impl = d->name;
-    ph.tbl = table(s, c->impl);
+    ph.tbl = table(s, d->owner);
     ph.reader = d->reader;
     ph.wops = writer ? d->wops : NULL;
-    ph.churn = writer ? churn_of(s, c->impl) : NULL;
+    ph.churn = writer ? churn_of(s, d->owner) : NULL;
     ph.st = s->in->streams[c->stream];
-    ph.acct = c->impl == IM_TENREG ? s->in->acct : NULL;
+    ph.acct = d->owner == IM_TENREG ? s->in->acct : NULL;
     ph.readers = readers;
-    ph.seconds = cfg->phase_s;
+    ph.seconds = d->check ? cfg->batch_phase_s : cfg->phase_s;
     ph.warmup = cfg->warmup_s;
     ph.sample_mask = cfg->sample_every - 1;
     ph.qs_every = cfg->qs_every;
@@ -208,7 +262,10 @@ void matrix_run_set(struct bench_run *run, enum bench_set set, const struct set_
         s.last[im] = -1;
     for (int i = 0; i < NCELLS; i++)
         if (cell_runs(&s, &matrix[i]))
-            s.last[matrix[i].impl] = i;
+            s.last[impls[matrix[i].impl].owner] = i;
+    for (int i = 0; i < NCELLS; i++)
+        if (cell_runs(&s, &matrix[i]) && impls[matrix[i].impl].check)
+            check_batch(&s, &matrix[i]);
 
     for (int i = 0; i < NCELLS;) {
         const struct cell *c = &matrix[i];
@@ -224,9 +281,11 @@ void matrix_run_set(struct bench_run *run, enum bench_set set, const struct set_
         } else {
             run_best(&s, c);
         }
-        for (int j = i; j < end; j++)
-            if (cell_runs(&s, &matrix[j]) && s.last[matrix[j].impl] == j)
-                release(&s, matrix[j].impl, &matrix[j]);
+        for (int j = i; j < end; j++) {
+            enum impl_id owner = impls[matrix[j].impl].owner;
+            if (cell_runs(&s, &matrix[j]) && s.last[owner] == j)
+                release(&s, owner, &matrix[j]);
+        }
         i = end;
     }
 }

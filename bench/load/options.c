@@ -28,6 +28,7 @@ static void defaults(struct bench_cfg *c)
     c->writer_tick_us = 1000;
     c->churn_frac = 0.10;
     c->phase_s = 2.0;
+    c->batch_phase_s = -1; /* half of --phase */
     c->warmup_s = 0.3;
     c->lazy_warm_s = 1.0;
     c->drain_timeout_s = 30;
@@ -61,6 +62,8 @@ static void usage(FILE *f, const char *prog)
             "liburcu rculfhash. All use tenreg_normalize_host and tenreg's keyed hash.\n"
             "Phases: a hot set (Zipf over the hot registry) and a cold set (uniform over\n"
             "a 1M-tenant registry), then the registration time and bytes per tenant.\n"
+            "Batch rows (issue 13): tenreg_resolve_many and the floor's batch variant,\n"
+            "16 hosts per call, readers only, next to the single-call rows.\n"
             "\n"
             "workload:\n"
             "  --tenants N          hot registry size (default %zu)\n"
@@ -87,6 +90,11 @@ static void usage(FILE *f, const char *prog)
             "  --reps N             run every phase N times, keep the fastest (default 1)\n"
             "  --pair-reps N        floor and tenreg readers-only phases alternate N times;\n"
             "                       each keeps its lowest CPU ns/lookup (default 3)\n"
+            "  --batch-phase S      measured seconds of a batch row (tenreg_resolve_many and\n"
+            "                       the floor's batch variant, %d hosts per call; they\n"
+            "                       alternate with the readers-only pairs; default: half\n"
+            "                       of --phase)\n"
+            "  --no-batch           skip the batch rows and their targets\n"
             "  --lazy-warm S        seconds of first hits before the hot phases (default %.1f)\n"
             "  --drain-timeout S    longest wait for queued lazy builds (default %.0f)\n"
             "  --sample-every N     time one call in N, a power of two (default %u)\n"
@@ -110,8 +118,9 @@ static void usage(FILE *f, const char *prog)
             "  --help               this text\n",
             prog, d.tenants, d.lazy_frac, d.factory_us, d.builders, d.cold_tenants, d.stream_len,
             d.mixed_case, d.port443, d.unknown, d.urls, d.zipf_s, (unsigned long long)d.seed,
-            d.writer_rate, d.writer_tick_us, d.churn_frac, d.phase_s, d.warmup_s, d.lazy_warm_s,
-            d.drain_timeout_s, d.sample_every, d.qs_every, d.wild_patterns, d.wild_hits);
+            d.writer_rate, d.writer_tick_us, d.churn_frac, d.phase_s, d.warmup_s, BENCH_BATCH,
+            d.lazy_warm_s, d.drain_timeout_s, d.sample_every, d.qs_every, d.wild_patterns,
+            d.wild_hits);
 }
 
 static double num(const char *opt, const char *s, double lo, double hi)
@@ -162,7 +171,9 @@ enum {
     O_PREPS,
     O_WILD,
     O_WPAT,
-    O_WHITS
+    O_WHITS,
+    O_BPHASE,
+    O_NOBATCH
 };
 
 void options_parse(int argc, char **argv, struct bench_cfg *c)
@@ -187,6 +198,8 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
                                          {"warmup", 1, 0, O_WARMUP},
                                          {"reps", 1, 0, O_REPS},
                                          {"pair-reps", 1, 0, O_PREPS},
+                                         {"batch-phase", 1, 0, O_BPHASE},
+                                         {"no-batch", 0, 0, O_NOBATCH},
                                          {"lazy-warm", 1, 0, O_LWARM},
                                          {"drain-timeout", 1, 0, O_DRAIN},
                                          {"sample-every", 1, 0, O_SAMPLE},
@@ -229,6 +242,8 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
         case O_WARMUP: c->warmup_s = num("--warmup", n, 0, 3600); break;
         case O_REPS: c->reps = (unsigned)num("--reps", n, 1, 100); break;
         case O_PREPS: c->pair_reps = (unsigned)num("--pair-reps", n, 1, 100); break;
+        case O_BPHASE: c->batch_phase_s = num("--batch-phase", n, 0.01, 3600); break;
+        case O_NOBATCH: c->no_batch = true; break;
         case O_LWARM: c->lazy_warm_s = num("--lazy-warm", n, 0, 3600); break;
         case O_DRAIN: c->drain_timeout_s = num("--drain-timeout", n, 0, 3600); break;
         case O_SAMPLE: {
@@ -275,4 +290,6 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
         fprintf(stderr, "tenreg-bench: unexpected argument '%s'\n", argv[optind]);
         exit(2);
     }
+    if (c->batch_phase_s < 0)
+        c->batch_phase_s = c->phase_s / 2;
 }

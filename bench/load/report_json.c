@@ -62,14 +62,15 @@ void report_json(const struct bench_run *run, FILE *out)
             "\"phase_s\": %.3f, "
             "\"warmup_s\": %.3f, \"reps\": %u, \"pair_reps\": %u, \"sample_every\": %u, "
             "\"qs_every\": %u, "
-            "\"pin\": %s},\n",
+            "\"pin\": %s, \"batch\": %s, \"batch_size\": %d, \"batch_phase_s\": %.3f},\n",
             c->tenants, c->lazy_frac, c->factory_us, c->builders, c->cold_tenants,
             hs   ? hs->n
             : cs ? cs->n
                  : 0,
             c->mixed_case, c->port443, c->unknown, c->urls, c->zipf_s, (unsigned long long)c->seed,
             nr, c->writer_rate, c->writer_tick_us, c->churn_frac, c->phase_s, c->warmup_s, c->reps,
-            c->pair_reps, c->sample_every, c->qs_every, c->pin ? "true" : "false");
+            c->pair_reps, c->sample_every, c->qs_every, c->pin ? "true" : "false",
+            c->no_batch ? "false" : "true", BENCH_BATCH, c->batch_phase_s);
     fprintf(out, "  \"timer\": {\"overhead_ns\": %.2f, \"tsc_ghz\": %.4f},\n", si->timer_ns,
             bench_tsc_per_ns);
     if (hs)
@@ -89,6 +90,18 @@ void report_json(const struct bench_run *run, FILE *out)
                 w->tenants, w->patterns, c->wild_patterns, c->wild_hits, w->patterns_s,
                 w->live_per_pattern, (unsigned long long)w->checked, (unsigned long long)w->wrong,
                 w->n, w->n_pattern, w->n_unknown, w->distinct);
+    }
+    if (run->nbatch_checks) {
+        fprintf(out, "  \"batch_checks\": [");
+        for (int i = 0; i < run->nbatch_checks; i++) {
+            const struct batch_check *b = &run->batch_checks[i];
+            fprintf(out,
+                    "%s{\"set\": \"%s\", \"impl\": \"%s\", \"checked\": %llu, "
+                    "\"differ\": %llu}",
+                    i ? ", " : "", b->set, b->impl, (unsigned long long)b->checked,
+                    (unsigned long long)b->wrong);
+        }
+        fprintf(out, "],\n");
     }
     fprintf(out, "  \"phases\": [\n");
     for (int i = 0; i < run->nresults; i++)
@@ -121,11 +134,20 @@ void report_json(const struct bench_run *run, FILE *out)
     for (int i = 0; i < run->ntargets; i++) {
         const struct target *t = &run->targets[i];
         fprintf(out,
-                "    {\"name\": \"%s\", \"measured\": %s%.4f, \"limit\": %.4f, \"unit\": \"%s\", "
-                "\"higher_is_better\": %s, \"wall_clock_ratio\": %.4f, \"met\": %s}%s\n",
-                t->name, "", t->have ? t->value : 0.0, t->limit, t->unit,
-                t->higher_better ? "true" : "false", t->wall_ratio,
-                t->have ? (target_met(t) ? "true" : "false") : "null",
+                "    {\"name\": \"%s\", \"measured\": %s%.4f, \"limit\": ", t->name, "",
+                t->have ? t->value : 0.0);
+        if (t->info)
+            fprintf(out, "null");
+        else
+            fprintf(out, "%.4f", t->limit);
+        fprintf(out, ", \"unit\": \"%s\", \"higher_is_better\": %s, \"wall_clock_ratio\": %.4f, ",
+                t->unit, t->higher_better ? "true" : "false", t->wall_ratio);
+        if (t->cpu_ratio > 0)
+            fprintf(out, "\"cpu_ns_ratio\": %.4f, ", t->cpu_ratio);
+        if (t->info)
+            fprintf(out, "\"informational\": true, ");
+        fprintf(out, "\"met\": %s}%s\n",
+                t->have && !t->info ? (target_met(t) ? "true" : "false") : "null",
                 i == run->ntargets - 1 ? "" : ",");
     }
     fprintf(out, "  ]\n}\n");

@@ -45,6 +45,42 @@ static void wild_lines(const struct bench_run *run, FILE *out)
             w->wrong ? "  WRONG ANSWERS" : " (tenant, answer and matched as expected)");
 }
 
+static bool has_batch_rows(const struct bench_run *run)
+{
+    for (int i = 0; i < run->nresults; i++)
+        if (strstr(run->results[i].impl, " batch"))
+            return true;
+    return false;
+}
+
+static void batch_lines(const struct bench_run *run, FILE *out)
+{
+    const struct bench_cfg *c = &run->cfg;
+    if (!has_batch_rows(run))
+        return;
+    char sync[96];
+    if (strcmp(BENCH_FLAVOR, "qsbr"))
+        snprintf(sync, sizeof(sync), "one read section per call");
+    else
+        snprintf(sync, sizeof(sync), "after a call, tenreg_quiescent() once %u lookup(s) passed",
+                 c->qs_every);
+    fprintf(out,
+            "batch: 'tenreg batch' = tenreg_resolve_many, %d consecutive stream entries per call "
+            "(%s; EPENDING answers go on to tenreg_resolve NOWAIT, so the lazy builds and answers "
+            "are the single reader's); 'floor batch' = floor (a), %d per call, the same "
+            "group-prefetch stages; %.3g s per phase, alternated with the readers-only pairs; "
+            "their latency columns time one call of %d lookups\n",
+            BENCH_BATCH, sync, BENCH_BATCH, c->batch_phase_s, BENCH_BATCH);
+    fprintf(out, "       answers checked against single lookups before the phases:");
+    for (int i = 0; i < run->nbatch_checks; i++) {
+        const struct batch_check *b = &run->batch_checks[i];
+        fprintf(out, "%s %s %s %llu, %llu differ%s", i ? ";" : "", b->set, b->impl,
+                (unsigned long long)b->checked, (unsigned long long)b->wrong,
+                b->wrong ? " WRONG ANSWERS" : "");
+    }
+    fprintf(out, "\n");
+}
+
 void report_text(const struct bench_run *run, FILE *out)
 {
     const struct bench_cfg *c = &run->cfg;
@@ -94,6 +130,7 @@ void report_text(const struct bench_run *run, FILE *out)
         run_pair_rounds(c));
     if (!strcmp(BENCH_FLAVOR, "qsbr"))
         fprintf(out, "qsbr: quiescent state every %u lookup(s)\n", c->qs_every);
+    batch_lines(run, out);
     fprintf(out,
             "latency: 1 call in %u timed with rdtsc/rdtscp; the timer itself costs %.1f ns "
             "(median, included in the figures below); TSC %.3f GHz\n\n",
@@ -206,6 +243,18 @@ void report_text(const struct bench_run *run, FILE *out)
                     tw->total_per_s / ur->total_per_s,
                     tw->cpu_ns_per_lookup / ur->cpu_ns_per_lookup);
         fprintf(out, "\n");
+        const struct phase_result *b = run_find(run, sets[k], "tenreg batch", nr, false);
+        const struct phase_result *fb = run_find(run, sets[k], "floor batch", nr, false);
+        if (!b || !t0 || !f || !fb || t0->total_per_s <= 0 || f->total_per_s <= 0 ||
+            t0->cpu_ns_per_lookup <= 0 || f->cpu_ns_per_lookup <= 0 || fb->cpu_ns_per_lookup <= 0)
+            continue;
+        fprintf(out,
+                "  %-4s  batch of %d: tenreg batch/tenreg throughput %.2fx (cost %.2fx), floor "
+                "batch/floor throughput %.2fx (cost %.2fx); tenreg batch/floor batch cost %.2fx\n",
+                sets[k], BENCH_BATCH, b->total_per_s / t0->total_per_s,
+                b->cpu_ns_per_lookup / t0->cpu_ns_per_lookup, fb->total_per_s / f->total_per_s,
+                fb->cpu_ns_per_lookup / f->cpu_ns_per_lookup,
+                b->cpu_ns_per_lookup / fb->cpu_ns_per_lookup);
     }
 
     for (int i = 0; i < run->ntargets; i++) {
@@ -216,6 +265,13 @@ void report_text(const struct bench_run *run, FILE *out)
             fprintf(out, "  %-50s %10s\n", t->name, "n/a");
             continue;
         }
+        if (t->info) {
+            fprintf(out, "  %-50s %9.2f%s  (informational)", t->name, t->value, t->unit);
+            if (t->wall_ratio > 0)
+                fprintf(out, "  [wall-clock ratio %.2fx]", t->wall_ratio);
+            fprintf(out, "\n");
+            continue;
+        }
         bool ok = target_met(t);
         double by = t->higher_better ? (t->limit / t->value - 1) : (t->value / t->limit - 1);
         fprintf(out, "  %-50s %9.2f%s  (target %s %.2f%s)  %s", t->name, t->value, t->unit,
@@ -224,6 +280,8 @@ void report_text(const struct bench_run *run, FILE *out)
             fprintf(out, " by %.0f%%", by * 100);
         if (t->wall_ratio > 0)
             fprintf(out, "  [wall-clock ratio %.2fx]", t->wall_ratio);
+        if (t->cpu_ratio > 0)
+            fprintf(out, "  [CPU ns ratio %.2fx]", t->cpu_ratio);
         fprintf(out, "\n");
     }
     fflush(out);

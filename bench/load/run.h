@@ -67,12 +67,22 @@ struct target {
     const char *unit;
     bool have;
     double wall_ratio;  /* cost targets: the same ratio from wall-clock throughput */
+    double cpu_ratio;   /* throughput targets of the batch rows: the same ratio
+                           from CPU ns per lookup (single / batch) */
+    bool info;          /* informational: printed, no limit, never met or missed */
     const char *source; /* which issue's list it belongs to (text report headings) */
+};
+
+/* The batch rows' answers, checked against single lookups (matrix.c). */
+struct batch_check {
+    char set[16], impl[32];
+    uint64_t checked, wrong;
 };
 
 #define MAX_PHASES 48
 #define MAX_MEM 4
-#define MAX_TARGETS 16
+#define MAX_TARGETS 24
+#define MAX_BATCH_CHECKS 8
 
 struct bench_run {
     struct bench_cfg cfg;
@@ -88,6 +98,8 @@ struct bench_run {
     struct wild_report wild;
     struct target targets[MAX_TARGETS];
     int ntargets;
+    struct batch_check batch_checks[MAX_BATCH_CHECKS];
+    int nbatch_checks;
 };
 
 /* ---- run.c -------------------------------------------------------------- */
