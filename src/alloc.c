@@ -103,6 +103,18 @@ long tenreg__live_bytes(const struct tenreg *reg)
     return atomic_load_explicit(&reg->live_bytes, memory_order_relaxed);
 }
 
+static _Atomic long left_at_free;
+
+void tenreg__note_left_at_free(long bytes)
+{
+    atomic_store_explicit(&left_at_free, bytes, memory_order_relaxed);
+}
+
+long tenreg__left_at_free(void)
+{
+    return atomic_load_explicit(&left_at_free, memory_order_relaxed);
+}
+
 const char *tenreg__allocator_name(void)
 {
 #ifdef TENREG_ALLOC_LIBC

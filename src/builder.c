@@ -126,6 +126,10 @@ static void build_in_turn(struct tenreg__tenant *t)
                       t, from, to, verdict, t->reason);
         if (from != to)
             tenreg__event(reg, TENREG_EV_HEALTH, t, from, to, verdict, t->reason);
+    } else {
+        /* The registration ended (its end made the cell STALE, which this
+         * repeats in case a build slipped in after it): waiters wake. */
+        tenreg__cell_make_stale(&t->cell);
     }
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
@@ -222,13 +226,27 @@ void tenreg__builder_stop(struct tenreg *reg)
     tenreg__futex_wake_all(&b->kicks);
     for (unsigned i = 0; i < b->nthreads; i++)
         pthread_join(b->threads[i], NULL);
-    /* No thread left: drop what is still queued (only possible when
-     * nthreads was 0 because the first pthread_create failed). */
-    struct cds_wfcq_node *n;
-    while ((n = cds_wfcq_dequeue_blocking(&b->head, &b->tail)) != NULL) {
-        struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
-        tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
-        tenreg__tenant_unref(t);
+    /* No thread left. What is still queued holds turnstile tickets: a
+     * background check whose turn came (the ready queue), builds queued or
+     * requeued when a turn came, and, parked behind them, checks and builds
+     * that giving up those turns queues again. Give every turn up in order
+     * until both queues are empty, so that nothing parked is left holding
+     * its reference (admin calls are over: the gate is closed). */
+    for (;;) {
+        struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
+        if (n) {
+            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+            TENREG__TSAN_ACQUIRE(t);
+            if (!tenreg__build_turn(t))
+                continue; /* parked: queued again when its turn comes */
+            tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
+            tenreg__tenant_leave(t);
+            tenreg__tenant_unref(t);
+            continue;
+        }
+        if (tenreg__sched_ready_empty(reg))
+            break;
+        tenreg__sched_drain_ready(reg);
     }
     tenreg__dealloc(reg, b->threads, sizeof(pthread_t) * b->capacity);
     b->threads = NULL;

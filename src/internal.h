@@ -45,6 +45,10 @@ void tenreg__dealloc(struct tenreg *reg, void *p, size_t size);
 void tenreg__alloc_fail_after(long n);
 /* Live bytes allocated through @reg and not yet freed. */
 long tenreg__live_bytes(const struct tenreg *reg);
+/* tenreg_free records what was still allocated through the registry when
+ * it had freed everything (0, unless something leaked); tests read it. */
+void tenreg__note_left_at_free(long bytes);
+long tenreg__left_at_free(void);
 /* "jemalloc" or "libc": which allocator this build uses. */
 const char *tenreg__allocator_name(void);
 
@@ -214,7 +218,8 @@ void tenreg__tenant_leave(struct tenreg__tenant *t);
  * EMPTY -> QUEUED (one resolver wins the CAS and hands it to a builder)
  * EMPTY|QUEUED -> BUILDING (the thread that runs the factory claims it)
  * BUILDING -> READY | FAILED_FACTORY | FAILED_VALIDATOR (under write_lock)
- * EMPTY|QUEUED|BUILDING -> STALE (the registration was removed)
+ * EMPTY|QUEUED|BUILDING|FAILED_* -> STALE (the registration was removed)
+ * FAILED_* -> QUEUED (build_retry_ms: a retry, resolve.c retry_due)
  * Eager tenants start READY. Waiters sleep on the word with a futex. */
 enum tenreg__cell_state {
     TENREG__CELL_EMPTY = 0,
@@ -237,7 +242,8 @@ static inline bool tenreg__cell_busy(uint32_t s)
 uint32_t tenreg__cell_wait(_Atomic uint32_t *cell);
 /* CAS @from -> @to; wakes all waiters if it succeeds and @to is final. */
 bool tenreg__cell_move(_Atomic uint32_t *cell, uint32_t from, uint32_t to);
-/* Moves any in-flight state to STALE and wakes waiters; returns whether it did. */
+/* Moves any state but READY (in flight, or failed: no retry may start)
+ * to STALE and wakes waiters; returns whether it did. */
 bool tenreg__cell_make_stale(_Atomic uint32_t *cell);
 
 /* ---- tenants (tenant.c) ------------------------------------------------ */
@@ -268,6 +274,8 @@ struct tenreg__tenant {
      * never). Stored under write_lock, loaded by resolvers (relaxed: the
      * once-cell CAS decides who retries). */
     _Atomic int64_t retry_at_ns;
+    size_t sched_idx;                 /* its background-check entry, or SIZE_MAX;
+                                         under sched.lock */
     struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
                                          added; under write_lock only */
     uint8_t n_aliases, alias_cap;
@@ -637,7 +645,7 @@ void tenreg__count_health(struct tenreg *reg, int from, int to);
 
 struct tenreg__sched_entry {
     int64_t due_ns;                   /* tenreg__now_ns() */
-    struct tenreg__tenant *t;         /* holds a reference */
+    struct tenreg__tenant *t;         /* no reference: see schedule.c */
 };
 struct tenreg__sched {
     pthread_mutex_t lock;             /* the heap, n, cap, inflight, rng */
@@ -762,8 +770,15 @@ int64_t tenreg__now_ns(void);
 /* Tests: makes tenreg__now_ns answer @ns (0: the real clock again). */
 void tenreg__clock_fake(int64_t ns);
 int tenreg__sched_init(struct tenreg *reg);
-/* After the builders stopped: drops every entry and its reference. */
+/* After the builders stopped and drained the ready queue: frees the heap. */
 void tenreg__sched_destroy(struct tenreg *reg);
+/* The end of @t's registration: its entry leaves the heap. Under
+ * write_lock, after `removed` is set, before its record is retired. */
+void tenreg__sched_forget(struct tenreg *reg, struct tenreg__tenant *t);
+/* Teardown (builder_stop, single-threaded): gives up the turn of one ready
+ * check, if any, and drops its reference. */
+void tenreg__sched_drain_ready(struct tenreg *reg);
+bool tenreg__sched_ready_empty(struct tenreg *reg);
 /* Room for one more entry (registration, before any change): 0/ENOMEM. */
 int tenreg__sched_reserve(struct tenreg *reg);
 /* A new registration's first check, at a random point of the first

@@ -33,7 +33,10 @@ bool tenreg__cell_move(_Atomic uint32_t *cell, uint32_t from, uint32_t to)
 bool tenreg__cell_make_stale(_Atomic uint32_t *cell)
 {
     uint32_t s = atomic_load_explicit(cell, memory_order_acquire);
-    while (tenreg__cell_in_flight(s)) {
+    /* A failed cell too: a build retry (resolve.c, retry_due) moves it
+     * back to QUEUED, which must fail once the registration has ended. */
+    while (tenreg__cell_in_flight(s) || s == TENREG__CELL_FAILED_FACTORY ||
+           s == TENREG__CELL_FAILED_VALIDATOR) {
         if (atomic_compare_exchange_weak_explicit(cell, &s, TENREG__CELL_STALE,
                                                   memory_order_acq_rel, memory_order_acquire)) {
             tenreg__futex_wake_all(cell);

@@ -66,6 +66,8 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
     if (!out)
         return TENREG_EINVAL;
     *out = NULL;
+    if (cfg && (cfg->flags & ~TENREG_CFG_TRANSIENT_FAILURES))
+        return TENREG_EINVAL; /* an unknown flag: a newer header's, or a mistake */
     struct tenreg *reg = tenreg__alloc(NULL, sizeof(*reg));
     if (!reg)
         return TENREG_ENOMEM;
@@ -127,7 +129,9 @@ static void end_registration(struct tenreg__tenant *t)
 {
     tenreg__tenant_drop_aliases(t);
     atomic_store(&t->removed, true);
-    /* Resolvers waiting on its build wake up and look up again. */
+    tenreg__sched_forget(t->reg, t); /* no background check of it any more */
+    /* Resolvers waiting on its build wake up and look up again; no retry
+     * of a failed build can start. */
     tenreg__cell_make_stale(&t->cell);
     tenreg__record_retire(t->rec);
 }
@@ -145,6 +149,9 @@ static void uncount(struct tenreg *reg, const struct tenreg__tenant *t)
 static void unlink_record(struct tenreg *reg, struct tenreg__record *rec, bool announce)
 {
     struct tenreg__tenant *t = tenreg__record_tenant(rec);
+    /* Extra hosts first (table.c's ordering notes): no lookup finds the
+     * tenant through one once its own host misses. */
+    tenreg__tenant_drop_aliases(t);
     tenreg__table_remove(&reg->by_id, tenreg__ent_of_record(rec));
     tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(rec));
     atomic_fetch_sub(&reg->count, 1);
@@ -175,20 +182,21 @@ TENREG_API void tenreg_free(tenreg_t *reg)
     /* Every event published before now (and by the builds that just
      * finished) is delivered; teardown itself announces nothing. */
     tenreg__events_stop(reg);
-    /* No builder runs a background check any more: drop their entries. */
-    tenreg__sched_destroy(reg);
     tenreg__rcu_ensure_registered();
     pthread_mutex_lock(&reg->write_lock);
     tenreg__rcu_enter();
     tenreg__table_each(&reg->by_id, unlink_each, reg);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
+    /* Every registration has ended (and left the heap); no builder runs. */
+    tenreg__sched_destroy(reg);
     /* Retired records drop the last tenant references from call_rcu, which
      * frees the platforms: wait for all of them. */
     tenreg__rcu_barrier();
     tenreg__table_destroy(reg, &reg->by_host);
     tenreg__table_destroy(reg, &reg->by_id);
     tenreg__table_destroy(reg, &reg->by_pattern);
+    tenreg__note_left_at_free(tenreg__live_bytes(reg));
     pthread_mutex_destroy(&reg->write_lock);
     tenreg__dealloc(NULL, reg, sizeof(*reg));
     tenreg__rcu_offline_end(online);

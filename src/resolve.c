@@ -185,9 +185,15 @@ static __attribute__((noinline)) enum retry retry_due(struct tenreg *reg,
     /* Once tenreg_free has begun no build is queued. */
     if (!tenreg__admin_begin(reg))
         return RETRY_NO;
+    /* The attempt is this retry time's: taking it (at -> 0) elects one
+     * caller even if an earlier attempt failed again in between with the
+     * same cell state (an ABA on the cell alone would start an attempt
+     * early, or one that arm_retry had cancelled). Then the cell: it is
+     * STALE once the registration ended. */
     enum retry r = RETRY_IN_FLIGHT;
-    if (tenreg__cell_move(&t->cell, s, TENREG__CELL_QUEUED)) {
-        atomic_store_explicit(&t->retry_at_ns, 0, memory_order_relaxed);
+    if (atomic_compare_exchange_strong_explicit(&t->retry_at_ns, &at, 0, memory_order_relaxed,
+                                                memory_order_relaxed) &&
+        tenreg__cell_move(&t->cell, s, TENREG__CELL_QUEUED)) {
         tenreg__builder_submit(reg, t);
         r = RETRY_STARTED;
     }

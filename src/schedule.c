@@ -9,11 +9,14 @@
  * resolver may be waiting for one); a check goes through the tenant's
  * turnstile like tenreg_recheck, but a builder never sleeps there: a check
  * whose turn has not come is parked, and whoever serves its ticket puts it
- * on the ready queue (turnstile.c), as for builds. The entry holds a
- * tenant reference; a stale entry (the registration ended) is dropped when
- * it comes due. One slow validator occupies one builder thread for its
- * duration; builds queued meanwhile wait for it only when it was the last
- * free builder (builder_threads = 1).
+ * on the ready queue (turnstile.c), as for builds. An entry holds no
+ * tenant reference (so it never keeps a replaced platform alive): the end
+ * of a registration takes its entry out (tenreg__sched_forget, under
+ * write_lock, before the record is retired), and a builder takes a
+ * reference when it pops one, under the heap's lock, while the
+ * registration is still current. One slow validator occupies one builder
+ * thread for its duration; builds queued meanwhile wait for it only when
+ * it was the last free builder (builder_threads = 1).
  *
  * Lock order: write_lock, then sched.lock (registration pushes its first
  * entry under write_lock); builders take sched.lock alone and never hold
@@ -52,17 +55,25 @@ static bool sched_on(const struct tenreg *reg)
     return reg->cfg.recheck_interval_ms != 0;
 }
 
-static void swap(struct tenreg__sched_entry *a, struct tenreg__sched_entry *b)
+/* Each tenant knows where its entry is (t->sched_idx), so that the end
+ * of its registration can take it out. */
+static void place(struct tenreg__sched *s, size_t i, struct tenreg__sched_entry e)
 {
-    struct tenreg__sched_entry t = *a;
-    *a = *b;
-    *b = t;
+    s->heap[i] = e;
+    e.t->sched_idx = i;
+}
+
+static void swap(struct tenreg__sched *s, size_t i, size_t j)
+{
+    struct tenreg__sched_entry t = s->heap[i];
+    place(s, i, s->heap[j]);
+    place(s, j, t);
 }
 
 static void sift_up(struct tenreg__sched *s, size_t i)
 {
     while (i > 0 && s->heap[(i - 1) / 2].due_ns > s->heap[i].due_ns) {
-        swap(&s->heap[(i - 1) / 2], &s->heap[i]);
+        swap(s, (i - 1) / 2, i);
         i = (i - 1) / 2;
     }
 }
@@ -77,7 +88,7 @@ static void sift_down(struct tenreg__sched *s, size_t i)
             m = r;
         if (m == i)
             return;
-        swap(&s->heap[i], &s->heap[m]);
+        swap(s, i, m);
         i = m;
     }
 }
@@ -108,15 +119,51 @@ int tenreg__sched_init(struct tenreg *reg)
     return pthread_mutex_init(&s->lock, NULL) == 0 ? TENREG_OK : TENREG_ENOMEM;
 }
 
+/* Takes entry @i out of the heap. Under s->lock. */
+static void take_out(struct tenreg__sched *s, size_t i)
+{
+    s->heap[i].t->sched_idx = SIZE_MAX;
+    if (i != --s->n) {
+        place(s, i, s->heap[s->n]);
+        sift_down(s, i);
+        sift_up(s, i);
+    }
+}
+
+void tenreg__sched_forget(struct tenreg *reg, struct tenreg__tenant *t)
+{
+    if (!sched_on(reg))
+        return;
+    struct tenreg__sched *s = &reg->sched;
+    pthread_mutex_lock(&s->lock);
+    if (t->sched_idx != SIZE_MAX)
+        take_out(s, t->sched_idx);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void tenreg__sched_drain_ready(struct tenreg *reg)
+{
+    struct tenreg__sched *s = &reg->sched;
+    struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&s->ready_head, &s->ready_tail);
+    if (!n)
+        return;
+    struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, check_node);
+    TENREG__TSAN_ACQUIRE(&t->check_node);
+    /* Its turn came: give it up (which may queue what is parked behind). */
+    tenreg__tenant_leave(t);
+    tenreg__tenant_unref(t);
+}
+
+bool tenreg__sched_ready_empty(struct tenreg *reg)
+{
+    return cds_wfcq_empty(&reg->sched.ready_head, &reg->sched.ready_tail);
+}
+
 void tenreg__sched_destroy(struct tenreg *reg)
 {
     struct tenreg__sched *s = &reg->sched;
-    /* Builders have stopped: nothing runs or parks checks any more. */
-    struct cds_wfcq_node *n;
-    while ((n = cds_wfcq_dequeue_blocking(&s->ready_head, &s->ready_tail)) != NULL)
-        tenreg__tenant_unref(caa_container_of(n, struct tenreg__tenant, check_node));
-    for (size_t i = 0; i < s->n; i++)
-        tenreg__tenant_unref(s->heap[i].t);
+    /* The builders have stopped and drained the ready queue; entries hold
+     * no references. */
     if (s->heap)
         tenreg__dealloc(reg, s->heap, s->cap * sizeof(s->heap[0]));
     s->heap = NULL;
@@ -160,11 +207,11 @@ static void kick_builders(struct tenreg *reg)
     tenreg__futex_wake_one(&reg->builder.kicks);
 }
 
-/* Pushes @t due at @due (room reserved; the entry owns a reference). */
+/* Pushes @t due at @due (room reserved). Under s->lock. */
 static void push(struct tenreg *reg, struct tenreg__tenant *t, int64_t due)
 {
     struct tenreg__sched *s = &reg->sched;
-    s->heap[s->n] = (struct tenreg__sched_entry){due, t};
+    place(s, s->n, (struct tenreg__sched_entry){due, t});
     sift_up(s, s->n++);
     if (s->heap[0].t == t)
         kick_builders(reg);
@@ -176,30 +223,28 @@ void tenreg__sched_first(struct tenreg *reg, struct tenreg__tenant *t)
         return;
     struct tenreg__sched *s = &reg->sched;
     int64_t interval = (int64_t)reg->cfg.recheck_interval_ms * 1000000;
-    tenreg__tenant_ref(t);
     pthread_mutex_lock(&s->lock);
     int64_t now = tenreg__now_ns();
     push(reg, t, draw(s, now, now + interval));
     pthread_mutex_unlock(&s->lock);
 }
 
-/* After a background check: the next one, interval +- 10% from now. */
+/* After a background check: the next one, interval +- 10% from now,
+ * unless the registration ended. Checked under s->lock: the end of a
+ * registration sets `removed` before it takes the lock to forget the
+ * entry, so either this sees it, or the entry pushed here is forgotten. */
 static void reschedule(struct tenreg *reg, struct tenreg__tenant *t)
 {
     struct tenreg__sched *s = &reg->sched;
-    if (atomic_load(&t->removed)) {
-        pthread_mutex_lock(&s->lock);
-        s->inflight--;
-        pthread_mutex_unlock(&s->lock);
-        tenreg__tenant_unref(t);
-        return;
-    }
     int64_t interval = (int64_t)reg->cfg.recheck_interval_ms * 1000000;
     pthread_mutex_lock(&s->lock);
     s->inflight--;
-    int64_t now = tenreg__now_ns();
-    push(reg, t, draw(s, now + interval - interval / 10, now + interval + interval / 10 + 1));
+    if (!atomic_load(&t->removed)) {
+        int64_t now = tenreg__now_ns();
+        push(reg, t, draw(s, now + interval - interval / 10, now + interval + interval / 10 + 1));
+    }
     pthread_mutex_unlock(&s->lock);
+    tenreg__tenant_unref(t); /* the builder's, from the pop */
 }
 
 /* The check of @t in its turn (this thread holds the turnstile). */
@@ -246,18 +291,14 @@ int64_t tenreg__sched_work(struct tenreg *reg)
         return due - now;
     }
     struct tenreg__tenant *t = s->heap[0].t;
-    s->heap[0] = s->heap[--s->n];
-    sift_down(s, 0);
+    take_out(s, 0);
     s->inflight++;
+    /* Still registered (its end would have taken the entry out under this
+     * lock), so its current record holds a reference: this one keeps the
+     * tenant while the check runs outside the lock. */
+    tenreg__tenant_ref(t);
     pthread_mutex_unlock(&s->lock);
 
-    if (atomic_load(&t->removed)) { /* a stale entry: the registration ended */
-        pthread_mutex_lock(&s->lock);
-        s->inflight--;
-        pthread_mutex_unlock(&s->lock);
-        tenreg__tenant_unref(t);
-        return 0;
-    }
     /* Arrival: the ticket now, like tenreg_recheck's. */
     atomic_store_explicit(&t->check_ticket, tenreg__turnstile_ticket(&t->turn),
                           memory_order_relaxed);

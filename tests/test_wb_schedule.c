@@ -458,3 +458,125 @@ TT_TEST(finish, schedule, retry_without_memory_makes_the_failure_final)
     cr_assert_eq(st.health, TENREG_DISABLED);
     cr_assert_eq(st.failures, 1);
 }
+
+/* ---- regressions found in review ---------------------------------------- */
+
+static void *unregister_l(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)tenreg_unregister(reg, "l");
+}
+
+/* A resolver that found the failed registration, in its read section, must
+ * not be able to start a retry once the registration has ended: the end
+ * moves a failed cell to STALE, so the retry's CAS fails (it used to queue
+ * a build that never settled, and its blocking caller slept for ever). */
+TT_TEST(finish, schedule, ended_registration_cannot_start_a_retry)
+{
+    make(0, 100, 1);
+    atomic_store(&factory_calls, 0);
+    cr_assert_eq(tenreg_register_lazy(reg, "l", "l.example", failing_factory, NULL, 0),
+                 TENREG_OK);
+    cr_assert_eq(resolve(0), TENREG_EFACTORY);
+    advance(1000 * MS); /* the retry is due */
+    tenreg_read_lock();
+    struct tenreg__tenant *t = tenreg__record_tenant(tenreg__find_id(reg, "l", 1));
+    cr_assert_eq(atomic_load(&t->cell), TENREG__CELL_FAILED_FACTORY);
+    struct tt_bounded b;
+    tt_bounded_start(&b, unregister_l, NULL);
+    TT_BOUNDED_JOIN(&b, "unregister");
+    cr_assert_eq((intptr_t)b.ret, TENREG_OK);
+    cr_assert_eq(atomic_load(&t->cell), TENREG__CELL_STALE, "a failed cell outlived its registration");
+    cr_assert(!tenreg__cell_move(&t->cell, TENREG__CELL_FAILED_FACTORY, TENREG__CELL_QUEUED));
+    tenreg_read_unlock();
+    cr_assert_eq(atomic_load(&factory_calls), 1);
+}
+
+/* The heap entry holds no reference: with rechecks every hour, a replaced
+ * platform is still freed after a grace period, not an hour later. */
+TT_TEST(finish, schedule, heap_entry_does_not_keep_a_replaced_platform)
+{
+    make(3600 * 1000, 0, 1);
+    struct tt_platform *p1 = tt_platform_new("t", "1");
+    cr_assert_eq(tenreg_register(reg, "t", "t.example", p1, 0), TENREG_OK);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(tenreg_register(reg, "t", "t.example", tt_platform_new("t", "n"), 0),
+                     TENREG_OK);
+    tenreg__rcu_barrier();
+    cr_assert_eq(atomic_load(&p1->freed), 1, "the replaced platform waits for its check");
+    int64_t due[4];
+    cr_assert_eq(tenreg__sched_due_times(reg, due, 4), 1, "one entry: the current registration's");
+    cr_assert_eq(tenreg_unregister(reg, "t"), TENREG_OK);
+    cr_assert_eq(tenreg__sched_due_times(reg, due, 4), 0, "unregister takes it out");
+}
+
+/* Teardown with a chain of parked work on one tenant: a background check
+ * parked behind a recheck, a build parked behind it, and the builder busy
+ * elsewhere when the recheck ends and tenreg_free begins. Every turn is
+ * given up in order (ASan's leak check would see a tenant left behind);
+ * tenreg_free returns. */
+static sem_t u_entered, u_release;
+static int gated_factory(void *ctx, const char *tenant_id, void **platform)
+{
+    (void)ctx;
+    sem_post(&u_entered);
+    tt_sem_wait_s(&u_release, 3 * TT_WAIT_S);
+    *platform = tt_platform_new(tenant_id, "u");
+    return 0;
+}
+
+static void *free_it(void *arg)
+{
+    (void)arg;
+    tenreg_free(reg);
+    return NULL;
+}
+
+TT_TEST(finish, schedule, teardown_gives_up_every_parked_turn)
+{
+    make(1000, 0, 1);
+    sem_init(&u_entered, 0, 0);
+    sem_init(&u_release, 0, 0);
+    atomic_store(&factory_calls, 0);
+    cr_assert_eq(tenreg_register_lazy(reg, "l", "l.example", failing_factory, NULL, 0),
+                 TENREG_OK);
+    struct tenreg__tenant *t;
+    tenreg_read_lock();
+    t = tenreg__record_tenant(tenreg__find_id(reg, "l", 1));
+    tenreg_read_unlock();
+    /* ticket 0: a recheck, held in the validator */
+    atomic_store(&gated, true);
+    struct tt_bounded rb;
+    tt_bounded_start(&rb, manual_recheck, "l");
+    TT_SEM_WAIT(&entered, "the recheck's validator");
+    /* ticket 1: the background check, parked */
+    advance(1001 * MS);
+    wait_heap(0, "the builder to take the due check");
+    long long deadline = tt_now_ns() + (long long)(TT_WAIT_S * 1e9);
+    while (!atomic_load(&t->check_parked))
+        cr_assert_lt(tt_now_ns(), deadline, "the check never parked");
+    /* ticket 2: a build, parked */
+    cr_assert_eq(resolve(TENREG_NOWAIT), TENREG_EPENDING);
+    while (!atomic_load(&t->build_parked))
+        cr_assert_lt(tt_now_ns(), deadline, "the build never parked");
+    /* the only builder, busy with another tenant's build */
+    cr_assert_eq(tenreg_register_lazy(reg, "u", "u.example", gated_factory, NULL, 0), TENREG_OK);
+    tenreg_resolution r;
+    tenreg_read_lock();
+    cr_assert_eq(tenreg_resolve(reg, "u.example", 9, TENREG_NOWAIT, &r), TENREG_EPENDING);
+    tenreg_read_unlock();
+    TT_SEM_WAIT(&u_entered, "u's factory");
+    /* the recheck ends: the parked check's turn comes, onto the ready queue */
+    atomic_store(&gated, false);
+    sem_post(&release);
+    TT_BOUNDED_JOIN(&rb, "the recheck");
+    struct tt_bounded fb;
+    tt_bounded_start(&fb, free_it, NULL);
+    usleep(20000);
+    sem_post(&u_release);
+    TT_BOUNDED_JOIN(&fb, "tenreg_free with parked turns");
+    reg = NULL;
+    cr_assert_eq(tenreg__left_at_free(), 0, "tenreg_free left %ld bytes behind (a parked turn)",
+                 tenreg__left_at_free());
+    cr_assert_eq(atomic_load(&factory_calls), 0, "a parked build ran during teardown");
+}
