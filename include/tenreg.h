@@ -34,12 +34,17 @@ extern "C" {
 
 /* ---- version ----------------------------------------------------------- */
 
+/* While the major version is 0 a minor release may change the ABI: 0.2
+ * appended `matched` to tenreg_resolution, which the library writes, and
+ * fields to tenreg_config, which it reads, so a program built against 0.1
+ * must be rebuilt. Compare tenreg_version() with TENREG_VERSION_NUMBER. */
+
 #define TENREG_VERSION_MAJOR 0
-#define TENREG_VERSION_MINOR 1
+#define TENREG_VERSION_MINOR 2
 #define TENREG_VERSION_PATCH 0
 #define TENREG_VERSION_NUMBER \
     (TENREG_VERSION_MAJOR * 10000 + TENREG_VERSION_MINOR * 100 + TENREG_VERSION_PATCH)
-#define TENREG_VERSION_STRING "0.1.0"
+#define TENREG_VERSION_STRING "0.2.0"
 
 /* ---- export ------------------------------------------------------------ */
 

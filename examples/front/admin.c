@@ -9,9 +9,15 @@
 
 #define URL_MAX 2048
 
+const char admin_id_rule[] = "1..255 bytes of A-Z a-z 0-9 . _ ~ -, not . or ..";
+
 bool admin_valid_id(const char *id, size_t len)
 {
     if (len == 0 || len > TENREG_ID_MAX)
+        return false;
+    /* "." and ".." are path segments every URL library rewrites
+     * (/tenants/.. is /): such a tenant could not be named in a URL. */
+    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
@@ -31,7 +37,7 @@ struct reply {
 static void send_json(struct reply *r, int status, const struct buf *body)
 {
     http_respond(r->out, status, r->date, NULL, "application/json", body->p, body->len,
-                 r->req->keep_alive, r->req->head);
+                 http_reply_flags(r->req));
 }
 
 static void send_error(struct reply *r, int status, const char *reason, const char *extra)
@@ -45,7 +51,7 @@ static void send_error(struct reply *r, int status, const char *reason, const ch
         return;
     }
     http_respond(r->out, status, r->date, extra, "application/json", b.p, b.len,
-                 r->req->keep_alive, r->req->head);
+                 http_reply_flags(r->req));
     buf_free(&b);
 }
 
@@ -154,7 +160,9 @@ static void post_tenants(struct admin *a, struct reply *r, const char *body)
     if (!get_bool(r, &o, "lazy", false, false, &lazy))
         return;
     if (!admin_valid_id(id, strlen(id))) {
-        send_error(r, 400, "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -", NULL);
+        char msg[96];
+        snprintf(msg, sizeof msg, "'id' must be %s", admin_id_rule);
+        send_error(r, 400, msg, NULL);
         return;
     }
     char key[TENREG_HOST_KEY_MAX + 1];
@@ -220,6 +228,39 @@ static void get_tenants(struct admin *a, struct reply *r)
     buf_free(&b);
 }
 
+static uint64_t ld(const atomic_uint_fast64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* {"open":N,"limit":N,"refused_limit":N,"refused_no_fd":N,"listen_pauses":N} */
+static void add_conn_stats(struct buf *b, const struct server_counters *k)
+{
+    buf_adds(b, "{\"open\":");
+    buf_addu(b, ld(&k->open));
+    buf_adds(b, ",\"limit\":");
+    buf_addu(b, k->limit);
+    buf_adds(b, ",\"refused_limit\":");
+    buf_addu(b, ld(&k->refused_limit));
+    buf_adds(b, ",\"refused_no_fd\":");
+    buf_addu(b, ld(&k->refused_no_fd));
+    buf_adds(b, ",\"listen_pauses\":");
+    buf_addu(b, ld(&k->listen_pauses));
+    buf_adds(b, "}");
+}
+
+/* {"buffered":N,"peak":N,"budget":N}: answer bytes not yet sent */
+static void add_output_stats(struct buf *b, const struct server_counters *k)
+{
+    buf_adds(b, "{\"buffered\":");
+    buf_addu(b, ld(&k->out_buffered));
+    buf_adds(b, ",\"peak\":");
+    buf_addu(b, ld(&k->out_peak));
+    buf_adds(b, ",\"budget\":");
+    buf_addu(b, k->budget);
+    buf_adds(b, "}");
+}
+
 static void get_stats(struct admin *a, struct reply *r)
 {
     struct buf b = {0};
@@ -238,7 +279,13 @@ static void get_stats(struct admin *a, struct reply *r)
     buf_addu(&b, created);
     buf_adds(&b, ",\"freed\":");
     buf_addu(&b, freed);
-    buf_adds(&b, "}}");
+    buf_adds(&b, "},\"connections\":");
+    add_conn_stats(&b, a->front_conns);
+    buf_adds(&b, ",\"output\":");
+    add_output_stats(&b, a->front_conns);
+    buf_adds(&b, ",\"admin\":");
+    add_conn_stats(&b, a->admin_conns);
+    buf_adds(&b, "}");
     if (b.failed)
         send_code(r, TENREG_ENOMEM);
     else
@@ -286,6 +333,225 @@ static bool is_method(const struct http_request *req, const char *m)
     return req->method_len == strlen(m) && memcmp(req->method, m, req->method_len) == 0;
 }
 
+/* ---- a tenant's hosts and patterns (docs/design.md §8.1) ----------------- */
+
+/*
+ * The form tenreg keeps @host in: a host key, or "*." + a normalized name
+ * for a pattern. The same rule as the library's (a pattern's NAME is name
+ * bytes only), so the answer can say what was stored, and whether it was
+ * already there. False when it is neither; tenreg has the last word anyway.
+ */
+static bool host_form(const char *host, char *out, size_t cap)
+{
+    size_t n = strlen(host), klen;
+    if (n >= 2 && host[0] == '*' && host[1] == '.') {
+        for (size_t i = 2; i < n; i++) {
+            char c = host[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_'))
+                return false;
+        }
+        if (n == 2 || cap < 3 ||
+            tenreg_normalize_host(host + 2, n - 2, out + 2, cap - 2, &klen) != 0)
+            return false;
+        out[0] = '*';
+        out[1] = '.';
+        return true;
+    }
+    return tenreg_normalize_host(host, n, out, cap, &klen) == 0;
+}
+
+struct host_list {
+    struct buf *b;
+    size_t n;
+    const char *find;           /* set: is this host listed? */
+    bool found;
+    char first[BACKEND_HOST_MAX + 1];   /* the agent URL's host */
+};
+
+static int host_list_cb(void *ctx, const char *h)
+{
+    struct host_list *l = ctx;
+    if (l->n == 0)
+        snprintf(l->first, sizeof l->first, "%s", h);
+    if (l->find != NULL && strcmp(h, l->find) == 0)
+        l->found = true;
+    if (l->b != NULL) {
+        buf_adds(l->b, l->n ? ",\"" : "\"");
+        buf_add_json_str(l->b, h, strlen(h));
+        buf_adds(l->b, "\"");
+    }
+    l->n++;
+    return 0;
+}
+
+static void send_host_code(struct admin *a, struct reply *r, int code, const char *id,
+                           const char *key)
+{
+    char msg[TENREG_HOST_KEY_MAX + TENREG_ID_MAX + 96];
+    tenreg_health h;
+    switch (code) {
+    case TENREG_EEXIST:
+        snprintf(msg, sizeof msg, "host '%s' already belongs to another tenant", key);
+        send_error(r, 409, msg, NULL);
+        return;
+    case TENREG_ENOSPC:
+        snprintf(msg, sizeof msg, "tenant '%s' already holds %d hosts and patterns (the limit)",
+                 id, TENREG_HOSTS_MAX);
+        send_error(r, 409, msg, NULL);
+        return;
+    case TENREG_ENOENT:
+        if (a->backend->health(a->backend->impl, id, &h) != 0) {
+            send_error(r, 404, "no such tenant", NULL);
+        } else {
+            snprintf(msg, sizeof msg, "tenant '%s' does not hold '%s'", id, key);
+            send_error(r, 404, msg, NULL);
+        }
+        return;
+    case TENREG_EINVAL:
+        send_error(r, 400, "'host' must be a host, a URL or a *.NAME pattern", NULL);
+        return;
+    default:
+        send_code(r, code);
+    }
+}
+
+/* %XX in a path segment (an IPv6 literal's brackets, say); false for a
+ * bad escape, a NUL or more than @cap - 1 bytes. */
+static bool path_decode(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == '%') {
+            unsigned v = 0;
+            for (int k = 1; k <= 2; k++) {
+                char d = i + (size_t)k < len ? in[i + (size_t)k] : '\0';
+                int x = d >= '0' && d <= '9' ? d - '0' : d >= 'a' && d <= 'f' ? d - 'a' + 10
+                      : d >= 'A' && d <= 'F' ? d - 'A' + 10 : -1;
+                if (x < 0)
+                    return false;
+                v = v * 16 + (unsigned)x;
+            }
+            c = (char)v;
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= cap)
+            return false;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return o > 0;
+}
+
+/* /tenants/{id}/hosts[/{host}] (@rest: what follows "hosts") */
+static void hosts_route(struct admin *a, struct reply *r, const char *id, const char *rest,
+                        size_t len, const char *body)
+{
+    const struct http_request *req = r->req;
+    struct backend *b = a->backend;
+    if (b->add_host == NULL) {
+        send_error(r, 501, "this backend keeps one host per tenant: the host endpoints need "
+                           "--backend tenreg", NULL);
+        return;
+    }
+    char key[BACKEND_HOST_MAX + 1];
+    if (len == 0) {
+        if (is_method(req, "GET") || is_method(req, "HEAD")) {
+            struct buf list = {0};
+            struct host_list l = {.b = &list};
+            int code = b->foreach_host(b->impl, id, host_list_cb, &l);
+            if (code != 0 || list.failed) {
+                buf_free(&list);
+                send_host_code(a, r, code ? code : TENREG_ENOMEM, id, "");
+                return;
+            }
+            struct buf out = {0};
+            buf_adds(&out, "{\"id\":\"");
+            buf_add_json_str(&out, id, strlen(id));
+            buf_adds(&out, "\",\"hosts\":[");
+            if (list.len)
+                buf_add(&out, list.p, list.len);
+            buf_adds(&out, "]}");
+            buf_free(&list);
+            if (out.failed)
+                send_code(r, TENREG_ENOMEM);
+            else
+                send_json(r, 200, &out);
+            buf_free(&out);
+        } else if (is_method(req, "POST")) {
+            static const char *const allowed[] = {"host", NULL};
+            struct json_object o;
+            if (!read_body(r, body, &o, allowed))
+                return;
+            const char *host = get_string(r, &o, "host");
+            if (host == NULL)
+                return;
+            if (strlen(host) > URL_MAX || !host_form(host, key, sizeof key)) {
+                send_host_code(a, r, TENREG_EINVAL, id, host);
+                return;
+            }
+            /* Only this thread changes the registry: the answer holds. */
+            struct host_list l = {.find = key};
+            bool held = b->foreach_host(b->impl, id, host_list_cb, &l) == 0 && l.found;
+            int code = b->add_host(b->impl, id, host);
+            if (code != 0) {
+                send_host_code(a, r, code, id, key);
+                return;
+            }
+            struct buf out = {0};
+            buf_adds(&out, "{\"id\":\"");
+            buf_add_json_str(&out, id, strlen(id));
+            buf_adds(&out, "\",\"host\":\"");
+            buf_add_json_str(&out, key, strlen(key));
+            buf_adds(&out, "\"}");
+            if (out.failed)
+                send_code(r, TENREG_ENOMEM);
+            else
+                send_json(r, held ? 200 : 201, &out);
+            buf_free(&out);
+        } else {
+            method_not_allowed(r, "GET, HEAD, POST");
+        }
+        return;
+    }
+    char host[URL_MAX + 1];
+    if (rest[0] != '/' || memchr(rest + 1, '/', len - 1) != NULL) {
+        send_error(r, 404, "no such path", NULL);
+        return;
+    }
+    if (!path_decode(rest + 1, len - 1, host, sizeof host)) {
+        send_host_code(a, r, TENREG_EINVAL, id, "");
+        return;
+    }
+    if (!is_method(req, "DELETE")) {
+        method_not_allowed(r, "DELETE");
+        return;
+    }
+    if (!host_form(host, key, sizeof key)) {
+        send_host_code(a, r, TENREG_EINVAL, id, host);
+        return;
+    }
+    int code = b->remove_host(b->impl, id, host);
+    if (code == TENREG_EINVAL) {
+        /* The host is well formed: it is the agent URL's own. */
+        struct host_list l = {0};
+        if (b->foreach_host(b->impl, id, host_list_cb, &l) == 0 && strcmp(l.first, key) == 0) {
+            char msg[TENREG_HOST_KEY_MAX + 96];
+            snprintf(msg, sizeof msg,
+                     "'%s' is the host of the tenant's agent URL: re-register to move it", key);
+            send_error(r, 400, msg, NULL);
+            return;
+        }
+    }
+    if (code != 0) {
+        send_host_code(a, r, code, id, key);
+        return;
+    }
+    http_respond(r->out, 204, r->date, NULL, NULL, NULL, 0,
+                 http_reply_flags(req) | HTTP_HEAD_ONLY);
+}
+
 /* /tenants/{id}[/{action}] */
 static void tenant_route(struct admin *a, struct reply *r, const char *rest, size_t len,
                          const char *body)
@@ -293,7 +559,9 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
     const char *slash = memchr(rest, '/', len);
     size_t id_len = slash ? (size_t)(slash - rest) : len;
     if (!admin_valid_id(rest, id_len)) {
-        send_error(r, 400, "tenant id must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -", NULL);
+        char msg[96];
+        snprintf(msg, sizeof msg, "tenant id must be %s", admin_id_rule);
+        send_error(r, 400, msg, NULL);
         return;
     }
     char id[TENREG_ID_MAX + 1];
@@ -316,13 +584,19 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
             code = a->backend->remove(a->backend->impl, id);
             if (code == 0) {
                 demo_forget(a->demo, id);
-                http_respond(r->out, 204, r->date, NULL, NULL, NULL, 0, req->keep_alive, true);
+                http_respond(r->out, 204, r->date, NULL, NULL, NULL, 0,
+                             http_reply_flags(req) | HTTP_HEAD_ONLY);
             } else {
                 send_code(r, code);
             }
         } else {
             method_not_allowed(r, "GET, HEAD, DELETE");
         }
+        return;
+    }
+    if (action_len >= 5 && memcmp(action, "hosts", 5) == 0 &&
+        (action_len == 5 || action[5] == '/')) {
+        hosts_route(a, r, id, action + 5, action_len - 5, body);
         return;
     }
     bool recheck = action_len == 7 && memcmp(action, "recheck", 7) == 0;
@@ -363,21 +637,27 @@ static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
 
     /* A web page can make a browser send requests to 127.0.0.1. A page
      * served from another name that resolves to 127.0.0.1 (DNS rebinding)
-     * has the wrong Host; a cross-site form cannot send application/json
-     * without a CORS preflight this API never grants. */
+     * has the wrong Host - and Host must be only that (no "evil@127.0.0.1",
+     * which tenreg, taking URLs, would read as 127.0.0.1). A cross-site
+     * form can POST (even with no body) but cannot send application/json
+     * without a CORS preflight this API never grants: every POST, and any
+     * body, must say application/json. */
     char key[TENREG_HOST_KEY_MAX + 1];
-    if (req->host_count != 1 ||
+    if (req->host_count != 1 || !http_authority_ok(req->host, req->host_len) ||
         tenreg_normalize_host(req->host, req->host_len, key, sizeof key, NULL) != 0 ||
         (strcmp(key, "127.0.0.1") != 0 && strcmp(key, "localhost") != 0)) {
         send_error(&r, 403, "Host must be 127.0.0.1 or localhost", NULL);
         return;
     }
-    if (req->content_length > 0 &&
+    if ((req->content_length > 0 || req->method_id == HTTP_POST) &&
         (req->content_type == NULL || req->content_type_len < 16 ||
          !http_ieq(req->content_type, 16, "application/json") ||
          (req->content_type_len > 16 && req->content_type[16] != ';' &&
           req->content_type[16] != ' '))) {
-        send_error(&r, 415, "body must be application/json", NULL);
+        send_error(&r, 415,
+                   req->content_length > 0 ? "body must be application/json"
+                                           : "a POST must say Content-Type: application/json",
+                   NULL);
         return;
     }
 
@@ -429,5 +709,7 @@ void admin_handler(struct admin *a, struct server_handler *h)
         .thread_start = admin_thread_start,
         .thread_stop = admin_thread_stop,
         .handle = admin_handle,
+        .json_errors = true,
+        .spare_serves = true,
     };
 }

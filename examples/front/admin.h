@@ -8,12 +8,22 @@
  *   POST   /tenants/{id}/recheck    {"id","health","valid"}
  *   POST   /tenants/{id}/validator  {"valid":true|false}: the demo validator's answer
  *   POST   /tenants/{id}/factory    {"ok":true|false}: the demo factory's outcome
- *   GET    /stats                   front response counters, platforms, tenants
+ *   GET    /tenants/{id}/hosts      {"id","hosts":[agent URL's host, extra hosts and
+ *                                    "*.NAME" patterns in the order added]}
+ *   POST   /tenants/{id}/hosts      {"host":"<Host, URL or *.NAME>"} -> 201 {"id","host"}
+ *                                    (host as stored), 200 when already held
+ *   DELETE /tenants/{id}/hosts/{host}  204 ({host} may be %-encoded)
+ *   GET    /stats                   front response counters, platforms, connections
+ *                                    (open, limit, refusals), buffered output
  *
- * Errors are {"error":"<reason>"} with 400 (bad JSON, field, id or URL),
- * 404 (unknown tenant or path), 405, 409 (host of another tenant), 415
- * (not application/json), 403 (Host not 127.0.0.1/localhost), 503 (out of
- * memory). A request that fails changes nothing.
+ * Errors are {"error":"<reason>"} with 400 (bad JSON, field, id, URL or
+ * host; removing the agent URL's own host), 404 (unknown tenant or path, a
+ * host the tenant does not hold), 405, 409 (host of another tenant; a
+ * tenant at TENREG_HOSTS_MAX hosts), 415 (a POST or body not
+ * application/json), 403 (Host not exactly 127.0.0.1/localhost[:port]),
+ * 501 (host endpoints on the rwlock backend), 503 (out of memory); the
+ * server's own 400/413/431/501/505 carry the same body. A request that
+ * fails changes nothing.
  */
 #ifndef FRONT_ADMIN_H
 #define FRONT_ADMIN_H
@@ -28,12 +38,16 @@ struct admin {
     struct backend *backend;
     struct demo *demo;
     struct front *front;
+    const struct server_counters *front_conns;  /* the two servers' counters */
+    const struct server_counters *admin_conns;
 };
 
 void admin_handler(struct admin *a, struct server_handler *h);
 
-/* Tenant ids the front admits: 1..255 bytes of [A-Za-z0-9._~-], so an id
- * is a URL path segment as is and needs no escaping anywhere. */
+/* Tenant ids the front admits: 1..255 bytes of [A-Za-z0-9._~-], but not
+ * "." or "..", so an id is a URL path segment as is and needs no escaping
+ * anywhere. admin_id_rule says so in words, for error messages. */
 bool admin_valid_id(const char *id, size_t len);
+extern const char admin_id_rule[];
 
 #endif

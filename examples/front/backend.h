@@ -20,16 +20,23 @@
 
 struct demo;
 
+/* Longest host key or pattern text ("*." + a host key), without the NUL. */
+#define BACKEND_HOST_MAX (TENREG_HOST_KEY_MAX + 2)
+
 /* What resolve answers: a tenreg code and, for every code but ENOENT and
- * EINVAL, the tenant (copied out of the read section) and its health. */
+ * EINVAL, the tenant (copied out of the read section), its health and
+ * the host key or pattern that decided (matched_len 0: not told). */
 struct answer {
     int code;
     tenreg_health health;
     size_t tenant_len;
     char tenant[TENREG_ID_MAX + 1];
+    size_t matched_len;
+    char matched[BACKEND_HOST_MAX + 1];
 };
 
 typedef int (*backend_each_fn)(void *ctx, const char *tenant_id, tenreg_health h);
+typedef int (*backend_host_fn)(void *ctx, const char *host_or_pattern);
 
 struct backend {
     const char *name;
@@ -47,6 +54,13 @@ struct backend {
     int (*recheck)(void *impl, const char *id);
     int (*health)(void *impl, const char *id, tenreg_health *out);
     int (*foreach)(void *impl, backend_each_fn fn, void *ctx);
+    /* A tenant's extra hosts and "*.NAME" patterns (docs/design.md §8.1),
+     * with tenreg_add_host / _remove_host / _foreach_host's codes. NULL
+     * where the backend has one host per tenant (rwlock): the admin API
+     * answers 501 for them. */
+    int (*add_host)(void *impl, const char *id, const char *host);
+    int (*remove_host)(void *impl, const char *id, const char *host);
+    int (*foreach_host)(void *impl, const char *id, backend_host_fn fn, void *ctx);
     void (*destroy)(void *impl);   /* frees every platform */
 };
 

@@ -15,7 +15,11 @@
  *     transition if the registration is unchanged.
  * Simplification against tenreg: a recheck and a build of the same tenant
  * are not ordered against each other (the later publish wins); the baseline
- * exists to measure the lookup, not to re-implement that ordering.
+ * exists to measure the lookup, not to re-implement that ordering. For the
+ * same reason it keeps one host per tenant: no extra hosts or wildcard
+ * patterns (docs/design.md §8.1; add_host etc. are NULL, so the admin API's
+ * host endpoints answer 501 with this backend), and its hot path stays the
+ * single exact probe that was measured.
  */
 #define _GNU_SOURCE
 #include "backend.h"
@@ -200,6 +204,7 @@ static void rb_resolve(void *impl, const char *host, size_t len, struct answer *
         out->code = TENREG_EINVAL;
         return;
     }
+    out->matched_len = 0;       /* one host per tenant: nothing to tell */
     pthread_rwlock_rdlock(&rb->lock);
     struct entry *e = find_host(rb, key, n);
     if (e == NULL) {

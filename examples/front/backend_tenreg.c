@@ -30,11 +30,16 @@ static void tb_resolve(void *impl, const char *host, size_t len, struct answer *
      * to tenreg's builder threads and this request answers EPENDING. */
     tenreg_read_lock();
     out->code = tenreg_resolve(tb->reg, host, len, TENREG_NOWAIT, &res);
+    out->matched_len = 0;
     if (out->code != TENREG_ENOENT && out->code != TENREG_EINVAL) {
         size_t n = strlen(res.tenant_id);
         memcpy(out->tenant, res.tenant_id, n + 1);
         out->tenant_len = n;
         out->health = res.health;
+        if (res.matched != NULL && (n = strlen(res.matched)) <= BACKEND_HOST_MAX) {
+            memcpy(out->matched, res.matched, n + 1);
+            out->matched_len = n;
+        }
     }
     tenreg_read_unlock();
 }
@@ -79,6 +84,21 @@ static int tb_foreach(void *impl, backend_each_fn fn, void *ctx)
     return tenreg_foreach(((struct tb *)impl)->reg, fn, ctx);
 }
 
+static int tb_add_host(void *impl, const char *id, const char *host)
+{
+    return tenreg_add_host(((struct tb *)impl)->reg, id, host);
+}
+
+static int tb_remove_host(void *impl, const char *id, const char *host)
+{
+    return tenreg_remove_host(((struct tb *)impl)->reg, id, host);
+}
+
+static int tb_foreach_host(void *impl, const char *id, backend_host_fn fn, void *ctx)
+{
+    return tenreg_foreach_host(((struct tb *)impl)->reg, id, fn, ctx);
+}
+
 static void tb_destroy(void *impl)
 {
     struct tb *tb = impl;
@@ -116,6 +136,9 @@ int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out)
         .recheck = tb_recheck,
         .health = tb_health,
         .foreach = tb_foreach,
+        .add_host = tb_add_host,
+        .remove_host = tb_remove_host,
+        .foreach_host = tb_foreach_host,
         .destroy = tb_destroy,
     };
     return 0;

@@ -7,7 +7,7 @@
 #include "http.h"
 
 const char *const stat_names[ST_COUNT] = {
-    "200", "400", "404", "413", "431", "500", "501", "505",
+    "200", "400", "404", "405", "413", "431", "500", "501", "505",
     "503_unserved", "503_EPENDING", "503_EDISABLED", "503_EFACTORY", "503_EVALIDATOR",
 };
 
@@ -56,33 +56,75 @@ static size_t tenant_body(char *out, size_t cap, const struct answer *a, const c
     return b.failed ? 0 : b.len;
 }
 
+/*
+ * The host a request names, or false (400). Origin-form ("/path"): the
+ * Host header, which must be exactly uri-host [":" port] (RFC 9110 7.2) -
+ * userinfo, a scheme, a path, a query or a fragment would let a cache or
+ * WAF in front of us and this front disagree about the host. Absolute-form
+ * ("http://h/x", RFC 9112 3.2.2): its authority, held to the same rule;
+ * the Host header is then ignored, as that section says. tenreg itself
+ * accepts URLs (agent URLs); the strictness is the front's.
+ */
+static bool request_host(const struct http_request *req, const char **host, size_t *len)
+{
+    const char *t = req->target;
+    size_t n = req->target_len;
+    if (n > 0 && t[0] == '/') {
+        *host = req->host;
+        *len = req->host_len;
+        return http_authority_ok(req->host, req->host_len);
+    }
+    size_t scheme = http_ieq(t, n < 7 ? n : 7, "http://") ? 7
+                    : http_ieq(t, n < 8 ? n : 8, "https://") ? 8 : 0;
+    if (scheme == 0)
+        return false;           /* "*" or anything else: not for GET/HEAD/POST */
+    size_t i = scheme;
+    while (i < n && t[i] != '/' && t[i] != '?' && t[i] != '#')
+        i++;
+    *host = t + scheme;
+    *len = i - scheme;
+    return http_authority_ok(*host, *len);
+}
+
 static void front_handle(void *ctx, void *tctx, const struct http_request *req,
                          const char *body, struct buf *out, const char *date)
 {
     struct front *f = ctx;
     struct stats_slot *s = tctx;
-    bool ka = req->keep_alive, head = req->head;
+    unsigned fl = http_reply_flags(req);
 
-    /* HTTP/1.1 requires exactly one Host (RFC 9112 3.2); without one there
-     * is nothing to route by. */
-    if (req->host_count != 1) {
-        stat_inc(s, ST_400);
-        http_respond(out, 400, date, NULL, NULL, NULL, 0, ka, head);
+    /* The front routes GET, HEAD and POST (bid requests); the other
+     * methods RFC 9110 defines are not for this resource. (CONNECT and
+     * unknown methods never get here: the parser answers 501.) */
+    if (req->method_id != HTTP_GET && req->method_id != HTTP_HEAD &&
+        req->method_id != HTTP_POST) {
+        stat_inc(s, ST_405);
+        http_respond(out, 405, date, "Allow: GET, HEAD, POST\r\n", NULL, NULL, 0, fl);
         return;
     }
-    /* An absolute-form target ("GET http://h/ HTTP/1.1") names the host
-     * that counts (RFC 9112 3.2.2); tenreg accepts a full URL as is. */
-    const char *host = req->host;
-    size_t host_len = req->host_len;
-    if (req->target_len > 0 && req->target[0] != '/' && req->target[0] != '*' &&
-        memchr(req->target, ':', req->target_len) != NULL &&
-        !http_ieq(req->method, req->method_len, "connect")) {
-        host = req->target;
-        host_len = req->target_len;
+    /* HTTP/1.1 requires exactly one Host (RFC 9112 3.2); without one there
+     * is nothing to route by. */
+    const char *host;
+    size_t host_len;
+    if (req->host_count != 1 || !request_host(req, &host, &host_len)) {
+        stat_inc(s, ST_400);
+        http_respond(out, 400, date, NULL, NULL, NULL, 0, fl);
+        return;
     }
 
     struct answer a;
     f->backend->resolve(f->backend->impl, host, host_len, &a);
+    /* Which host key or "*.NAME" pattern decided, for every answer that
+     * names a tenant (tenreg backend; docs/design.md §8.1). */
+    char extra[sizeof "X-Tenant-Matched: \r\nRetry-After: 30\r\n" + BACKEND_HOST_MAX];
+    size_t xl = 0;
+    if (a.code != TENREG_ENOENT && a.code != TENREG_EINVAL && a.matched_len > 0) {
+        memcpy(extra, "X-Tenant-Matched: ", 18);
+        memcpy(extra + 18, a.matched, a.matched_len);
+        memcpy(extra + 18 + a.matched_len, "\r\n", 2);
+        xl = 20 + a.matched_len;
+    }
+    extra[xl] = '\0';
 
     char json[2048];
     size_t n;
@@ -94,7 +136,7 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
         if (tenreg_serves(a.health, TENREG_SERVE_DEFAULT)) {
             stat_inc(s, ST_200);
             n = tenant_body(json, sizeof json, &a, NULL);
-            http_respond(out, 200, date, NULL, "application/json", json, n, ka, head);
+            http_respond(out, 200, date, xl ? extra : NULL, "application/json", json, n, fl);
             return;
         }
         k = ST_503_UNSERVED;
@@ -111,21 +153,22 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
     case TENREG_EVALIDATOR: k = ST_503_EVALIDATOR; reason = "EVALIDATOR"; break;
     case TENREG_ENOENT:
         stat_inc(s, ST_404);
-        http_respond(out, 404, date, NULL, NULL, NULL, 0, ka, head);
+        http_respond(out, 404, date, NULL, NULL, NULL, 0, fl);
         return;
     case TENREG_EINVAL:
         stat_inc(s, ST_400);
-        http_respond(out, 400, date, NULL, NULL, NULL, 0, ka, head);
+        http_respond(out, 400, date, NULL, NULL, NULL, 0, fl);
         return;
     default:
         /* ENOMEM or a code this front does not know: a real server error. */
         stat_inc(s, ST_500);
-        http_respond(out, 500, date, NULL, NULL, NULL, 0, false, head);
+        http_respond(out, 500, date, NULL, NULL, NULL, 0, fl & HTTP_HEAD_ONLY);
         return;
     }
     stat_inc(s, k);
     n = tenant_body(json, sizeof json, &a, reason);
-    http_respond(out, 503, date, retry, "application/json", json, n, ka, head);
+    memcpy(extra + xl, retry, strlen(retry) + 1);
+    http_respond(out, 503, date, extra, "application/json", json, n, fl);
 }
 
 int front_init(struct front *f, struct backend *b, unsigned threads, struct server_handler *h)

@@ -5,7 +5,13 @@
  *   404  no tenant has this host (no body)
  *   503  tenant known but not served: pending, building, disabled; with
  *        Retry-After and a body naming the tenant, its health and the reason
- *   400  Host missing, repeated, or not a host (tenreg says EINVAL)
+ *   400  Host missing, repeated, not exactly uri-host [":" port] (userinfo,
+ *        scheme, path, query or fragment: RFC 9110 7.2), or not a host
+ *        (tenreg says EINVAL); an absolute-form target's authority likewise
+ *   405  PUT, DELETE, OPTIONS, TRACE, PATCH (Allow: GET, HEAD, POST);
+ *        CONNECT and unknown methods never get here (the parser's 501)
+ * 200 and 503 name the host key or pattern that decided in
+ * X-Tenant-Matched, when the backend tells it (tenreg).
  */
 #ifndef FRONT_FRONT_H
 #define FRONT_FRONT_H

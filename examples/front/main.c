@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -37,7 +38,14 @@ static const char usage[] =
     "                        after its first byte (default 10)\n"
     "  --ready-file FILE     once listening, write \"FRONT_PORT ADMIN_PORT\\n\" there\n"
     "Exit status: 0 after SIGINT/SIGTERM with every platform freed, 1 bad tenants\n"
-    "file, 2 usage error, 3 runtime failure.\n";
+    "file, 2 usage error or a port in use, 3 runtime failure.\n";
+
+/* Descriptors kept out of the front's connection limit: the admin API's
+ * connections and everything else the process opens (epoll instances,
+ * spares, the tenants file, the ready file, sanitizer runtimes). */
+#define ADMIN_CONNS 64
+#define FD_RESERVE (ADMIN_CONNS + 64)
+#define FRONT_CONNS_MIN 16
 
 struct options {
     unsigned port, admin_port, threads, delay_ms, idle_s, request_s;
@@ -137,13 +145,36 @@ static bool check_platforms(struct demo *demo)
 {
     uint64_t created, freed;
     demo_platform_counts(demo, &created, &freed);
-    printf("tenreg-front: platforms created %llu, freed %llu\n", (unsigned long long)created,
-           (unsigned long long)freed);
+    fprintf(stderr, "tenreg-front: platforms created %llu, freed %llu\n",
+            (unsigned long long)created, (unsigned long long)freed);
     if (created == freed)
         return true;
     fprintf(stderr, "tenreg-front: %llu platforms leaked\n",
             (unsigned long long)(created - freed));
     return false;
+}
+
+/*
+ * The front's connection limit, from RLIMIT_NOFILE: the soft limit is
+ * raised to the hard one first (capped at 2^20, as servers commonly do),
+ * then FD_RESERVE descriptors are kept for the admin API and the rest of
+ * the process, so a flood of clients can never take the descriptors the
+ * admin port and established connections need.
+ */
+static size_t front_conn_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 - FD_RESERVE;
+    rlim_t want = rl.rlim_max < ((rlim_t)1 << 20) ? rl.rlim_max : ((rlim_t)1 << 20);
+    if (rl.rlim_cur < want) {
+        struct rlimit up = {.rlim_cur = want, .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = want;
+    }
+    if (rl.rlim_cur < FD_RESERVE + FRONT_CONNS_MIN)
+        return FRONT_CONNS_MIN;
+    return (size_t)(rl.rlim_cur - FD_RESERVE);
 }
 
 int main(int argc, char **argv)
@@ -186,7 +217,9 @@ int main(int argc, char **argv)
 
     struct front front;
     struct server_handler fh, ah;
-    struct admin admin = {.backend = &b, .demo = demo, .front = &front};
+    static struct server_counters front_conns, admin_conns;
+    struct admin admin = {.backend = &b, .demo = demo, .front = &front,
+                          .front_conns = &front_conns, .admin_conns = &admin_conns};
     struct server *fs = NULL, *as = NULL;
     uint16_t fport = 0, aport = 0;
     char err[256];
@@ -199,11 +232,24 @@ int main(int argc, char **argv)
     admin_handler(&admin, &ah);
     fh.idle_timeout_s = ah.idle_timeout_s = o.idle_s;
     fh.request_timeout_s = ah.request_timeout_s = o.request_s;
-    if (server_start(o.bind, (uint16_t)o.port, o.threads, &fh, &fs, &fport, err, sizeof err) ||
-        server_start(o.admin_bind, (uint16_t)o.admin_port, 1, &ah, &as, &aport, err,
-                     sizeof err)) {
+    fh.max_conns = front_conn_limit();
+    /* Answers are a few hundred bytes: a fixed 64 KiB send buffer (the
+     * kernel doubles it) holds many, and a client that never reads pins
+     * that much kernel memory, not an autotuned buffer of up to tcp_wmem's
+     * maximum (with BBR on loopback: ~470 KB per connection). */
+    fh.sndbuf = 64 * 1024;
+    ah.max_conns = ADMIN_CONNS;
+    fh.counters = &front_conns;
+    ah.counters = &admin_conns;
+    int sr = server_start(o.bind, (uint16_t)o.port, o.threads, &fh, &fs, &fport, err, sizeof err);
+    if (sr == 0)
+        sr = server_start(o.admin_bind, (uint16_t)o.admin_port, 1, &ah, &as, &aport, err,
+                          sizeof err);
+    if (sr != 0) {
+        /* A port another process holds is the operator's to fix, like a
+         * bad flag: exit 2, nothing left bound. */
         fprintf(stderr, "tenreg-front: %s\n", err);
-        status = 3;
+        status = sr == SERVER_EADDR ? 2 : 3;
         goto stop;
     }
     printf("tenreg-front: backend %s, %ld tenants, %u workers, front %s:%u, admin %s:%u\n",
@@ -217,7 +263,7 @@ int main(int argc, char **argv)
 
     int sig;
     sigwait(&stop, &sig);
-    printf("tenreg-front: signal %d, stopping\n", sig);
+    fprintf(stderr, "tenreg-front: signal %d, stopping\n", sig);
 
 stop:
     server_stop(as);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 enum stat {
-    ST_200, ST_400, ST_404, ST_413, ST_431, ST_500, ST_501, ST_505,
+    ST_200, ST_400, ST_404, ST_405, ST_413, ST_431, ST_500, ST_501, ST_505,
     ST_503_UNSERVED,    /* known, has a platform, health not served */
     ST_503_EPENDING,    /* known, lazy build not done */
     ST_503_EDISABLED,   /* an earlier lazy build failed */

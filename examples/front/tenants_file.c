@@ -61,8 +61,7 @@ static bool load_line(struct backend *b, const char *path, unsigned long no, cha
         return false;
     }
     if (!admin_valid_id(f[0], strlen(f[0]))) {
-        fprintf(stderr, "%s:%lu: tenant id must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -\n",
-                path, no);
+        fprintf(stderr, "%s:%lu: tenant id must be %s\n", path, no, admin_id_rule);
         return false;
     }
     tenreg_health h;

@@ -140,7 +140,7 @@ def test_async_context_manager(make_registry):
 
 
 def test_library_metadata():
-    assert tenreg.library_version == "0.1.0"
+    assert tenreg.library_version == "0.2.0"
     assert tenreg.library_path
 
 

@@ -74,10 +74,10 @@ bad "unknown member"       '{"id":"x1","agent_url":"https://x1.example","color":
 bad "missing id"           '{"agent_url":"https://x1.example"}'            "'id' must be a string"
 bad "missing agent_url"    '{"id":"x1"}'                                   "'agent_url' must be a string"
 bad "lazy not boolean"     '{"id":"x1","agent_url":"https://x1.example","lazy":"yes"}' "'lazy' must be true or false"
-bad "id with a slash"      '{"id":"x/1","agent_url":"https://x1.example"}' "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -"
-bad "empty id"             '{"id":"","agent_url":"https://x1.example"}'    "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -"
+bad "id with a slash"      '{"id":"x/1","agent_url":"https://x1.example"}' "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -, not . or .."
+bad "empty id"             '{"id":"","agent_url":"https://x1.example"}'    "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -, not . or .."
 long=$(head -c 256 /dev/zero | tr '\0' 'i')
-bad "256-byte id"          "{\"id\":\"$long\",\"agent_url\":\"https://x1.example\"}" "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -"
+bad "256-byte id"          "{\"id\":\"$long\",\"agent_url\":\"https://x1.example\"}" "'id' must be 1..255 bytes of A-Z a-z 0-9 . _ ~ -, not . or .."
 bad "URL without a host"   '{"id":"x1","agent_url":"https:///path"}'       "'agent_url' has no valid host"
 bad "URL with a bad port"  '{"id":"x1","agent_url":"https://x1.example:70000"}' "'agent_url' has no valid host"
 bad "URL with a space"     '{"id":"x1","agent_url":"https://x1 .example"}' "'agent_url' has no valid host"

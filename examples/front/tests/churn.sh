@@ -15,7 +15,9 @@ ops=0
 
 call() {  # call EXPECTED_STATUS METHOD PATH [JSON]
     local args=(-s -o /dev/null -w '%{http_code}' --max-time 5 -X "$2" "$ADMIN$3")
-    [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+    [ $# -ge 4 ] && args+=(--data-binary "$4")
+    # Every admin POST says application/json, with a body or without.
+    [ "$2" = POST ] && args+=(-H 'Content-Type: application/json')
     local code
     code=$(curl "${args[@]}")
     ops=$((ops + 1))

@@ -99,9 +99,12 @@ front_get() {
 }
 
 # admin METHOD PATH [JSON] -> "STATUS BODY"
+# Every POST says Content-Type: application/json, with or without a body
+# (the admin API refuses a POST that does not: a cross-site form).
 admin() {
     local args=(-s -o "$WORK/abody" -w '%{http_code}' -X "$1" "$ADMIN$2")
-    if [ $# -ge 3 ]; then args+=(-H 'Content-Type: application/json' --data-binary "$3"); fi
+    if [ $# -ge 3 ]; then args+=(--data-binary "$3"); fi
+    if [ $# -ge 3 ] || [ "$1" = POST ]; then args+=(-H 'Content-Type: application/json'); fi
     local code
     code=$(curl "${args[@]}")
     echo "$code $(cat "$WORK/abody")"
@@ -109,11 +112,36 @@ admin() {
 
 # raw BYTES (printf %b escapes) -> the server's whole answer, CR removed.
 # The last request should say "Connection: close" so the server ends it.
-raw() {
-    exec 3<>"/dev/tcp/127.0.0.1/$FPORT"
-    printf '%b' "$1" >&3
+raw() { raw_to "$FPORT" "$1"; }
+
+# raw_to PORT BYTES: the same, to any port (the admin port).
+raw_to() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf '%b' "$2" >&3
     timeout 5 cat <&3 | tr -d '\r'
     exec 3<&-
+}
+
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# cpu_ticks PID: user + system time the process has used, in clock ticks.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# rss_kb PID: resident set size in KiB.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# sanitized: is the server binary built with ASan or TSan? (Their runtimes
+# change RSS and speed; tests that measure those only report there.)
+sanitized() { ldd "$FRONT_BIN" 2>/dev/null | grep -qE 'lib(a|t)san'; }
+
+# wait_line FILE REGEX SECONDS: waits until FILE has a line matching REGEX.
+wait_line() {
+    local i
+    for i in $(seq 1 $(($3 * 20))); do
+        grep -qE "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 # wait_for DESCRIPTION EXPECTED_REGEX HOST: polls the front (up to 10 s).

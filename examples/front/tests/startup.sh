@@ -44,8 +44,9 @@ expect_match "bad id reported" "bad.csv:5: tenant id must be" "$err"
 expect_match "bad URL reported" "bad.csv:6: cannot register 'nohost'" "$err"
 expect_match "bad third field reported" "bad.csv:7: unknown third field 'eager'" "$err"
 expect_match "too many fields reported" "bad.csv:8: expected 'tenant_id,agent_url\[,lazy\]', found 4 fields" "$err"
-expect_match "too few fields reported" "bad.csv:9: expected 'tenant_id,agent_url\[,lazy\]', found 1 field$" "$err"
-expect_match "a bad file frees what it loaded" 'platforms created ([1-9][0-9]*), freed \1$' "$(cat "$WORK/out")"
+expect_match "too few fields reported" "bad.csv:9: expected 'tenant_id,agent_url\[,lazy\]', found 1 field$" \
+    "$(grep 'bad.csv:9:' "$WORK/err")"
+expect_match "a bad file frees what it loaded" 'platforms created ([1-9][0-9]*), freed \1$' "$err"
 
 # 5000 tenants: both backends grow their tables past their initial size
 # (the rwlock map starts at 2048 buckets) and still find every host.

@@ -5,6 +5,7 @@
  * split gives the same requests as feeding it whole ("incomplete" until the
  * last byte of a head, never a wrong verdict early).
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,46 @@ static void test_table(void)
         {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", -400, NULL},
         {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", -501, NULL},
         {"GET / HTTP/1.1\r\n: v\r\n\r\n", -400, NULL},
+        /* One empty line before the request line is ignored, not two. */
+        {"\r\nGET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 37, "a.example"},
+        {"\r\n\r\nGET / HTTP/1.1\r\nHost: a.example\r\n\r\n", -400, NULL},
+        {"\r", 0, NULL},
+        {"\r\n", 0, NULL},
+        {"\rGET / HTTP/1.1\r\n\r\n", -400, NULL},
+        {"\nGET / HTTP/1.1\r\n\r\n", -400, NULL},
+        /* Incomplete heads that can never become valid: refused at once. */
+        {"GET / HTTP/1.1\nHost: a.example\n\n", -400, NULL},
+        {"GET / HTTP/1.1\nHost", -400, NULL},
+        {"GET / HTTP/1.1\r\nHost: a.example\nX: y\r\n", -400, NULL},
+        {"GET / HTTP/1.1\r\nHost: a.example\r\n\n", -400, NULL},
+        {"GET / HTTP/1.1\r\nHost: a.example\r\n\rX", -400, NULL},
+        {"GET / HTTP/1.1\rHost", -400, NULL},
+        {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", -400, NULL},
+        {"\x80\x2e\x01\x03\x01", -400, NULL},
+        {"GET / XTTP/1.1\r\n", -400, NULL},
+        {"GET / HTTP/x", -400, NULL},
+        {"GET / HTTP/1.1x", -400, NULL},
+        {"GET /\x7f", -400, NULL},
+        {"GE/T", -400, NULL},
+        {" GET", -400, NULL},
+        {"GET  /", -400, NULL},
+        {"GET / HTTP/1.1\r\n X", -400, NULL},
+        {"GET / HTTP/1.1\r\nHost : a", -400, NULL},
+        {"GET / HTTP/1.1\r\nHost: a\x01", -400, NULL},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", -400, NULL},
+        /* ... and prefixes that still can: wait for more. */
+        {"G", 0, NULL},
+        {"GET / HTTP/1.", 0, NULL},
+        {"GET / HTTP/1.1\r", 0, NULL},
+        {"GET / HTTP/9.9\r\n", 0, NULL},
+        {"GET / HTTP/1.1\r\nHost: a\r\n\r", 0, NULL},
+        /* Methods: case-sensitive; unknown ones and CONNECT are 501. */
+        {"get / HTTP/1.1\r\n\r\n", -501, NULL},
+        {"Get / HTTP/1.1\r\n\r\n", -501, NULL},
+        {"FOO / HTTP/1.1\r\n\r\n", -501, NULL},
+        {"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", -501, NULL},
+        {"PUT / HTTP/1.1\r\n\r\n", 18, NULL},
+        {"OPTIONS * HTTP/1.1\r\n\r\n", 22, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct parse_case *c = &cases[i];
@@ -70,6 +111,13 @@ static void test_table(void)
                   "case %zu: host", i);
         if (r > 0 && c->host == NULL)
             CHECK(req.host_count == 0, "case %zu: no host", i);
+        if (r < 0)
+            CHECK(req.error != NULL && req.error[0] != '\0', "case %zu: a refusal says why", i);
+        /* Every proper prefix of a complete head is incomplete, never refused. */
+        for (size_t cut = 0; r > 0 && cut < (size_t)r; cut++) {
+            long pr = http_parse(c->in, cut, &req);
+            CHECK(pr == 0, "case %zu: prefix of %zu bytes: got %ld", i, cut, pr);
+        }
     }
 
     struct http_request req;
@@ -83,7 +131,28 @@ static void test_table(void)
     CHECK(http_parse(close11, strlen(close11), &req) > 0 && !req.keep_alive, "1.1 close");
     const char *head = "HEAD / HTTP/1.1\r\n\r\n", *lhead = "head / HTTP/1.1\r\n\r\n";
     CHECK(http_parse(head, strlen(head), &req) > 0 && req.head, "HEAD");
-    CHECK(http_parse(lhead, strlen(lhead), &req) > 0 && !req.head, "methods are case-sensitive");
+    CHECK(http_parse(lhead, strlen(lhead), &req) == -501 && !req.head,
+          "methods are case-sensitive: 'head' is an unknown method");
+    static const struct {
+        const char *in;
+        enum http_method m;
+    } methods[] = {
+        {"GET / HTTP/1.1\r\n\r\n", HTTP_GET}, {"HEAD / HTTP/1.1\r\n\r\n", HTTP_HEAD},
+        {"POST / HTTP/1.1\r\n\r\n", HTTP_POST}, {"PUT / HTTP/1.1\r\n\r\n", HTTP_PUT},
+        {"DELETE / HTTP/1.1\r\n\r\n", HTTP_DELETE}, {"OPTIONS * HTTP/1.1\r\n\r\n", HTTP_OPTIONS},
+        {"TRACE / HTTP/1.1\r\n\r\n", HTTP_TRACE}, {"PATCH / HTTP/1.1\r\n\r\n", HTTP_PATCH},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        CHECK(http_parse(methods[i].in, strlen(methods[i].in), &req) > 0 &&
+                  req.method_id == methods[i].m,
+              "method %zu", i);
+    const char *e11 = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n";
+    const char *e10 = "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+    const char *e2 = "POST / HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n";
+    CHECK(http_parse(e11, strlen(e11), &req) > 0 && req.expect_continue, "Expect: 100-continue");
+    CHECK(http_parse(e10, strlen(e10), &req) > 0 && !req.expect_continue,
+          "HTTP/1.0 100-continue is ignored");
+    CHECK(http_parse(e2, strlen(e2), &req) > 0 && !req.expect_continue, "other expectations");
     const char *cl = "POST / HTTP/1.1\r\nContent-Length: 007\r\n\r\n";
     CHECK(http_parse(cl, strlen(cl), &req) > 0 && req.content_length == 7, "Content-Length");
 
@@ -171,6 +240,50 @@ static void test_json(void)
     CHECK(!json_parse_flat(huge, sizeof huge, &o, &reason), "over the size limit");
 }
 
+static void test_authority(void)
+{
+    static const char *const good[] = {
+        "a.example", "A.Example:443", "a.example:", "127.0.0.1", "127.0.0.1:8081", "[::1]",
+        "[2001:db8::42]:9443", "x%41.example", "a-b_c~d.example", "a!$&'()*+,;=b",
+    };
+    static const char *const bad[] = {
+        "", ":443", "evil@a.example", "@a.example", "u:p@a.example", "http://a.example",
+        "a.example/", "a.example/x", "a.example?x", "a.example#f", "a.example:443/",
+        "a.example:44a", "a.example:443:443", "[::1", "[]", "[::1]x", "[::1]:x", "u@[::1]",
+        "[fe80::1%25eth0]", "a b", "a\\b", "a|b", "a\"b", "x%4", "x%zz.example", "a<b",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK(http_authority_ok(good[i], strlen(good[i])), "authority '%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!http_authority_ok(bad[i], strlen(bad[i])), "authority '%s' accepted", bad[i]);
+    CHECK(!http_authority_ok("a\0b", 3), "authority with a NUL");
+}
+
+static void test_respond(void)
+{
+    struct http_request req;
+    const char *ka10 = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    const char *plain10 = "GET / HTTP/1.0\r\n\r\n";
+    const char *ka11 = "HEAD / HTTP/1.1\r\n\r\n";
+    struct buf b = {0};
+    CHECK(http_parse(ka10, strlen(ka10), &req) > 0, "parse");
+    http_respond(&b, 200, NULL, NULL, "text/plain", "hi", 2, http_reply_flags(&req));
+    CHECK(b.len > 0 && memmem(b.p, b.len, "\r\nConnection: keep-alive\r\n", 26) != NULL,
+          "HTTP/1.0 keep-alive is said");
+    b.len = 0;
+    CHECK(http_parse(plain10, strlen(plain10), &req) > 0, "parse");
+    http_respond(&b, 200, NULL, NULL, "text/plain", "hi", 2, http_reply_flags(&req));
+    CHECK(memmem(b.p, b.len, "\r\nConnection: close\r\n", 21) != NULL, "HTTP/1.0 closes");
+    b.len = 0;
+    CHECK(http_parse(ka11, strlen(ka11), &req) > 0, "parse");
+    http_respond(&b, 200, NULL, NULL, "text/plain", "hi", 2, http_reply_flags(&req));
+    CHECK(memmem(b.p, b.len, "Connection:", 11) == NULL, "HTTP/1.1 keep-alive says nothing");
+    CHECK(b.len > 2 && memcmp(b.p + b.len - 4, "\r\n\r\n", 4) == 0 &&
+              memmem(b.p, b.len, "Content-Length: 2\r\n", 19) != NULL,
+          "HEAD: length, no body");
+    buf_free(&b);
+}
+
 static void test_escape(void)
 {
     struct buf b = {0};
@@ -188,6 +301,8 @@ int main(void)
     test_table();
     test_splits();
     test_json();
+    test_authority();
+    test_respond();
     test_escape();
     if (failures != 0) {
         fprintf(stderr, "test_http: %d failures\n", failures);

@@ -7,8 +7,6 @@ source "$(dirname "$0")/lib.sh"
 
 start_front --tenants "$TENANTS" --request-timeout-s 1 --idle-timeout-s 2
 
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
 # A head that stops half-way: closed without an answer after more than 1 s
 # (timestamps are whole seconds and the sweep runs once a second: < 3 s;
 # the bounds below leave room for a loaded or sanitized run).
