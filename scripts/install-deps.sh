@@ -17,7 +17,7 @@
 tenreg_deps=(
   cmake make gcc g++ clang pkg-config binutils dpkg-dev
   liburcu-dev libcriterion-dev libbenchmark-dev
-  curl wrk afl++ valgrind python3
+  curl wrk afl++ valgrind python3 prometheus
   python3-venv python3-setuptools python3-wheel python3-pytest
 )
 

@@ -52,7 +52,8 @@ required_tests() {
   echo test_header_cxx tool_normalize tool_resolve_hosts tool_resolve_bad_hosts \
        front_unit_http front_http_tenreg front_admin_tenreg front_hosts_tenreg \
        front_load_tenreg front_startup front_timeouts front_port front_methods front_host \
-       front_reject front_edges front_fdlimit front_backpressure fuzz_normalize_replay
+       front_reject front_edges front_fdlimit front_backpressure front_status_tenreg \
+       fuzz_normalize_replay
   if [ "$name" = release ]; then
     echo tool_normalize_valgrind check_exports install_package install_consumer_cmake_shared
   fi

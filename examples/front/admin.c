@@ -146,7 +146,7 @@ static const char *get_string(struct reply *r, const struct json_object *o, cons
 
 static void post_tenants(struct admin *a, struct reply *r, const char *body)
 {
-    static const char *const allowed[] = {"id", "agent_url", "lazy", NULL};
+    static const char *const allowed[] = {"id", "agent_url", "lazy", "await", NULL};
     struct json_object o;
     if (!read_body(r, body, &o, allowed))
         return;
@@ -156,9 +156,15 @@ static void post_tenants(struct admin *a, struct reply *r, const char *body)
     const char *url = get_string(r, &o, "agent_url");
     if (url == NULL)
         return;
-    bool lazy;
-    if (!get_bool(r, &o, "lazy", false, false, &lazy))
+    bool lazy, await;
+    if (!get_bool(r, &o, "lazy", false, false, &lazy) ||
+        !get_bool(r, &o, "await", !lazy, false, &await))
         return;
+    if (lazy && await) {
+        send_error(r, 400, "'await' is for eager tenants: a lazy one is built on its first "
+                           "request", NULL);
+        return;
+    }
     if (!admin_valid_id(id, strlen(id))) {
         char msg[96];
         snprintf(msg, sizeof msg, "'id' must be %s", admin_id_rule);
@@ -172,7 +178,7 @@ static void post_tenants(struct admin *a, struct reply *r, const char *body)
         return;
     }
     bool replaced = false;
-    int code = a->backend->add(a->backend->impl, id, url, lazy, &replaced);
+    int code = a->backend->add(a->backend->impl, id, url, lazy, await, &replaced);
     if (code == TENREG_EEXIST) {
         char msg[TENREG_HOST_KEY_MAX + 64];
         snprintf(msg, sizeof msg, "host '%s' already belongs to another tenant", key);
@@ -293,31 +299,196 @@ static void get_stats(struct admin *a, struct reply *r)
     buf_free(&b);
 }
 
+/* ---- GET /metrics: the Prometheus text exposition format, 0.0.4 ------- */
+
+static void metric_family(struct buf *b, const char *name, const char *type, const char *help)
+{
+    buf_adds(b, "# HELP ");
+    buf_adds(b, name);
+    buf_adds(b, " ");
+    buf_adds(b, help);
+    buf_adds(b, "\n# TYPE ");
+    buf_adds(b, name);
+    buf_adds(b, " ");
+    buf_adds(b, type);
+    buf_adds(b, "\n");
+}
+
+/* name{labels} value; @labels without braces, NULL for none. */
+static void metric_value(struct buf *b, const char *name, const char *labels, uint64_t v)
+{
+    buf_adds(b, name);
+    if (labels != NULL) {
+        buf_adds(b, "{");
+        buf_adds(b, labels);
+        buf_adds(b, "}");
+    }
+    buf_adds(b, " ");
+    buf_addu(b, v);
+    buf_adds(b, "\n");
+}
+
+static void metric_one(struct buf *b, const char *name, const char *type, const char *help,
+                       uint64_t v)
+{
+    metric_family(b, name, type, help);
+    metric_value(b, name, NULL, v);
+}
+
+/* The registry's counters (tenreg_stats_of, docs/design.md §8.7). */
+static void registry_metrics(struct buf *b, const tenreg_stats *st)
+{
+    metric_one(b, "tenreg_tenants", "gauge", "Registered tenants.", st->tenants);
+    metric_family(b, "tenreg_tenants_by_health", "gauge", "Registered tenants per health.");
+    for (size_t h = 0; h < sizeof st->health / sizeof st->health[0]; h++) {
+        char l[32];
+        snprintf(l, sizeof l, "health=\"%s\"", tenreg_health_name((tenreg_health)h));
+        metric_value(b, "tenreg_tenants_by_health", l, st->health[h]);
+    }
+    metric_one(b, "tenreg_hosts", "gauge",
+               "Exact host keys, the agent URLs' hosts included.", st->hosts);
+    metric_one(b, "tenreg_patterns", "gauge", "Wildcard host patterns (*.NAME).", st->patterns);
+    metric_one(b, "tenreg_lazy_unbuilt_tenants", "gauge",
+               "Lazy tenants without a platform.", st->lazy_unbuilt);
+    metric_one(b, "tenreg_checks_total", "counter", "Validator calls that ended.", st->checks);
+    metric_one(b, "tenreg_checks_failed_total", "counter",
+               "Validator calls that ended with an answer other than valid.", st->checks_failed);
+    metric_one(b, "tenreg_builds_total", "counter", "Lazy builds (factory calls) that ended.",
+               st->builds);
+    metric_one(b, "tenreg_builds_failed_total", "counter",
+               "Lazy builds that failed (factory or validation).", st->builds_failed);
+    metric_one(b, "tenreg_events_total", "counter", "Events delivered or queued.", st->events);
+    metric_one(b, "tenreg_events_dropped_total", "counter",
+               "Events dropped for want of memory (the changes stood).", st->events_dropped);
+    metric_one(b, "tenreg_deferred_objects", "gauge",
+               "Retired objects waiting for a grace period.", st->deferred);
+    metric_one(b, "tenreg_memory_bytes", "gauge", "The registry's own memory.", st->bytes);
+}
+
+static void server_metrics(struct buf *b, const struct server_counters *f,
+                           const struct server_counters *a)
+{
+    const struct server_counters *k[2] = {f, a};
+    static const char *const lab[2] = {"server=\"front\"", "server=\"admin\""};
+    metric_family(b, "tenreg_front_connections", "gauge", "Open connections.");
+    for (int i = 0; i < 2; i++)
+        metric_value(b, "tenreg_front_connections", lab[i], ld(&k[i]->open));
+    metric_family(b, "tenreg_front_connections_limit", "gauge",
+                  "Connections the server takes at once.");
+    for (int i = 0; i < 2; i++)
+        metric_value(b, "tenreg_front_connections_limit", lab[i], k[i]->limit);
+    metric_family(b, "tenreg_front_connections_refused_total", "counter",
+                  "Connections accepted and closed at once: at the connection limit, or "
+                  "accepted on the spare descriptor when out of descriptors.");
+    for (int i = 0; i < 2; i++) {
+        char l[64];
+        snprintf(l, sizeof l, "%s,reason=\"limit\"", lab[i]);
+        metric_value(b, "tenreg_front_connections_refused_total", l, ld(&k[i]->refused_limit));
+        snprintf(l, sizeof l, "%s,reason=\"no_fd\"", lab[i]);
+        metric_value(b, "tenreg_front_connections_refused_total", l, ld(&k[i]->refused_no_fd));
+    }
+    metric_family(b, "tenreg_front_listen_pauses_total", "counter",
+                  "Times accepting paused for 100 ms: no descriptor, not even the spare.");
+    for (int i = 0; i < 2; i++)
+        metric_value(b, "tenreg_front_listen_pauses_total", lab[i], ld(&k[i]->listen_pauses));
+    metric_one(b, "tenreg_front_output_buffered_bytes", "gauge",
+               "Answer bytes buffered and not yet sent (front port).", ld(&f->out_buffered));
+    metric_one(b, "tenreg_front_output_buffered_peak_bytes", "gauge",
+               "The most answer bytes ever buffered at once (front port).", ld(&f->out_peak));
+    metric_one(b, "tenreg_front_output_budget_bytes", "gauge",
+               "Answer bytes the front port buffers before it answers one request at a time.",
+               f->budget);
+}
+
+/*
+ * The front's own counters (per-worker slots, summed here: no shared
+ * counter on the hot path), its servers' connection counters, the demo's
+ * platforms and, with the tenreg backend, the registry's counters.
+ */
+static void get_metrics(struct admin *a, struct reply *r)
+{
+    struct buf b = {0};
+    tenreg_stats st;
+    if (a->backend->stats != NULL && a->backend->stats(a->backend->impl, &st) != 0) {
+        send_code(r, TENREG_ENOMEM);
+        return;
+    }
+    char l[64];
+    snprintf(l, sizeof l, "backend=\"%s\"", a->backend->name);
+    metric_family(&b, "tenreg_front_info", "gauge", "The front's lookup backend.");
+    metric_value(&b, "tenreg_front_info", l, 1);
+    if (a->backend->stats != NULL)
+        registry_metrics(&b, &st);
+    metric_family(&b, "tenreg_front_responses_total", "counter",
+                  "Answers on the front port by status code (503s by reason), counted by "
+                  "each worker and summed when scraped.");
+    for (int k = 0; k < ST_COUNT; k++) {
+        if (k < ST_503_UNSERVED)
+            snprintf(l, sizeof l, "code=\"%s\"", stat_names[k]);
+        else                    /* "503_EPENDING" */
+            snprintf(l, sizeof l, "code=\"503\",reason=\"%s\"", stat_names[k] + 4);
+        metric_value(&b, "tenreg_front_responses_total", l, front_stat(a->front, (enum stat)k));
+    }
+    server_metrics(&b, a->front_conns, a->admin_conns);
+    uint64_t created, freed;
+    demo_platform_counts(a->demo, &created, &freed);
+    metric_one(&b, "tenreg_front_platforms_created_total", "counter",
+               "Demo platforms created.", created);
+    metric_one(&b, "tenreg_front_platforms_freed_total", "counter",
+               "Demo platforms freed.", freed);
+    if (b.failed)
+        send_code(r, TENREG_ENOMEM);
+    else
+        http_respond(r->out, 200, r->date, NULL, "text/plain; version=0.0.4; charset=utf-8",
+                     b.p, b.len, http_reply_flags(r->req));
+    buf_free(&b);
+}
+
 /* POST /tenants/{id}/validator and /factory: flip a demo flag. */
 static void post_flag(struct admin *a, struct reply *r, const char *id, const char *body,
                       bool validator)
 {
-    static const char *const v_allowed[] = {"valid", NULL};
-    static const char *const f_allowed[] = {"ok", NULL};
+    static const char *const v_allowed[] = {"valid", "check_failed", "reason", NULL};
+    static const char *const f_allowed[] = {"ok", "reason", NULL};
     struct json_object o;
     if (!read_body(r, body, &o, validator ? v_allowed : f_allowed))
         return;
-    bool v;
-    if (!get_bool(r, &o, validator ? "valid" : "ok", false, true, &v))
+    bool v, check_failed = false;
+    if (!get_bool(r, &o, validator ? "valid" : "ok", false, true, &v) ||
+        (validator && !get_bool(r, &o, "check_failed", false, false, &check_failed)))
         return;
+    const char *reason = NULL;
+    if (json_get(&o, "reason") != NULL && (reason = get_string(r, &o, "reason")) == NULL)
+        return;
+    if (v && (check_failed || reason != NULL)) {
+        send_error(r, 400, check_failed ? "'check_failed' needs \"valid\": false"
+                           : validator ? "'reason' is for a failing validator (\"valid\": false)"
+                                       : "'reason' is for a failing factory (\"ok\": false)",
+                   NULL);
+        return;
+    }
+    if (reason != NULL && strlen(reason) > DEMO_REASON_MAX) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "'reason' is over %d bytes", DEMO_REASON_MAX);
+        send_error(r, 400, msg, NULL);
+        return;
+    }
     tenreg_health h;
     int code = a->backend->health(a->backend->impl, id, &h);
     if (code != 0) {
         send_code(r, code);
         return;
     }
-    bool ok = validator ? demo_set_valid(a->demo, id, v) : demo_set_factory_ok(a->demo, id, v);
+    bool ok = validator ? demo_set_valid(a->demo, id, v, check_failed, reason)
+                        : demo_set_factory_ok(a->demo, id, v, reason);
     if (!ok) {
         send_code(r, TENREG_ENOMEM);
         return;
     }
     send_tenant(r, 200, id, h,
-                validator ? (v ? ",\"valid\":true" : ",\"valid\":false")
+                validator ? (v ? ",\"valid\":true"
+                               : check_failed ? ",\"valid\":false,\"check_failed\":true"
+                                              : ",\"valid\":false")
                           : (v ? ",\"factory_ok\":true" : ",\"factory_ok\":false"));
 }
 
@@ -552,6 +723,81 @@ static void hosts_route(struct admin *a, struct reply *r, const char *id, const 
                  http_reply_flags(req) | HTTP_HEAD_ONLY);
 }
 
+static void add_time(struct buf *b, int64_t ns)
+{
+    char t[BACKEND_TIME_MAX];
+    if (ns == 0) {
+        buf_adds(b, "null");
+        return;
+    }
+    backend_format_time(ns, t, sizeof t);
+    buf_adds(b, "\"");
+    buf_adds(b, t);
+    buf_adds(b, "\"");
+}
+
+/*
+ * GET /tenants/{id}: the tenant's status (tenreg_status_of) and hosts,
+ *   {"id","health","verdict","reason","failures","checked_at","registered_at",
+ *    "lazy","built","hosts":[...],"host_count"}
+ * times as ISO 8601 UTC with nanoseconds, checked_at null before the first
+ * check or build ended. The rwlock backend keeps no verdict, reason,
+ * failures or times: its answer has only id, health, lazy, built, hosts
+ * and host_count.
+ */
+static void get_tenant(struct admin *a, struct reply *r, const char *id)
+{
+    struct backend *be = a->backend;
+    tenreg_status st;
+    int code = be->status(be->impl, id, &st);
+    if (code != 0) {
+        send_code(r, code);
+        return;
+    }
+    /* Only this thread changes hosts and registrations: the list and the
+     * status describe the same registration. */
+    struct buf list = {0};
+    struct host_list l = {.b = &list};
+    code = be->foreach_host(be->impl, id, host_list_cb, &l);
+    if (code != 0 || list.failed) {
+        buf_free(&list);
+        send_code(r, code ? code : TENREG_ENOMEM);
+        return;
+    }
+    struct buf b = {0};
+    buf_adds(&b, "{\"id\":\"");
+    buf_add_json_str(&b, id, strlen(id));
+    buf_adds(&b, "\",\"health\":\"");
+    buf_adds(&b, tenreg_health_name(st.health));
+    buf_adds(&b, "\"");
+    if (be->full_status) {
+        buf_adds(&b, ",\"verdict\":\"");
+        buf_adds(&b, backend_verdict_name(st.verdict));
+        buf_adds(&b, "\",\"reason\":\"");
+        buf_add_json_str(&b, st.reason, strlen(st.reason));
+        buf_adds(&b, "\",\"failures\":");
+        buf_addu(&b, st.failures);
+        buf_adds(&b, ",\"checked_at\":");
+        add_time(&b, st.checked_at_ns);
+        buf_adds(&b, ",\"registered_at\":");
+        add_time(&b, st.registered_at_ns);
+    }
+    buf_adds(&b, st.lazy ? ",\"lazy\":true" : ",\"lazy\":false");
+    buf_adds(&b, st.built ? ",\"built\":true" : ",\"built\":false");
+    buf_adds(&b, ",\"hosts\":[");
+    if (list.len)
+        buf_add(&b, list.p, list.len);
+    buf_adds(&b, "],\"host_count\":");
+    buf_addu(&b, st.hosts);
+    buf_adds(&b, "}");
+    buf_free(&list);
+    if (b.failed)
+        send_code(r, TENREG_ENOMEM);
+    else
+        send_json(r, 200, &b);
+    buf_free(&b);
+}
+
 /* /tenants/{id}[/{action}] */
 static void tenant_route(struct admin *a, struct reply *r, const char *rest, size_t len,
                          const char *body)
@@ -572,14 +818,9 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
     const struct http_request *req = r->req;
 
     if (action == NULL) {
-        tenreg_health h;
         int code;
         if (is_method(req, "GET") || is_method(req, "HEAD")) {
-            code = a->backend->health(a->backend->impl, id, &h);
-            if (code == 0)
-                send_tenant(r, 200, id, h, NULL);
-            else
-                send_code(r, code);
+            get_tenant(a, r, id);
         } else if (is_method(req, "DELETE")) {
             code = a->backend->remove(a->backend->impl, id);
             if (code == 0) {
@@ -676,6 +917,11 @@ static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
             method_not_allowed(&r, "GET, HEAD, POST");
     } else if (len > 9 && memcmp(path, "/tenants/", 9) == 0) {
         tenant_route(a, &r, path + 9, len - 9, body);
+    } else if (len == 8 && memcmp(path, "/metrics", 8) == 0) {
+        if (is_method(req, "GET") || is_method(req, "HEAD"))
+            get_metrics(a, &r);
+        else
+            method_not_allowed(&r, "GET, HEAD");
     } else if (len == 6 && memcmp(path, "/stats", 6) == 0) {
         if (is_method(req, "GET") || is_method(req, "HEAD"))
             get_stats(a, &r);

@@ -2,12 +2,20 @@
  * admin.h - the admin API, served on 127.0.0.1 only, by one thread.
  *
  *   GET    /tenants                 {"tenants":[{"id","health"},...]}
- *   POST   /tenants                 {"id","agent_url","lazy"?} -> 201 (new) / 200 (replaced)
- *   GET    /tenants/{id}            {"id","health"}
+ *   POST   /tenants                 {"id","agent_url","lazy"?,"await"?} -> 201 (new) /
+ *                                    200 (replaced); "await": false registers an eager
+ *                                    tenant without validating it (pending until checked)
+ *   GET    /tenants/{id}            {"id","health","verdict","reason","failures",
+ *                                    "checked_at","registered_at","lazy","built",
+ *                                    "hosts":[...],"host_count"} (tenreg_status_of; the
+ *                                    rwlock backend: id, health, lazy, built, hosts,
+ *                                    host_count only)
  *   DELETE /tenants/{id}            204
  *   POST   /tenants/{id}/recheck    {"id","health","valid"}
- *   POST   /tenants/{id}/validator  {"valid":true|false}: the demo validator's answer
- *   POST   /tenants/{id}/factory    {"ok":true|false}: the demo factory's outcome
+ *   POST   /tenants/{id}/validator  {"valid":true|false,"check_failed"?,"reason"?}: the demo
+ *                                    validator's answer (1, 0, or -1 with check_failed)
+ *                                    and what a failing one tells tenreg_set_reason
+ *   POST   /tenants/{id}/factory    {"ok":true|false,"reason"?}: the demo factory's outcome
  *   GET    /tenants/{id}/hosts      {"id","hosts":[agent URL's host, extra hosts and
  *                                    "*.NAME" patterns in the order added]}
  *   POST   /tenants/{id}/hosts      {"host":"<Host, URL or *.NAME>"} -> 201 {"id","host"}
@@ -15,6 +23,8 @@
  *   DELETE /tenants/{id}/hosts/{host}  204 ({host} may be %-encoded)
  *   GET    /stats                   front response counters, platforms, connections
  *                                    (open, limit, refusals), buffered output
+ *   GET    /metrics                 the same and tenreg_stats_of's counters in the
+ *                                    Prometheus text format 0.0.4
  *
  * Errors are {"error":"<reason>"} with 400 (bad JSON, field, id, URL or
  * host; removing the agent URL's own host), 404 (unknown tenant or path, a

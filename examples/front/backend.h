@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tenreg.h"
 
@@ -38,6 +39,15 @@ struct answer {
 typedef int (*backend_each_fn)(void *ctx, const char *tenant_id, tenreg_health h);
 typedef int (*backend_host_fn)(void *ctx, const char *host_or_pattern);
 
+/* What the tenreg backend takes from the command line (docs/design.md
+ * §8.2-§8.4); the rwlock backend has none of it. */
+struct backend_options {
+    unsigned flags;                 /* tenreg_config.flags: TENREG_CFG_TRANSIENT_FAILURES */
+    uint32_t recheck_interval_ms;   /* tenreg_config.recheck_interval_ms; 0 = off */
+    uint32_t build_retry_ms;        /* tenreg_config.build_retry_ms; 0 = a failed build is final */
+    bool event_log;                 /* one line on stderr per tenreg event */
+};
+
 struct backend {
     const char *name;
     void *impl;
@@ -46,18 +56,29 @@ struct backend {
     void (*thread_stop)(void *impl);
     /* Hot path: never builds in place, never waits (TENREG_NOWAIT). */
     void (*resolve)(void *impl, const char *host, size_t len, struct answer *out);
-    /* Admin calls. add: eager tenants are validated before it returns;
-     * lazy ones stay PENDING until their first resolve. *replaced tells
-     * whether the id existed. Returns 0 or a tenreg code, nothing changed. */
-    int (*add)(void *impl, const char *id, const char *url, bool lazy, bool *replaced);
+    /* Admin calls. add: eager tenants are validated before it returns
+     * (with @await; without it they stay PENDING until their first check:
+     * a recheck, or a background one); lazy ones stay PENDING until their
+     * first resolve (@await is false for them). *replaced tells whether the
+     * id existed. Returns 0 or a tenreg code, nothing changed. */
+    int (*add)(void *impl, const char *id, const char *url, bool lazy, bool await,
+               bool *replaced);
     int (*remove)(void *impl, const char *id);
     int (*recheck)(void *impl, const char *id);
     int (*health)(void *impl, const char *id, tenreg_health *out);
     int (*foreach)(void *impl, backend_each_fn fn, void *ctx);
+    /* A tenant's status (tenreg_status_of's codes). With full_status false
+     * (rwlock) only health, lazy, built and hosts are filled: that backend
+     * keeps no verdict, reason, failure count or times. */
+    int (*status)(void *impl, const char *id, tenreg_status *out);
+    bool full_status;
+    /* The registry's counters (tenreg_stats_of); NULL: none (rwlock). */
+    int (*stats)(void *impl, tenreg_stats *out);
     /* A tenant's extra hosts and "*.NAME" patterns (docs/design.md §8.1),
-     * with tenreg_add_host / _remove_host / _foreach_host's codes. NULL
-     * where the backend has one host per tenant (rwlock): the admin API
-     * answers 501 for them. */
+     * with tenreg_add_host / _remove_host / _foreach_host's codes. add_host
+     * and remove_host are NULL where the backend has one host per tenant
+     * (rwlock): the admin API answers 501 for the host endpoints then;
+     * foreach_host is always set (rwlock: the one host), for the status. */
     int (*add_host)(void *impl, const char *id, const char *host);
     int (*remove_host)(void *impl, const char *id, const char *host);
     int (*foreach_host)(void *impl, const char *id, backend_host_fn fn, void *ctx);
@@ -65,7 +86,17 @@ struct backend {
 };
 
 /* Each returns 0 or a tenreg code. */
-int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out);
+int backend_tenreg_new(struct demo *demo, size_t expected, const struct backend_options *o,
+                       struct backend *out);
 int backend_rwlock_new(struct demo *demo, size_t expected, struct backend *out);
+
+/* "unchecked", "valid", "invalid", "check_failed", "build_failed"
+ * ("unknown" otherwise): for JSON and log lines. */
+const char *backend_verdict_name(tenreg_verdict v);
+
+/* @ns (CLOCK_REALTIME nanoseconds) as "2026-11-27T04:19:00.123456789Z" into
+ * @out (at least BACKEND_TIME_MAX bytes). */
+#define BACKEND_TIME_MAX 40
+void backend_format_time(int64_t ns, char *out, size_t cap);
 
 #endif

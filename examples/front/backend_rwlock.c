@@ -17,9 +17,12 @@
  * are not ordered against each other (the later publish wins); the baseline
  * exists to measure the lookup, not to re-implement that ordering. For the
  * same reason it keeps one host per tenant: no extra hosts or wildcard
- * patterns (docs/design.md §8.1; add_host etc. are NULL, so the admin API's
- * host endpoints answer 501 with this backend), and its hot path stays the
- * single exact probe that was measured.
+ * patterns (docs/design.md §8.1; add_host and remove_host are NULL, so the
+ * admin API's host endpoints answer 501 with this backend), and its hot
+ * path stays the single exact probe that was measured. Nor does it keep
+ * what docs/design.md §8.2-§8.4 and §8.7 add: no verdict, reason, failure
+ * count or times in its status, no events, no counters, no background
+ * rechecks or build retries (the front refuses those flags with it).
  */
 #define _GNU_SOURCE
 #include "backend.h"
@@ -277,7 +280,8 @@ static void *builder_main(void *arg)
     }
 }
 
-static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool *replaced)
+static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool await,
+                  bool *replaced)
 {
     struct rb *rb = impl;
     size_t id_len = strlen(id);
@@ -301,8 +305,9 @@ static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool *
         return TENREG_ENOMEM;
     }
     /* Eager: validate before publishing, outside the lock (as tenreg's
-     * AWAIT_FIRST_VALIDATION does outside its read side). */
-    if (!lazy)
+     * AWAIT_FIRST_VALIDATION does outside its read side); without @await
+     * it stays PENDING until a recheck. */
+    if (!lazy && await)
         ne->health = demo_validator(rb->demo, id, url) > 0 ? TENREG_HEALTHY : TENREG_DISABLED;
 
     pthread_rwlock_wrlock(&rb->lock);
@@ -387,6 +392,37 @@ static int rb_health(void *impl, const char *id, tenreg_health *out)
         *out = e->health;
     pthread_rwlock_unlock(&rb->lock);
     return e != NULL ? 0 : TENREG_ENOENT;
+}
+
+/* What this backend keeps of a tenant's status: no verdict, reason,
+ * failure count or times (full_status is false). */
+static int rb_status(void *impl, const char *id, tenreg_status *out)
+{
+    struct rb *rb = impl;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&rb->lock);
+    struct entry *e = find_id(rb, id);
+    if (e != NULL) {
+        out->health = e->health;
+        out->lazy = e->lazy;
+        out->built = e->platform != NULL;
+        out->hosts = 1;
+    }
+    pthread_rwlock_unlock(&rb->lock);
+    return e != NULL ? 0 : TENREG_ENOENT;
+}
+
+/* One host per tenant: its agent URL's. */
+static int rb_foreach_host(void *impl, const char *id, backend_host_fn fn, void *ctx)
+{
+    struct rb *rb = impl;
+    char key[TENREG_HOST_KEY_MAX + 1];
+    pthread_rwlock_rdlock(&rb->lock);
+    struct entry *e = find_id(rb, id);
+    if (e != NULL)
+        memcpy(key, e->key, e->key_len + 1);
+    pthread_rwlock_unlock(&rb->lock);
+    return e != NULL ? fn(ctx, key) : TENREG_ENOENT;
 }
 
 /* Snapshot under the read lock, callbacks outside it (as tenreg_foreach). */
@@ -484,6 +520,8 @@ int backend_rwlock_new(struct demo *demo, size_t expected, struct backend *out)
         .recheck = rb_recheck,
         .health = rb_health,
         .foreach = rb_foreach,
+        .status = rb_status,
+        .foreach_host = rb_foreach_host,
         .destroy = rb_destroy,
     };
     return 0;

@@ -1,8 +1,11 @@
 /* backend_tenreg.c - the front's lookup through libtenreg (see backend.h). */
+#define _GNU_SOURCE
 #include "backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "demo.h"
 
@@ -44,7 +47,8 @@ static void tb_resolve(void *impl, const char *host, size_t len, struct answer *
     tenreg_read_unlock();
 }
 
-static int tb_add(void *impl, const char *id, const char *url, bool lazy, bool *replaced)
+static int tb_add(void *impl, const char *id, const char *url, bool lazy, bool await,
+                  bool *replaced)
 {
     struct tb *tb = impl;
     tenreg_health h;
@@ -57,8 +61,9 @@ static int tb_add(void *impl, const char *id, const char *url, bool lazy, bool *
     if (p == NULL)
         return TENREG_ENOMEM;
     /* Validate now so an eager tenant answers HEALTHY (or DISABLED) at
-     * once instead of staying PENDING until someone rechecks it. */
-    int r = tenreg_register(tb->reg, id, url, p, TENREG_AWAIT_FIRST_VALIDATION);
+     * once instead of staying PENDING until someone (or, with
+     * --recheck-interval-ms, a background check) rechecks it. */
+    int r = tenreg_register(tb->reg, id, url, p, await ? TENREG_AWAIT_FIRST_VALIDATION : 0);
     if (r != 0)
         demo_platform_free(tb->demo, p);   /* refused: still ours */
     return r;
@@ -84,6 +89,16 @@ static int tb_foreach(void *impl, backend_each_fn fn, void *ctx)
     return tenreg_foreach(((struct tb *)impl)->reg, fn, ctx);
 }
 
+static int tb_status(void *impl, const char *id, tenreg_status *out)
+{
+    return tenreg_status_of(((struct tb *)impl)->reg, id, out);
+}
+
+static int tb_stats(void *impl, tenreg_stats *out)
+{
+    return tenreg_stats_of(((struct tb *)impl)->reg, out);
+}
+
 static int tb_add_host(void *impl, const char *id, const char *host)
 {
     return tenreg_add_host(((struct tb *)impl)->reg, id, host);
@@ -106,7 +121,79 @@ static void tb_destroy(void *impl)
     free(tb);
 }
 
-int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out)
+const char *backend_verdict_name(tenreg_verdict v)
+{
+    switch (v) {
+    case TENREG_UNCHECKED: return "unchecked";
+    case TENREG_VALID: return "valid";
+    case TENREG_INVALID: return "invalid";
+    case TENREG_CHECK_FAILED: return "check_failed";
+    case TENREG_BUILD_FAILED: return "build_failed";
+    default: return "unknown";
+    }
+}
+
+void backend_format_time(int64_t ns, char *out, size_t cap)
+{
+    time_t sec = (time_t)(ns / 1000000000);
+    long frac = (long)(ns % 1000000000);
+    if (frac < 0) {
+        sec--;
+        frac += 1000000000;
+    }
+    struct tm tm;
+    char day[32];
+    if (gmtime_r(&sec, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        snprintf(out, cap, "%lld", (long long)ns);
+    else
+        snprintf(out, cap, "%s.%09ldZ", day, frac);
+}
+
+static const char *event_kind_name(tenreg_event_kind k)
+{
+    switch (k) {
+    case TENREG_EV_REGISTERED: return "registered";
+    case TENREG_EV_UNREGISTERED: return "unregistered";
+    case TENREG_EV_HEALTH: return "health";
+    case TENREG_EV_BUILT: return "built";
+    case TENREG_EV_BUILD_FAILED: return "build_failed";
+    default: return "unknown";
+    }
+}
+
+/*
+ * tenreg's event thread, one event at a time: one line on stderr,
+ *   tenreg-front: event health tenant=orca from=healthy to=unverified
+ *   verdict=invalid reason="agent said 403" at=2026-11-27T04:19:00.123456789Z
+ * (one line). Formatted on the stack and written with one fputs, so lines
+ * of other threads (stdio locks the stream) never cut into it; no lock of
+ * ours is taken and tenreg is not called.
+ */
+static void tb_on_event(void *ctx, const tenreg_event *ev)
+{
+    char reason[2 * TENREG_REASON_MAX + 1];
+    size_t n = 0;
+    /* tenreg already replaced control bytes; quotes and backslashes are
+     * escaped so the value ends where its closing quote is. */
+    for (const char *p = ev->reason ? ev->reason : ""; *p && n + 2 < sizeof reason; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            reason[n++] = '\\';
+        reason[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    reason[n] = '\0';
+    char at[BACKEND_TIME_MAX];
+    backend_format_time(ev->at_ns, at, sizeof at);
+    char line[TENREG_ID_MAX + sizeof reason + BACKEND_TIME_MAX + 160];
+    snprintf(line, sizeof line,
+             "tenreg-front: event %s tenant=%s from=%s to=%s verdict=%s reason=\"%s\" at=%s\n",
+             event_kind_name(ev->kind), ev->tenant_id, tenreg_health_name(ev->from),
+             tenreg_health_name(ev->to), backend_verdict_name(ev->verdict), reason, at);
+    fputs(line, stderr);
+}
+
+int backend_tenreg_new(struct demo *demo, size_t expected, const struct backend_options *o,
+                       struct backend *out)
 {
     struct tb *tb = calloc(1, sizeof *tb);
     if (tb == NULL)
@@ -118,6 +205,10 @@ int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out)
         .platform_free_ctx = demo,
         .expected_tenants = expected,
         .builder_threads = 1,
+        .flags = o->flags,
+        .on_event = o->event_log ? tb_on_event : NULL,
+        .recheck_interval_ms = o->recheck_interval_ms,
+        .build_retry_ms = o->build_retry_ms,
     };
     int r = tenreg_new(&cfg, &tb->reg);
     if (r != 0) {
@@ -136,6 +227,9 @@ int backend_tenreg_new(struct demo *demo, size_t expected, struct backend *out)
         .recheck = tb_recheck,
         .health = tb_health,
         .foreach = tb_foreach,
+        .status = tb_status,
+        .full_status = true,
+        .stats = tb_stats,
         .add_host = tb_add_host,
         .remove_host = tb_remove_host,
         .foreach_host = tb_foreach_host,

@@ -4,15 +4,19 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "tenreg.h"
 
 #define FLAG_BUCKETS 1024
 
 struct flag {
     struct flag *next;
-    bool valid, factory_ok;
+    bool valid, check_failed, factory_ok;
+    char *valid_reason, *factory_reason;    /* NULL: none */
     char id[];
 };
 
@@ -56,6 +60,8 @@ void demo_free(struct demo *d)
         struct flag *f = d->buckets[i];
         while (f != NULL) {
             struct flag *next = f->next;
+            free(f->valid_reason);
+            free(f->factory_reason);
             free(f);
             f = next;
         }
@@ -79,28 +85,62 @@ static struct flag *flag_of(struct demo *d, const char *id, bool create)
         return NULL;
     memcpy(f->id, id, n);
     f->valid = f->factory_ok = true;
+    f->check_failed = false;
+    f->valid_reason = f->factory_reason = NULL;
     f->next = *head;
     *head = f;
     return f;
 }
 
-bool demo_set_valid(struct demo *d, const char *id, bool valid)
+/* A copy of @reason (NULL stays NULL); false when it cannot be made. */
+static bool copy_reason(const char *reason, char **out)
 {
+    *out = NULL;
+    if (reason == NULL)
+        return true;
+    size_t n = strnlen(reason, DEMO_REASON_MAX);
+    if ((*out = malloc(n + 1)) == NULL)
+        return false;
+    memcpy(*out, reason, n);
+    (*out)[n] = '\0';
+    return true;
+}
+
+bool demo_set_valid(struct demo *d, const char *id, bool valid, bool check_failed,
+                    const char *reason)
+{
+    char *r;
+    if (!copy_reason(reason, &r))
+        return false;
     pthread_mutex_lock(&d->lock);
     struct flag *f = flag_of(d, id, true);
-    if (f != NULL)
+    if (f != NULL) {
         f->valid = valid;
+        f->check_failed = check_failed;
+        free(f->valid_reason);
+        f->valid_reason = r;
+    }
     pthread_mutex_unlock(&d->lock);
+    if (f == NULL)
+        free(r);
     return f != NULL;
 }
 
-bool demo_set_factory_ok(struct demo *d, const char *id, bool ok)
+bool demo_set_factory_ok(struct demo *d, const char *id, bool ok, const char *reason)
 {
+    char *r;
+    if (!copy_reason(reason, &r))
+        return false;
     pthread_mutex_lock(&d->lock);
     struct flag *f = flag_of(d, id, true);
-    if (f != NULL)
+    if (f != NULL) {
         f->factory_ok = ok;
+        free(f->factory_reason);
+        f->factory_reason = r;
+    }
     pthread_mutex_unlock(&d->lock);
+    if (f == NULL)
+        free(r);
     return f != NULL;
 }
 
@@ -112,6 +152,8 @@ void demo_forget(struct demo *d, const char *id)
         if (strcmp((*pp)->id, id) == 0) {
             struct flag *f = *pp;
             *pp = f->next;
+            free(f->valid_reason);
+            free(f->factory_reason);
             free(f);
             break;
         }
@@ -122,11 +164,18 @@ void demo_forget(struct demo *d, const char *id)
 int demo_validator(void *ctx, const char *tenant_id, const char *agent_url)
 {
     struct demo *d = ctx;
+    char reason[DEMO_REASON_MAX + 1];
     pthread_mutex_lock(&d->lock);
     struct flag *f = flag_of(d, tenant_id, false);
-    bool valid = f == NULL || f->valid;
+    int answer = f == NULL || f->valid ? 1 : f->check_failed ? -1 : 0;
+    bool say = answer <= 0 && f->valid_reason != NULL;
+    if (say)
+        snprintf(reason, sizeof reason, "%s", f->valid_reason);
     pthread_mutex_unlock(&d->lock);
-    return valid ? 1 : 0;
+    /* Outside our lock; a no-op when tenreg did not call us (rwlock). */
+    if (say)
+        tenreg_set_reason(reason);
+    return answer;
 }
 
 void *demo_platform_new(struct demo *d, const char *tenant_id)
@@ -149,12 +198,19 @@ int demo_factory(void *ctx, const char *tenant_id, void **platform)
         while (nanosleep(&ts, &ts) != 0)
             ;
     }
+    char reason[DEMO_REASON_MAX + 1];
     pthread_mutex_lock(&d->lock);
     struct flag *f = flag_of(d, tenant_id, false);
     bool ok = f == NULL || f->factory_ok;
+    bool say = !ok && f->factory_reason != NULL;
+    if (say)
+        snprintf(reason, sizeof reason, "%s", f->factory_reason);
     pthread_mutex_unlock(&d->lock);
-    if (!ok)
+    if (!ok) {
+        if (say)
+            tenreg_set_reason(reason);
         return -1;
+    }
     *platform = demo_platform_new(d, tenant_id);
     return *platform != NULL ? 0 : -1;
 }

@@ -23,9 +23,21 @@ struct demo;
 struct demo *demo_new(unsigned factory_delay_ms);
 void demo_free(struct demo *d);
 
-/* Flags of one tenant id; absent ids are valid and build fine. */
-bool demo_set_valid(struct demo *d, const char *id, bool valid);
-bool demo_set_factory_ok(struct demo *d, const char *id, bool ok);
+/* Longest reason the demo keeps (tenreg cuts it to TENREG_REASON_MAX). */
+#define DEMO_REASON_MAX 1024
+
+/*
+ * Flags of one tenant id; absent ids are valid and build fine.
+ * demo_set_valid: the validator answers 1 (@valid), 0 (invalid), or -1
+ * (@check_failed: "could not check", a transient failure with
+ * TENREG_CFG_TRANSIENT_FAILURES); demo_set_factory_ok: the factory
+ * succeeds or fails. @reason (NULL: none) is what a failing validator or
+ * factory tells tenreg_set_reason; it is copied. False: out of memory,
+ * nothing changed.
+ */
+bool demo_set_valid(struct demo *d, const char *id, bool valid, bool check_failed,
+                    const char *reason);
+bool demo_set_factory_ok(struct demo *d, const char *id, bool ok, const char *reason);
 void demo_forget(struct demo *d, const char *id);
 
 /* tenreg_validator_fn / tenreg_factory_fn / tenreg_free_fn shapes. */

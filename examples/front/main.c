@@ -37,6 +37,19 @@ static const char usage[] =
     "  --request-timeout-s N close connections whose request is incomplete N s\n"
     "                        after its first byte (default 10)\n"
     "  --ready-file FILE     once listening, write \"FRONT_PORT ADMIN_PORT\\n\" there\n"
+    "tenreg backend only (docs/design.md §8.2, §8.4):\n"
+    "  --recheck-interval-ms N  recheck every tenant about every N ms in the background\n"
+    "                        (first check at a random point of the first interval,\n"
+    "                        then every N ms +- 10%); default 0 = off\n"
+    "  --build-retry-ms N    a failed lazy build answers 503 EDISABLED for\n"
+    "                        N x 2^(failures-1) ms (at most 1 h), then the next request\n"
+    "                        starts a new build; default 0 = a failed build is final\n"
+    "  --transient-failures  a validator that could not check (< 0) moves healthy to\n"
+    "                        unverified and leaves other health alone; invalid (0)\n"
+    "                        disables (TENREG_CFG_TRANSIENT_FAILURES)\n"
+    "Every tenreg event (registered, unregistered, health, built, build_failed) is\n"
+    "logged as one line on stderr: \"tenreg-front: event KIND tenant=ID from=H to=H\n"
+    "verdict=V reason=\\\"...\\\" at=ISO8601\".\n"
     "Exit status: 0 after SIGINT/SIGTERM with every platform freed, 1 bad tenants\n"
     "file, 2 usage error or a port in use, 3 runtime failure.\n";
 
@@ -49,6 +62,8 @@ static const char usage[] =
 
 struct options {
     unsigned port, admin_port, threads, delay_ms, idle_s, request_s;
+    unsigned recheck_ms, retry_ms;
+    bool transient, tenreg_only;    /* tenreg_only: a flag the rwlock backend lacks */
     const char *bind, *admin_bind, *tenants, *backend, *ready_file;
 };
 
@@ -76,6 +91,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             fputs(usage, stdout);
             exit(0);
         }
+        if (strcmp(a, "--transient-failures") == 0) {   /* the one flag without a value */
+            o->transient = o->tenreg_only = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "tenreg-front: %s needs a value\n%s", a, usage);
             return -1;
@@ -94,6 +113,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             ok = parse_uint(v, 86400, &o->idle_s) && o->idle_s > 0;
         else if (strcmp(a, "--request-timeout-s") == 0)
             ok = parse_uint(v, 86400, &o->request_s) && o->request_s > 0;
+        else if (strcmp(a, "--recheck-interval-ms") == 0 || strcmp(a, "--build-retry-ms") == 0) {
+            ok = parse_uint(v, UINT32_MAX, a[2] == 'r' ? &o->recheck_ms : &o->retry_ms);
+            o->tenreg_only = true;
+        }
         else if (strcmp(a, "--bind") == 0)
             o->bind = v;
         else if (strcmp(a, "--admin-bind") == 0)
@@ -114,6 +137,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             fprintf(stderr, "tenreg-front: bad value '%s' for %s\n", v, a);
             return -1;
         }
+    }
+    if (o->tenreg_only && strcmp(o->backend, "tenreg") != 0) {
+        fprintf(stderr, "tenreg-front: --recheck-interval-ms, --build-retry-ms and "
+                        "--transient-failures need --backend tenreg\n");
+        return -1;
     }
     /* The admin API changes who gets traffic and has no authentication:
      * it must only ever be reachable from this machine. */
@@ -194,9 +222,15 @@ int main(int argc, char **argv)
 
     struct demo *demo = demo_new(o.delay_ms);
     struct backend b;
+    struct backend_options bo = {
+        .flags = o.transient ? TENREG_CFG_TRANSIENT_FAILURES : 0,
+        .recheck_interval_ms = o.recheck_ms,
+        .build_retry_ms = o.retry_ms,
+        .event_log = true,
+    };
     int r = demo == NULL ? TENREG_ENOMEM
             : strcmp(o.backend, "rwlock") == 0 ? backend_rwlock_new(demo, 1024, &b)
-                                               : backend_tenreg_new(demo, 1024, &b);
+                                               : backend_tenreg_new(demo, 1024, &bo, &b);
     if (r != 0) {
         fprintf(stderr, "tenreg-front: cannot create the %s backend: %s\n", o.backend,
                 tenreg_strerror(r));

@@ -72,7 +72,7 @@ static bool load_line(struct backend *b, const char *path, unsigned long no, cha
         return false;
     }
     bool replaced;
-    int r = b->add(b->impl, f[0], f[1], lazy, &replaced);
+    int r = b->add(b->impl, f[0], f[1], lazy, !lazy, &replaced);
     if (r != 0) {
         fprintf(stderr, "%s:%lu: cannot register '%s' (%s): %s\n", path, no, f[0], f[1],
                 r == TENREG_EEXIST ? "its host belongs to an earlier tenant"

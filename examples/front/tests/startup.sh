@@ -24,6 +24,15 @@ expect "bad port" 2 "$(run_front --port 70000)"
 expect "zero threads" 2 "$(run_front --threads 0)"
 expect "unknown flag" 2 "$(run_front --verbose 1)"
 expect "missing tenants file" 1 "$(run_front --tenants "$WORK/none.csv")"
+# Issue 11's flags: numbers only, and only with the tenreg backend.
+expect "bad --recheck-interval-ms" 2 "$(run_front --recheck-interval-ms 1s)"
+expect "negative --build-retry-ms" 2 "$(run_front --build-retry-ms -5)"
+expect "--build-retry-ms over 2^32-1" 2 "$(run_front --build-retry-ms 4294967296)"
+for f in "--recheck-interval-ms 100" "--build-retry-ms 100" --transient-failures; do
+    # shellcheck disable=SC2086 # the flag and its value, split on purpose
+    expect "$f with --backend rwlock" 2 "$(run_front --backend rwlock $f)"
+    expect_match "$f with rwlock: says why" 'need --backend tenreg' "$(cat "$WORK/err")"
+done
 
 cat >"$WORK/bad.csv" <<'CSV'
 # comment
@@ -54,7 +63,9 @@ for i in $(seq 1 5000); do echo "t$i,https://seller-$i.example/adcp"; done >"$WO
 for b in tenreg rwlock; do
     BACKEND=$b
     start_front --tenants "$WORK/big.csv"
-    expect_match "5000 tenants loaded ($b)" ' 5000 tenants' "$(head -1 "$WORK/front.log")"
+    # (front.log has stdout and stderr: the event lines come first.)
+    expect_match "5000 tenants loaded ($b)" ' 5000 tenants' \
+        "$(grep -m1 '^tenreg-front: backend' "$WORK/front.log")"
     for i in 1 2048 2049 4999 5000; do
         expect "tenant $i found ($b)" "200||{\"tenant\":\"t$i\",\"health\":\"healthy\"}" \
             "$(front_get "SELLER-$i.example:443")"
@@ -69,7 +80,8 @@ BACKEND=tenreg
 # The examples/ file of the tool (if present) loads too: same format.
 if [ -f "$HERE/../../tenants.csv" ]; then
     start_front --tenants "$HERE/../../tenants.csv"
-    expect_match "the tool's tenants file loads" ' [0-9]+ tenants' "$(head -1 "$WORK/front.log")"
+    expect_match "the tool's tenants file loads" ' [0-9]+ tenants' \
+        "$(grep -m1 '^tenreg-front: backend' "$WORK/front.log")"
     stop_front
 fi
 finish
