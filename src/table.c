@@ -12,9 +12,9 @@
  *
  * Readers (tenreg__table_find, inline in internal.h) take no lock and store
  * nothing. Writers hold write_lock, so they never race each other; they
- * only ever store a whole record pointer into a slot (after its hash, and
- * after raising the array's max_disp), and replace the whole array by
- * publishing a new one. Load factor at most 1/2 (records and tombstones):
+ * only ever store a whole entry (a record or alias pointer) into a slot
+ * (after its hash, and after raising the array's max_disp), and replace
+ * the whole array by publishing a new one. Load factor at most 1/2 (entries and tombstones):
  * with linear probing a miss then reads about 2.5 slots, a hit 1.5.
  *
  * Probe bound (docs/design.md §5). Tenants may choose their hosts and hash_seed
