@@ -257,8 +257,10 @@ bool tenreg__cell_make_stale(_Atomic uint32_t *cell);
  * could show the platform has been through a grace period by then.
  */
 struct tenreg__tenant {
+    /* Pointers and 64-bit fields first, then 32-bit, then bytes: no
+     * padding between them (bench/README.md counts the bytes). */
     struct tenreg *reg;
-    tenreg_factory_fn factory;        /* lazy only; never called twice */
+    tenreg_factory_fn factory;        /* lazy only; called once per attempt */
     void *factory_ctx;
     void *platform;                   /* owned platform, set under write_lock */
     struct tenreg__record *rec;       /* current record: written under write_lock,
@@ -268,31 +270,31 @@ struct tenreg__tenant {
                                          fails for memory after its factory ran */
     struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
     struct cds_wfcq_node check_node;  /* a parked background check, ready again */
-    _Atomic uint32_t check_ticket;    /* its turnstile ticket */
-    atomic_bool check_parked;
-    /* A failed build may be tried again from this tenreg__now_ns() on (0:
-     * never). Stored under write_lock, loaded by resolvers (relaxed: the
-     * once-cell CAS decides who retries). */
-    _Atomic int64_t retry_at_ns;
-    size_t sched_idx;                 /* its background-check entry, or SIZE_MAX;
-                                         under sched.lock */
     struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
                                          added; under write_lock only */
-    uint8_t n_aliases, alias_cap;
-    _Atomic uint32_t build_ticket;    /* the queued build's turnstile ticket */
-    atomic_bool build_parked;         /* its turn had not come: see turnstile.c */
-    struct tenreg__turnstile turn;
-    _Atomic uint32_t refs;
-    _Atomic uint32_t cell;            /* enum tenreg__cell_state */
+    /* A failed build may be tried again from this tenreg__now_ns() on (0:
+     * never). Stored under write_lock; resolvers take an attempt with a
+     * CAS to 0 (resolve.c, retry_due). */
+    _Atomic int64_t retry_at_ns;
     /* What the last check or build concluded (docs/design.md §8.2); under
      * write_lock, set with the record the outcome publishes. */
     int64_t registered_at_ns, checked_at_ns;
     char *reason;                     /* NULL: none; see status.c */
+    struct tenreg__turnstile turn;
+    _Atomic uint32_t build_ticket;    /* the queued build's turnstile ticket */
+    _Atomic uint32_t check_ticket;    /* a background check's ticket */
+    _Atomic uint32_t refs;
+    _Atomic uint32_t cell;            /* enum tenreg__cell_state */
+    uint32_t sched_idx;               /* its background-check entry, or UINT32_MAX;
+                                         under sched.lock */
     uint32_t failures;
-    uint8_t verdict;                  /* tenreg_verdict */
     uint32_t url_len;
+    atomic_bool build_parked;         /* its turn had not come: see turnstile.c */
+    atomic_bool check_parked;
     atomic_bool removed;              /* set under write_lock: out of the tables */
     bool lazy;
+    uint8_t verdict;                  /* tenreg_verdict */
+    uint8_t n_aliases, alias_cap;
     uint8_t id_len;
     uint8_t host_len;
     char strs[];                      /* host key NUL, id NUL, agent URL NUL */

@@ -60,7 +60,7 @@ static bool sched_on(const struct tenreg *reg)
 static void place(struct tenreg__sched *s, size_t i, struct tenreg__sched_entry e)
 {
     s->heap[i] = e;
-    e.t->sched_idx = i;
+    e.t->sched_idx = (uint32_t)i; /* the heap stays below UINT32_MAX: reserve */
 }
 
 static void swap(struct tenreg__sched *s, size_t i, size_t j)
@@ -122,7 +122,7 @@ int tenreg__sched_init(struct tenreg *reg)
 /* Takes entry @i out of the heap. Under s->lock. */
 static void take_out(struct tenreg__sched *s, size_t i)
 {
-    s->heap[i].t->sched_idx = SIZE_MAX;
+    s->heap[i].t->sched_idx = UINT32_MAX;
     if (i != --s->n) {
         place(s, i, s->heap[s->n]);
         sift_down(s, i);
@@ -136,7 +136,7 @@ void tenreg__sched_forget(struct tenreg *reg, struct tenreg__tenant *t)
         return;
     struct tenreg__sched *s = &reg->sched;
     pthread_mutex_lock(&s->lock);
-    if (t->sched_idx != SIZE_MAX)
+    if (t->sched_idx != UINT32_MAX)
         take_out(s, t->sched_idx);
     pthread_mutex_unlock(&s->lock);
 }
@@ -181,7 +181,9 @@ int tenreg__sched_reserve(struct tenreg *reg)
     pthread_mutex_lock(&s->lock);
     /* Room for every entry, the ones builders hold while they run a check
      * (they come back), and this one. */
-    if (s->n + s->inflight + 1 > s->cap) {
+    if (s->n + s->inflight + 1 >= UINT32_MAX) {
+        rc = TENREG_ENOMEM; /* sched_idx is 32-bit: 4G registrations with checks */
+    } else if (s->n + s->inflight + 1 > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         struct tenreg__sched_entry *h = tenreg__alloc(reg, cap * sizeof(*h));
         if (!h) {

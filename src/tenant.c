@@ -42,7 +42,7 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     atomic_init(&t->build_ticket, 0);
     atomic_init(&t->build_parked, false);
     t->registered_at_ns = tenreg__realtime_ns();
-    t->sched_idx = SIZE_MAX;
+    t->sched_idx = UINT32_MAX;
 
     char *p = t->strs;
     memcpy(p, host, host_len);
