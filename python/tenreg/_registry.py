@@ -33,8 +33,10 @@ How the SDK's asyncio semantics map onto tenreg (python/README.md, "Design"):
   own (once-only) build to its builder thread, whose factory trampoline
   returns the handle, whose validator trampoline returns the verdict, and
   whose outcome tenreg publishes (HEALTHY with the platform, or DISABLED and
-  the platform freed). The cell is never reset: a failed build is never
-  retried; register_lazy again makes a new registration with a new cell.
+  the platform freed). A failed build is never retried; register_lazy
+  again makes a new registration with a new cell. A build cancelled before
+  it handed its outcome to tenreg (its loop shut down) is no outcome: the
+  cell goes back to EMPTY and the next caller starts a new build.
 * **Per-registration turns.** Rechecks, awaited first validations and lazy
   builds of one registration take turns (``_sync.Turnstile``), like the
   SDK's per-tenant lock and tenreg's turnstile, so tenreg never has to make
@@ -192,7 +194,8 @@ _normalize = FN["tenreg_normalize_host"]
 class _ThreadState:
     """A reader thread's tenreg registration and its reusable out-structs."""
 
-    __slots__ = ("out", "out_addr", "out_ptr", "health", "health_addr", "key", "key_len")
+    __slots__ = ("out", "out_addr", "out_ptr", "health", "health_addr", "key", "key_len",
+                 "depth")
 
     def __init__(self) -> None:
         # With the GIL released (CDLL): liburcu takes its registry mutex.
@@ -206,6 +209,11 @@ class _ThreadState:
         self.health_addr = ctypes.addressof(self.health)
         self.key = ctypes.create_string_buffer(_lib.HOST_KEY_MAX + 1)
         self.key_len = ctypes.c_size_t()
+        # Read sections this thread is in, counted around _rl() .. _ru() (a
+        # little wider than the section itself): a close() that runs inside
+        # one (a signal handler, a __del__ run by the GC) must not wait for a
+        # grace period on this thread, which cannot end before it returns.
+        self.depth = 0
 
 
 def _thread_state() -> _ThreadState:
@@ -223,6 +231,11 @@ def _thread_state() -> _ThreadState:
 
 def _in_callback() -> bool:
     return getattr(_tls, "cb", 0) > 0
+
+
+def _in_read_section() -> bool:
+    s = getattr(_tls, "s", None)
+    return s is not None and s.depth > 0
 
 
 # ---- host keys and ids -------------------------------------------------------
@@ -325,6 +338,7 @@ class _Barrier:
 
 
 _EMPTY, _BUILDING, _DONE = 0, 1, 2
+_RETRY = object()  # a build attempt's result when it was cancelled before handing over
 
 
 class _Cell:
@@ -512,8 +526,9 @@ class _Core:
 
     # -- teardown --
 
-    def grace_period(self, regp: int, timeout: float) -> bool:
-        """Wait until every read section that began before the call has ended.
+    def start_grace_period(self, regp: int) -> threading.Event | None:
+        """Start a grace period: the event is set once every read section
+        that began before the call has ended (``None``: it could not start).
 
         tenreg exports no synchronize_rcu; an eager sentinel registered and
         unregistered at once has its platform freed after a grace period.
@@ -526,20 +541,64 @@ class _Core:
         url = f"grace-{tag}.tenreg.invalid".encode()
         if FN["tenreg_register"](regp, tid, url, h, 0) != _lib.OK:
             self.handles.pop(h, None)
-            return False
+            return None
         FN["tenreg_unregister"](regp, tid)
-        return b.event.wait(timeout)
+        return b.event
+
+    def grace_period(self, regp: int, timeout: float) -> bool:
+        """Wait (at most @timeout) for a grace period; False if none passed."""
+        ev = self.start_grace_period(regp)
+        return ev is not None and ev.wait(timeout)
+
+    #: Seconds free() waits in the calling thread before it hands the wait on.
+    free_wait = 30.0
 
     def free(self, regp: int) -> None:
-        # Readers that loaded the old pointer did so inside a read section
-        # that began before TenantRegistry.close() cleared it: once those
-        # sections are over nobody uses @regp, as tenreg_free requires.
-        if not self.grace_period(regp, 30.0):
-            logger.warning("tenreg: no grace period within 30 s at close; freeing anyway")
+        """tenreg_free @regp, once a grace period confirms that no reader
+        still uses it; never before (that would be a use-after-free).
+
+        Readers that loaded the old pointer did so inside a read section
+        that began before TenantRegistry.close() cleared it: once those
+        sections are over nobody uses @regp, as tenreg_free requires. Waits
+        free_wait seconds here; after that a daemon thread keeps waiting and
+        frees then (if the interpreter exits first, the registry is leaked).
+        """
+        ev = self.start_grace_period(regp)
+        if ev is None:
+            logger.warning("tenreg: could not start a grace period at close "
+                           "(out of memory); the C registry is leaked, not freed")
+            return
+        if ev.wait(self.free_wait):
+            self._free_now(regp)
+            return
+        logger.warning("tenreg: no grace period within %.0f s at close (a reader "
+                       "is still inside a lookup); freeing once it ends", self.free_wait)
+        _spawn_closer(self._free_after, (regp, ev))
+
+    def _free_after(self, regp: int, ev: threading.Event) -> None:
+        ev.wait()
+        self._free_now(regp)
+
+    def _free_now(self, regp: int) -> None:
         FN["tenreg_free"](regp)
         for cell in list(self.cells.values()):
             cell.revoke()
         self.cells.clear()
+
+
+def _spawn_closer(target: Callable[..., None], args: tuple) -> None:
+    """Run target(*args) on a daemon thread that _close_all joins (bounded)."""
+    def run() -> None:
+        try:
+            target(*args)
+        finally:
+            with _closers_lock:
+                _closers.discard(threading.current_thread())
+
+    t = threading.Thread(target=run, name="tenreg-close", daemon=True)
+    with _closers_lock:
+        _closers.add(t)
+    t.start()
 
 
 # ---- the registry ------------------------------------------------------------
@@ -547,11 +606,15 @@ class _Core:
 _live: weakref.WeakSet = weakref.WeakSet()
 _closers: set[threading.Thread] = set()
 _closers_lock = threading.Lock()
+_exiting = False  # _close_all ran: no new registries (nothing would free them)
 
 
 def _close_all() -> None:
     """atexit: free every registry while the interpreter can still run the
-    platform_free callbacks (after finalization begins they could not)."""
+    platform_free callbacks (after finalization begins they could not).
+    Registries cannot be made afterwards (TenantRegistry raises RuntimeError)."""
+    global _exiting
+    _exiting = True
     for reg in list(_live):
         try:
             reg.close()
@@ -592,7 +655,11 @@ class TenantRegistry:
     * ``register``/``register_lazy``/``unregister`` never wait for a recheck
       or build of the same tenant in flight; its result is discarded (the
       SDK's register waits on the tenant's lock);
-    * a resolve that is cancelled does not cancel the lazy build it started.
+    * a resolve that is cancelled does not cancel the lazy build it started;
+      a build cancelled because its event loop shut down is not a failure:
+      the next resolve starts it again (a build that finished, even with a
+      failure, is never retried). A build in progress runs on the loop that
+      started it: resolves on other loops wait for that loop to get on.
 
     Beyond the SDK: :meth:`add_host`, :meth:`remove_host`, :meth:`hosts`
     (extra hosts and ``*.NAME`` wildcards), :attr:`TenantResolution.matched`,
@@ -610,6 +677,9 @@ class TenantRegistry:
     def __init__(self, *, validator: TenantValidator | None = None,
                  default_serve_options: dict[str, Any] | None = None) -> None:
         self._closed = True  # until the C registry exists (__del__ checks it)
+        if _exiting:
+            raise RuntimeError("TenantRegistry: the interpreter is exiting (tenreg's "
+                               "atexit hook already ran; nothing would free a new registry)")
         self._validator = validator
         self._default_serve_options: dict[str, Any] = default_serve_options or {}
         self._core = _Core(validator is not None)
@@ -622,6 +692,9 @@ class TenantRegistry:
         self._extra_hosts = False  # any add_host yet: lookups then read out.matched
         self._closed = False
         _live.add(self)
+        if _exiting:  # the atexit hook ran meanwhile and may have missed us
+            self.close()
+            raise RuntimeError("TenantRegistry: the interpreter is exiting")
 
     # ---- internals ----------------------------------------------------------
 
@@ -631,12 +704,14 @@ class TenantRegistry:
 
     def _holder_of(self, host_b: bytes) -> str | None:
         s = _thread_state()
+        s.depth += 1
         _rl()
         try:
             rc = _rbh(self._regp, host_b, len(host_b), s.out_addr)
             tid = s.out.tenant_id if rc not in (_lib.ENOENT, _lib.EINVAL) else None
         finally:
             _ru()
+            s.depth -= 1
         return tid.decode("utf-8", "surrogatepass") if tid is not None else None
 
     def _retire(self, reg: _Reg) -> None:
@@ -684,12 +759,15 @@ class TenantRegistry:
                 rc = FN["tenreg_recheck"](self._regp, reg.tid_b)
             finally:
                 self._core.verdicts.pop(me, None)
+            if rc == _lib.ENOMEM:
+                raise MemoryError(f"recheck {reg.tenant_id!r}: {_lib.strerror(rc)}")
             return rc in (_lib.OK, _lib.EVALIDATOR)
 
     def _poll_by_id(self, reg: _Reg, flags: int) -> tuple[int, _Slot | None, int]:
         """tenreg_resolve_by_id of @reg, under self._lock (so that the id is
         still @reg's and no other registration's build can be started)."""
         s = _thread_state()
+        s.depth += 1
         _rl()
         try:
             rc = _by_id(self._regp, reg.tid_b, flags, s.out_addr)
@@ -697,49 +775,62 @@ class TenantRegistry:
             h = s.out.health
         finally:
             _ru()
+            s.depth -= 1
         return rc, slot, h
 
     async def _await_build(self, reg: _Reg) -> TenantResolution | None:
         cell = reg.cell
-        with cell.lock:
-            start = cell.state == _EMPTY
+        while True:
+            with cell.lock:
+                start = cell.state == _EMPTY
+                if start:
+                    cell.state = _BUILDING
+                done = cell.done
             if start:
-                cell.state = _BUILDING
-        if start:
-            task = asyncio.get_running_loop().create_task(self._build(reg))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await _wait(cell.done)
+                task = asyncio.get_running_loop().create_task(self._build(reg, done))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            got = await _wait(done)
+            if got is not _RETRY:
+                return got
+            # That attempt was cancelled before it finished (its loop shut
+            # down): not a result. Start (or await) the next one.
+            if reg.removed or self._closed:
+                return None
 
-    async def _build(self, reg: _Reg) -> None:
-        """The one build of a lazy registration: a task on the loop of the
-        call that started it, so that cancelling that call cancels nothing."""
+    async def _build(self, reg: _Reg, done: concurrent.futures.Future) -> None:
+        """One build attempt of a lazy registration: a task on the loop of
+        the call that started it, so that cancelling that call cancels
+        nothing. An attempt cancelled before its factory and validator
+        finished (its loop shut down) hands nothing to tenreg: the cell goes
+        back to EMPTY and its waiters start or await the next attempt."""
         cell = reg.cell
-        result = None
+        out: list = [None, False]  # [result, handed to tenreg]
         try:
+            turn = await reg.turn.enter()
             try:
-                turn = await reg.turn.enter()
-            except asyncio.CancelledError:
-                # Loop teardown before our turn: a build that never ran is a
-                # failed one (tenreg: DISABLED), not one left pending forever.
-                await self._commit(reg, [None], -1, b"build cancelled (its event loop shut down)", True)
-                raise
-            try:
-                result = await self._build_in_turn(reg)
+                await self._build_in_turn(reg, out)
             finally:
                 reg.turn.leave(turn)
         finally:
-            with cell.lock:
-                cell.state = _DONE
-            cell.done.set_result(result)
+            if out[1] or reg.removed or self._closed:
+                with cell.lock:
+                    cell.state = _DONE
+                done.set_result(out[0])
+            else:
+                with cell.lock:
+                    cell.state = _EMPTY
+                    cell.reason = None
+                    cell.done = concurrent.futures.Future()
+                done.set_result(_RETRY)
 
-    async def _build_in_turn(self, reg: _Reg) -> TenantResolution | None:
+    async def _build_in_turn(self, reg: _Reg, out: list) -> None:
         if reg.removed or self._closed:
-            return None
+            return
         platform = None
         verdict = -1
         reason: bytes | None = None
-        cancelled: BaseException | None = None
+        made = None
         try:
             made = reg.factory(reg.tenant_id)
             platform = await made if inspect.isawaitable(made) else made
@@ -751,37 +842,33 @@ class TenantRegistry:
             reason = _reason("factory raised", e)
             logger.warning("TenantRegistry.resolve: factory raised for tenant %r; "
                            "health=disabled", reg.tenant_id, exc_info=True)
-        except asyncio.CancelledError as e:
-            cancelled = e
-        if platform is not None and cancelled is None:
+        if platform is not None:
             try:
                 verdict = 1 if await self._run_validator(reg) else 0
             except Exception as e:
                 reason = _reason("validator raised", e)
                 logger.warning("TenantRegistry.resolve: validator raised for tenant %r; "
                                "health=disabled", reg.tenant_id, exc_info=True)
-            except asyncio.CancelledError as e:
-                cancelled = e
-        if cancelled is not None:
-            reason = b"build cancelled (its event loop shut down)"
+        # A CancelledError above leaves: nothing was handed to tenreg.
         reg.cell.reason = reason
         # Nothing of this frame may keep the platform alive once tenreg owns
         # it (a logged traceback holds the frame): it travels in a box.
-        box = [platform if cancelled is None else None]  # cut short: failed
+        box = [platform]
         platform = made = None
-        result = await self._commit(reg, box, verdict, reason, cancelled is not None)
-        if cancelled is not None:
-            raise cancelled
-        return result
+        await self._commit(reg, box, verdict, reason, out)
 
     async def _commit(self, reg: _Reg, box: list, verdict: int, reason: bytes | None,
-                      no_await: bool) -> TenantResolution | None:
-        """Hand the build's outcome to tenreg and wait until it is published.
+                      out: list) -> None:
+        """Hand the build's outcome to tenreg and wait until it is published;
+        the result goes to out[0], and out[1] tells that tenreg has it.
 
         tenreg runs its own build of the registration on its builder thread;
         the trampolines answer it at once (no GIL-holding wait, nothing that
         waits for a loop), so the only wait is for the builder to get there,
-        and the registry lock is never held across it.
+        and the registry lock is never held across it. Once the outcome is
+        handed over, a cancellation no longer interrupts: the rest of the
+        commit finishes without awaiting, and the cancellation is raised
+        after the result is recorded.
         """
         cell = reg.cell
         loop = asyncio.get_running_loop()
@@ -789,42 +876,48 @@ class TenantRegistry:
         platform = box.pop()
         with self._lock:
             if reg.removed or self._closed:
-                return None
+                return
             with cell.lock:
                 if cell.revoked:
-                    return None
+                    return
                 cell.outcome = ((platform, verdict, reason, reg.tenant_id, reg.host)
                                 if platform is not None else None)
                 cell.waker = (loop, woken)
             platform = None  # the cell holds it until the trampoline takes it
+            out[1] = True  # from here on, this is the build's one outcome
             rc, _, _ = self._poll_by_id(reg, _lib.NOWAIT)
+        cancelled: BaseException | None = None
         if rc != _lib.EPENDING:
             logger.error("tenreg: build hand-off of %r answered %s", reg.tenant_id,
                          _lib.err_name(rc))
-        elif not no_await:
+        else:
             try:
                 await woken
-            except asyncio.CancelledError:
-                no_await = True  # loop teardown: finish without awaiting
+            except asyncio.CancelledError as e:
+                cancelled = e  # finish without awaiting, then raise it
         # The trampolines have answered (or the build was revoked); tenreg
         # publishes right after them. Poll for that, never under a wait.
         delay = 0.0
         while True:
             with self._lock:
                 if reg.removed or self._closed:
-                    return None
+                    break
                 rc, slot, h = self._poll_by_id(reg, _lib.NOWAIT)
             if rc != _lib.EPENDING:
+                if rc == _lib.OK and slot is not None:
+                    reg.slot = slot
+                    out[0] = slot.answer_by_id(h)
                 break
-            if no_await:
+            if cancelled is not None:
                 time.sleep(delay)
             else:
-                await asyncio.sleep(delay)
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError as e:
+                    cancelled = e
             delay = min(0.01, delay * 2 if delay else 1e-4)
-        if rc != _lib.OK or slot is None:
-            return None
-        reg.slot = slot
-        return slot.answer_by_id(h)
+        if cancelled is not None:
+            raise cancelled
 
     # ---- the SDK's API --------------------------------------------------------
 
@@ -888,7 +981,9 @@ class TenantRegistry:
         event loop of the first :meth:`resolve` / :meth:`resolve_by_id` that
         reaches the tenant (or here, with ``await_first_validation=True``),
         then validated: ``healthy`` with the platform cached, or ``disabled``
-        without one, never retried (register_lazy again to retry).
+        without one, never retried (register_lazy again to retry). A build
+        cancelled before it finished (its event loop shut down) is no result:
+        the next resolve calls the factory again, on its own loop.
         :meth:`resolve_by_host` answers ``None`` until the platform is built.
 
         :raises HostConflictError, ValueError, RuntimeError: as :meth:`register`.
@@ -939,6 +1034,8 @@ class TenantRegistry:
         only health changes.
 
         :raises KeyError: the tenant is not registered.
+        :raises MemoryError: tenreg ran out of memory (TENREG_ENOMEM); health
+            is unchanged.
         :raises Exception: what the validator raised, after health was updated
             (unless the tenant was unregistered meanwhile: then the result is
             discarded and nothing is raised, as in the SDK).
@@ -977,11 +1074,13 @@ class TenantRegistry:
 
     def _health_code(self, tid_b: bytes) -> int | None:
         s = _thread_state()
+        s.depth += 1
         _rl()
         try:
             rc = _health_of(self._regp, tid_b, s.health_addr)
         finally:
             _ru()
+            s.depth -= 1
         return s.health.value if rc == _lib.OK else None
 
     def resolve_by_host(self, host: str) -> TenantResolution | None:
@@ -1007,6 +1106,7 @@ class TenantRegistry:
         if n > _RAW_LEN_MAX:
             return None  # no host (tenreg's keys are at most 253 bytes), and no int for _rbh_raw
         out = s.out
+        s.depth += 1
         _rl()
         try:
             if _rbh_raw(self._regv, host, n, s.out_ptr):
@@ -1017,6 +1117,7 @@ class TenantRegistry:
             m = out.matched if self._extra_hosts else None
         finally:
             _ru()
+            s.depth -= 1
         if slot is None:
             return None
         if m is None:
@@ -1030,11 +1131,15 @@ class TenantRegistry:
         Exactly one factory call across every concurrent caller, on any loop
         or thread; the others await it. ``None`` for an unknown host, or when
         the build failed (now or earlier: never retried). Not gated by health.
+        A build in progress runs on the loop that started it; a resolve on
+        another loop waits for that loop to make progress. If the build is
+        cancelled (its loop shut down), the waiters start a new one.
         """
         b = _as_bytes(host)
         if b is None:
             return None
         s = _thread_state()
+        s.depth += 1
         _rl()
         try:
             rc = _rbh(self._regp, b, len(b), s.out_addr)
@@ -1046,6 +1151,7 @@ class TenantRegistry:
                 tid = s.out.tenant_id
         finally:
             _ru()
+            s.depth -= 1
         if rc == _lib.OK:
             return slot.answer(h, m) if slot is not None else None
         if rc != _lib.EPENDING:
@@ -1252,14 +1358,13 @@ class TenantRegistry:
                 self._retire(reg)
         _live.discard(self)
         core = self._core
-        if _in_callback():
+        if _in_callback() or _in_read_section():
             # From a tenreg callback (a platform's __del__ on the call_rcu
-            # thread, say): tenreg_free would wait for that very thread.
-            t = threading.Thread(target=_close_in_thread, args=(core, regp),
-                                 name="tenreg-close", daemon=True)
-            with _closers_lock:
-                _closers.add(t)
-            t.start()
+            # thread, say) tenreg_free would wait for that very thread; from
+            # inside a read section of this thread (a signal handler, or a
+            # __del__ the GC runs in a lookup) the grace period cannot end
+            # before this call returns. Another thread frees it.
+            _spawn_closer(core.free, (regp,))
             return
         core.free(regp)
 
@@ -1286,14 +1391,6 @@ class TenantRegistry:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._regs)} tenants"
         return f"<tenreg.TenantRegistry {state}>"
-
-
-def _close_in_thread(core: _Core, regp: int) -> None:
-    try:
-        core.free(regp)
-    finally:
-        with _closers_lock:
-            _closers.discard(threading.current_thread())
 
 
 __all__ = [

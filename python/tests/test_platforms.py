@@ -204,13 +204,15 @@ def test_close_while_other_threads_resolve(watch):
                     going[i].set()
             r.health("t")
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for ev in going:
-        assert ev.wait(WAIT)
-    r.close()  # readers still running: they get None from now on
-    assert r.resolve_by_host("t.example") is None
-    stop.set()
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for ev in going:
+            assert ev.wait(WAIT)
+        r.close()  # readers still running: they get None from now on
+        assert r.resolve_by_host("t.example") is None
+    finally:
+        stop.set()  # even when an assertion failed: the readers must end
     join(threads)
     assert watch.count("p") == 1

@@ -97,14 +97,17 @@ def test_readers_and_two_loops_together(make_registry):
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
-    readers = [threading.Thread(target=reader, name=f"reader{i}") for i in range(3)]
-    loops = [threading.Thread(target=admin_loop, name="admin-loop"),
-             threading.Thread(target=lazy_loop, args=(0,), name="lazy-loop0"),
-             threading.Thread(target=lazy_loop, args=(1,), name="lazy-loop1")]
-    for t in readers + loops:
-        t.start()
-    join(loops, WAIT * 4)
-    stop.set()
+    readers = [threading.Thread(target=reader, name=f"reader{i}", daemon=True)
+               for i in range(3)]
+    loops = [threading.Thread(target=admin_loop, name="admin-loop", daemon=True),
+             threading.Thread(target=lazy_loop, args=(0,), name="lazy-loop0", daemon=True),
+             threading.Thread(target=lazy_loop, args=(1,), name="lazy-loop1", daemon=True)]
+    try:
+        for t in readers + loops:
+            t.start()
+        join(loops, WAIT * 4)
+    finally:
+        stop.set()  # even when an assertion failed: the readers must end
     join(readers)
     assert not errors, errors
     assert all(n <= 1 for n in builds.values()), builds  # exactly once per registration
