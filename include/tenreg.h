@@ -17,9 +17,11 @@
  *     tenreg_read_unlock() (memb flavor); in the QSBR flavor, the span
  *     between two tenreg_quiescent() calls of an online reader.
  *   - "admin call": register*, unregister, recheck, add_host, remove_host,
- *     foreach, foreach_host. Any thread may
+ *     foreach, foreach_host, batch_commit. Any thread may
  *     make one, registered or not, but never from inside a read section.
- *     Admin calls never wait for a grace period; once tenreg_free() has
+ *     Admin calls never wait for a grace period, but for one: a batch
+ *     commit waits for one, and the admin calls that change the registry
+ *     meanwhile wait for that commit to finish. Once tenreg_free() has
  *     begun they answer TENREG_EINVAL.
  */
 #ifndef TENREG_H
@@ -414,6 +416,117 @@ TENREG_API int tenreg_remove_host(tenreg_t *reg, const char *tenant_id, const ch
  */
 TENREG_API int tenreg_foreach_host(const tenreg_t *reg, const char *tenant_id,
                                    int (*fn)(void *ctx, const char *host_or_pattern), void *ctx);
+
+/* ---- atomic batches (docs/design.md §8.5) -------------------------------- */
+
+/**
+ * tenreg_batch - a set of registrations, unregistrations, extra hosts and
+ * keeps that tenreg_batch_commit applies as one change.
+ *
+ * Readers see a batch whole or not at all: every lookup of one read section
+ * (between tenreg_read_lock and tenreg_read_unlock; QSBR, between two
+ * tenreg_quiescent calls of an online reader) answers from the state before
+ * the commit or every one from the state after it. Moving a host between
+ * tenants, swapping hosts, loading a whole tenant set or syncing to a
+ * desired one therefore never shows a host missing or held twice. (Read
+ * sections taken with liburcu's own calls instead of tenreg's still get a
+ * consistent answer per lookup, old or new, but not across lookups.)
+ *
+ * A batch belongs to one registry and is used by one thread at a time; it
+ * commits at most once. Its memory counts towards the registry's
+ * (tenreg_stats.bytes): free every batch before tenreg_free.
+ */
+typedef struct tenreg_batch tenreg_batch;
+
+/**
+ * tenreg_batch_new - an empty batch for @reg.
+ * Returns 0 and *@out, TENREG_EINVAL (NULL), TENREG_ENOMEM.
+ * Context: any thread.
+ */
+TENREG_API int tenreg_batch_new(tenreg_t *reg, tenreg_batch **out);
+
+/**
+ * tenreg_batch_register, tenreg_batch_register_lazy - record a registration,
+ * as tenreg_register / tenreg_register_lazy would make it (no flags: the new
+ * registration is PENDING; a registered id is replaced, dropping its extra
+ * hosts and discarding its rechecks and builds in flight).
+ * The platform stays the caller's until a commit returns 0.
+ *
+ * The record ops (these, tenreg_batch_add_host, _unregister, _keep) check
+ * their arguments at once: TENREG_EINVAL for NULL, a bad id, URL or host, or
+ * a batch that was committed; TENREG_ENOMEM. Then the op is not recorded
+ * and the batch is otherwise unchanged (the caller may go on or free it).
+ * What depends on the registry (does the id exist, is a host free) is
+ * checked at commit. Returns 0 when recorded.
+ * Context: the batch's thread; any thread otherwise (no lock is taken).
+ */
+TENREG_API int tenreg_batch_register(tenreg_batch *b, const char *tenant_id,
+                                     const char *agent_url, void *platform);
+TENREG_API int tenreg_batch_register_lazy(tenreg_batch *b, const char *tenant_id,
+                                          const char *agent_url, tenreg_factory_fn factory,
+                                          void *factory_ctx);
+
+/**
+ * tenreg_batch_add_host - record an extra host or pattern (as
+ * tenreg_add_host) for the registration of @tenant_id at this point of the
+ * batch: the registered one, or one the batch registered earlier. A later
+ * register of the id in the batch drops it, as tenreg_register would.
+ */
+TENREG_API int tenreg_batch_add_host(tenreg_batch *b, const char *tenant_id, const char *host);
+
+/** tenreg_batch_unregister - record the end of @tenant_id's registration. */
+TENREG_API int tenreg_batch_unregister(tenreg_batch *b, const char *tenant_id);
+
+/**
+ * tenreg_batch_keep - name @tenant_id without changing it: it stays exactly
+ * as it is (health, platform, a built lazy platform, hosts, rechecks in
+ * flight). Only meaningful with TENREG_BATCH_REPLACE_ALL, which
+ * unregisters every tenant the batch does not name.
+ */
+TENREG_API int tenreg_batch_keep(tenreg_batch *b, const char *tenant_id);
+
+/** tenreg_batch_commit flag: also unregister every tenant that no op names. */
+#define TENREG_BATCH_REPLACE_ALL 1u
+
+/**
+ * tenreg_batch_commit - apply the batch's ops, in order, as one change.
+ *
+ * The ops run in the order recorded, each on the state the earlier ones
+ * left (so unregister then register of an id is a new registration, and a
+ * host may move from one tenant to another in either order). The result is
+ * checked as a whole, and nothing changes unless all of it holds:
+ *  - TENREG_ENOENT: an op names an id that is neither registered nor
+ *    registered earlier in the batch (or was unregistered earlier in it);
+ *  - TENREG_EEXIST: the result would give one host key or pattern to two
+ *    tenants (also a collision that only appears at the end), or an id is
+ *    registered or kept twice in the batch;
+ *  - TENREG_ENOSPC: a tenant would hold more than TENREG_HOSTS_MAX hosts;
+ *  - TENREG_ENOMEM at any allocation;
+ *  - TENREG_EINVAL: NULL, unknown @flags, a batch already committed (or
+ *    whose commit succeeded), the registry being freed, or a call inside a
+ *    read section.
+ * After an error the registry is exactly as it was, every platform of the
+ * batch is still the caller's, and the batch may be committed again (for
+ * instance after the conflicting tenant was unregistered) or freed. After
+ * 0 the registry owns the platforms (one registered and unregistered again
+ * within the batch is freed with platform_free); events follow, one per
+ * change (REGISTERED, UNREGISTERED), in batch order, then the
+ * REPLACE_ALL unregistrations.
+ *
+ * Cost: O(ops), plus one pass over the tenants with REPLACE_ALL; then one
+ * grace period, which the caller waits for (the only admin call that does):
+ * readers never wait, other admin calls that change the registry wait for
+ * the commit to finish (docs/design.md §5.13). A commit is linearizable
+ * against single admin calls and other commits.
+ * Context: admin call, outside any read section; callbacks included.
+ */
+TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags);
+
+/**
+ * tenreg_batch_free - free a batch (NULL: nothing). Uncommitted (or failed)
+ * batches leave their platforms to the caller. Context: any thread.
+ */
+TENREG_API void tenreg_batch_free(tenreg_batch *b);
 
 /* ---- resolve (hot path) ------------------------------------------------ */
 

@@ -91,7 +91,7 @@ static void build_in_turn(struct tenreg__tenant *t)
     }
 
     void *discard = platform;
-    pthread_mutex_lock(&reg->write_lock);
+    tenreg__write_lock(reg); /* waits out a batch commit */
     tenreg__rcu_enter();
     if (outcome != TENREG__CELL_STALE) {
         reg->counts.builds++;

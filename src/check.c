@@ -51,7 +51,7 @@ int tenreg__check_in_turn(struct tenreg *reg, struct tenreg__tenant *t, struct t
         tenreg__reason_end(&said);
         tenreg_verdict v = tenreg__verdict_of(answer);
         char *reason = tenreg__reason_keep(reg, &said, v);
-        pthread_mutex_lock(&reg->write_lock);
+        tenreg__write_lock(reg); /* waits out a batch commit */
         tenreg__rcu_enter();
         reg->counts.checks++;
         reg->counts.checks_failed += v != TENREG_VALID;

@@ -14,18 +14,12 @@
 
 #include <string.h>
 
-/* A host argument, normalized: a host key, or "*." + a normalized name. */
-struct host_arg {
-    char text[2 + TENREG_HOST_KEY_MAX + 1];
-    size_t len;
-    bool pattern;
-};
 
-static const char *arg_key(const struct host_arg *h)
+static const char *arg_key(const struct tenreg__host_arg *h)
 {
     return h->text + (h->pattern ? 2 : 0);
 }
-static size_t arg_key_len(const struct host_arg *h)
+static size_t arg_key_len(const struct tenreg__host_arg *h)
 {
     return h->len - (h->pattern ? 2 : 0);
 }
@@ -43,7 +37,7 @@ static bool is_name_byte(unsigned char c)
  * Anything else is a Host value or URL, normalized as an agent URL; a '*'
  * anywhere else ("*", "**.a", "a.*.b", "*a.b") fails there.
  */
-static int parse_host(const char *host, struct host_arg *h)
+int tenreg__parse_host(const char *host, struct tenreg__host_arg *h)
 {
     if (!host)
         return TENREG_EINVAL;
@@ -78,7 +72,7 @@ static struct tenreg__table *table_of(struct tenreg *reg, bool pattern)
 /* Keeps pattern_labels in step with the patterns registered: a bit is
  * raised before the first pattern of its length goes into by_pattern and
  * lowered after the last one's tombstone (see struct tenreg). */
-static void count_pattern(struct tenreg *reg, unsigned labels, int delta)
+void tenreg__count_pattern(struct tenreg *reg, unsigned labels, int delta)
 {
     unsigned bit = labels < 63 ? labels : 63;
     size_t n = reg->patterns_by_labels[bit] += (size_t)(ptrdiff_t)delta;
@@ -89,23 +83,38 @@ static void count_pattern(struct tenreg *reg, unsigned labels, int delta)
                                   memory_order_relaxed);
 }
 
+/* @al, whose slot is gone, leaves the pattern counts and is freed after
+ * a grace period. */
+static void forget_alias(struct tenreg *reg, struct tenreg__alias *al)
+{
+    if (al->pattern)
+        tenreg__count_pattern(reg, al->labels, -1);
+    tenreg__alias_retire(al);
+}
+
 /* Takes @al out of its table; it is freed after a grace period. */
 static void unlink_alias(struct tenreg *reg, struct tenreg__alias *al)
 {
     tenreg__table_remove(table_of(reg, al->pattern), tenreg__ent_of_alias(al));
-    if (al->pattern)
-        count_pattern(reg, al->labels, -1);
-    tenreg__alias_retire(al);
+    forget_alias(reg, al);
+}
+
+void tenreg__tenant_forget_aliases(struct tenreg__tenant *t)
+{
+    for (unsigned i = 0; i < t->n_aliases; i++)
+        forget_alias(t->reg, t->aliases[i]);
+    if (t->aliases)
+        tenreg__dealloc(t->reg, t->aliases, t->alias_cap * sizeof(t->aliases[0]));
+    t->aliases = NULL;
+    t->n_aliases = t->alias_cap = 0;
 }
 
 void tenreg__tenant_drop_aliases(struct tenreg__tenant *t)
 {
     for (unsigned i = 0; i < t->n_aliases; i++)
-        unlink_alias(t->reg, t->aliases[i]);
-    if (t->aliases)
-        tenreg__dealloc(t->reg, t->aliases, t->alias_cap * sizeof(t->aliases[0]));
-    t->aliases = NULL;
-    t->n_aliases = t->alias_cap = 0;
+        tenreg__table_remove(table_of(t->reg, t->aliases[i]->pattern),
+                             tenreg__ent_of_alias(t->aliases[i]));
+    tenreg__tenant_forget_aliases(t);
 }
 
 /* Room for one more alias in @t's array, in two steps like the tables'
@@ -142,7 +151,7 @@ static void commit_aliases(struct tenreg__tenant *t, struct tenreg__alias **grow
 
 static int add_locked(struct tenreg *reg, struct tenreg__tenant *t, void *arg)
 {
-    const struct host_arg *h = arg;
+    const struct tenreg__host_arg *h = arg;
     struct tenreg__table *tab = table_of(reg, h->pattern);
     tenreg__ent e = tenreg__table_find(tab, arg_key(h), arg_key_len(h));
     if (e)
@@ -166,7 +175,7 @@ static int add_locked(struct tenreg *reg, struct tenreg__tenant *t, void *arg)
     commit_aliases(t, aliases, cap);
     tenreg__table_commit(tab, slots);
     if (al->pattern)
-        count_pattern(reg, al->labels, +1);
+        tenreg__count_pattern(reg, al->labels, +1);
     /* The release store of the slot publishes the alias whole. */
     tenreg__table_insert(tab, tenreg__ent_of_alias(al));
     t->aliases[t->n_aliases++] = al;
@@ -175,7 +184,7 @@ static int add_locked(struct tenreg *reg, struct tenreg__tenant *t, void *arg)
 
 static int remove_locked(struct tenreg *reg, struct tenreg__tenant *t, void *arg)
 {
-    const struct host_arg *h = arg;
+    const struct tenreg__host_arg *h = arg;
     if (!h->pattern && h->len == t->host_len && memcmp(h->text, tenreg__tenant_host(t), h->len) == 0)
         return TENREG_EINVAL; /* the agent URL's own host: re-register to move it */
     tenreg__ent e = tenreg__table_find(table_of(reg, h->pattern), arg_key(h), arg_key_len(h));
@@ -198,8 +207,7 @@ static int with_tenant(struct tenreg *reg, const char *id, size_t id_len, void *
 {
     if (!tenreg__admin_begin(reg))
         return TENREG_EINVAL;
-    tenreg__rcu_ensure_registered(); /* not under write_lock: see rcu.c */
-    pthread_mutex_lock(&reg->write_lock);
+    tenreg__write_lock(reg);
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, id, id_len);
     int rc = rec ? op(reg, tenreg__record_tenant(rec), arg) : TENREG_ENOENT;
@@ -212,8 +220,8 @@ static int with_tenant(struct tenreg *reg, const char *id, size_t id_len, void *
 TENREG_API int tenreg_add_host(tenreg_t *reg, const char *tenant_id, const char *host)
 {
     size_t id_len;
-    struct host_arg h;
-    if (!reg || tenreg__id_len(tenant_id, &id_len) || parse_host(host, &h))
+    struct tenreg__host_arg h;
+    if (!reg || tenreg__id_len(tenant_id, &id_len) || tenreg__parse_host(host, &h))
         return TENREG_EINVAL;
     return with_tenant(reg, tenant_id, id_len, &h, add_locked);
 }
@@ -221,8 +229,8 @@ TENREG_API int tenreg_add_host(tenreg_t *reg, const char *tenant_id, const char 
 TENREG_API int tenreg_remove_host(tenreg_t *reg, const char *tenant_id, const char *host)
 {
     size_t id_len;
-    struct host_arg h;
-    if (!reg || tenreg__id_len(tenant_id, &id_len) || parse_host(host, &h))
+    struct tenreg__host_arg h;
+    if (!reg || tenreg__id_len(tenant_id, &id_len) || tenreg__parse_host(host, &h))
         return TENREG_EINVAL;
     return with_tenant(reg, tenant_id, id_len, &h, remove_locked);
 }

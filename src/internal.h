@@ -12,6 +12,7 @@
  *   schedule.c   clock, background checks
  *   once_cell.c  lazy build state + futex    builder.c   builder threads and queue
  *   resolve.c    the read side               registry.c  the admin side (public API)
+ *   batch.c      recording a batch's ops     batch_commit.c  applying them as one change
  *   errors.c     names and messages
  */
 #ifndef TENREG_INTERNAL_H
@@ -119,6 +120,27 @@ void tenreg__rcu_offline_end(bool was_online);
 /* Tests: tenreg_read_lock nesting of this thread; whether liburcu knows it. */
 unsigned tenreg__rcu_read_depth(void);
 bool tenreg__rcu_thread_known(void);
+/* Whether this thread is inside a read section (tenreg's or, memb, the
+ * adopter's own rcu_read_lock). */
+bool tenreg__rcu_inside(void);
+/* Waits for a grace period (synchronize_rcu): outside any read section,
+ * holding no lock that a reader or writer may wait for (QSBR: offline for
+ * the wait). Only batch commits wait for one (docs/design.md §5.13). */
+void tenreg__rcu_synchronize(void);
+
+/* Batch epochs (docs/design.md §5.13). A process-wide counter, bumped once
+ * by every batch commit; each thread pins its value when a read section
+ * begins (memb: its outermost tenreg_read_lock or admin section; QSBR:
+ * coming online, tenreg_quiescent), so that every lookup of one section
+ * answers a commit's swap entries the same way: the new side iff the pin
+ * is at least the swap's epoch. Acquire at the pin, release at the bump:
+ * a section that pins a commit's epoch sees every swap that commit
+ * installed before it. */
+uint64_t tenreg__epoch_pinned(void);
+/* Takes the process-wide epoch lock and returns the epoch the caller's
+ * swaps get; _end bumps the counter to it (release) and unlocks. */
+uint64_t tenreg__epoch_begin(void);
+void tenreg__epoch_end(void);
 
 /* ---- records (record.c) ------------------------------------------------ */
 
@@ -332,6 +354,20 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
 /* Takes every extra host and pattern of @t out of its table and retires
  * it (unregister, replacement). Under write_lock, inside tenreg__rcu_enter. */
 void tenreg__tenant_drop_aliases(struct tenreg__tenant *t);
+/* The same for aliases whose slots are already gone (a batch's swaps). */
+void tenreg__tenant_forget_aliases(struct tenreg__tenant *t);
+/* hosts.c: the pattern counts behind pattern_labels; +1 before a
+ * pattern's slot is stored, -1 after its tombstone. Under write_lock. */
+void tenreg__count_pattern(struct tenreg *reg, unsigned labels, int delta);
+/* hosts.c: a host argument, normalized: a host key, or "*." + a normalized
+ * name (a pattern, keyed by the name). */
+struct tenreg__host_arg {
+    char text[2 + TENREG_HOST_KEY_MAX + 1];
+    size_t len;
+    bool pattern;
+};
+/* Parses @host as tenreg_add_host does: 0 or TENREG_EINVAL. */
+int tenreg__parse_host(const char *host, struct tenreg__host_arg *h);
 /* Frees a tenant that was never published, with its records (not its platform). */
 void tenreg__tenant_drop(struct tenreg__tenant *t);
 void tenreg__tenant_ref(struct tenreg__tenant *t);
@@ -389,13 +425,38 @@ void tenreg__alias_retire(struct tenreg__alias *al);
 
 /*
  * Table entries: a record (its key is the record's host or id), or an alias
- * tagged with TENREG__ENT_ALIAS (its key is the alias's). 0 is an empty
- * slot, TENREG__TOMBSTONE a deleted one. Records and aliases are 8-byte
- * aligned, so the tag never collides with a pointer bit.
+ * tagged with TENREG__ENT_ALIAS (its key is the alias's), or, only while a
+ * batch commits, a swap tagged with TENREG__ENT_SWAP. 0 is an empty slot,
+ * TENREG__TOMBSTONE a deleted one. Records, aliases and swaps are 8-byte
+ * aligned, so the tags never collide with a pointer bit.
  */
 typedef uintptr_t tenreg__ent;
 #define TENREG__TOMBSTONE ((tenreg__ent)1)
 #define TENREG__ENT_ALIAS ((tenreg__ent)2)
+#define TENREG__ENT_SWAP ((tenreg__ent)4)
+
+/*
+ * A key a batch commit changes (batch_commit.c): its slot holds the swap
+ * from the commit's install to its finalize, a grace period later, and
+ * answers @old to read sections pinned before @epoch, @new to the others
+ * (either may be 0: the key absent on that side). Both sides are plain
+ * records or aliases with the same key. Immutable once installed; freed
+ * with its commit's array after another grace period.
+ */
+struct tenreg__swap {
+    tenreg__ent old, new;
+    uint64_t epoch;
+};
+static inline const struct tenreg__swap *tenreg__ent_swap(tenreg__ent e)
+{
+    return (const struct tenreg__swap *)(e & ~TENREG__ENT_SWAP);
+}
+static inline tenreg__ent tenreg__ent_of_swap(const struct tenreg__swap *s)
+{
+    return (tenreg__ent)s | TENREG__ENT_SWAP;
+}
+/* The side of a swap this thread's read section answers (table.c). */
+tenreg__ent tenreg__swap_pick(tenreg__ent e);
 
 static inline tenreg__ent tenreg__ent_of_record(const struct tenreg__record *r)
 {
@@ -495,8 +556,15 @@ static inline bool tenreg__record_key_is(const struct tenreg__record *r,
 static inline bool tenreg__ent_key_is(tenreg__ent e, enum tenreg__table_key key, const char *s,
                                       size_t len)
 {
-    if (TENREG__LIKELY(!tenreg__ent_is_alias(e)))
+    if (TENREG__LIKELY(!(e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP))))
         return tenreg__record_key_is((const struct tenreg__record *)e, key, s, len);
+    if (e & TENREG__ENT_SWAP) {
+        /* Both sides have the key; at least one side is there. */
+        const struct tenreg__swap *sw = tenreg__ent_swap(e);
+        e = sw->old ? sw->old : sw->new;
+        if (!tenreg__ent_is_alias(e))
+            return tenreg__record_key_is((const struct tenreg__record *)e, key, s, len);
+    }
     const struct tenreg__alias *al = tenreg__ent_alias(e);
     return al->key_len == len && memcmp(tenreg__alias_key(al), s, len) == 0;
 }
@@ -535,7 +603,9 @@ tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t 
         if (e != TENREG__TOMBSTONE &&
             atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash &&
             tenreg__ent_key_is(e, t->key, s, len))
-            return e;
+            /* A key a batch is committing: the side this section sees
+             * (0: absent there, and no other slot has the key). */
+            return TENREG__UNLIKELY(e & TENREG__ENT_SWAP) ? tenreg__swap_pick(e) : e;
         if (i == last)
             return 0; /* no entry of this array sits further from home */
     }
@@ -566,7 +636,7 @@ void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent
 /* Turns @old's slot into a tombstone. */
 void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old);
 /* Calls @fn on every record of a table of records only (by_id; under
- * write_lock). */
+ * write_lock); a swap counts as the side this section sees. */
 void tenreg__table_each(const struct tenreg__table *t,
                         void (*fn)(void *ctx, struct tenreg__record *r), void *ctx);
 /* Entries in the table (under write_lock). */
@@ -707,7 +777,25 @@ struct tenreg {
      * tenreg_free has begun; a futex word that tenreg_free sleeps on. */
     _Atomic uint32_t active;
     atomic_bool closing;
+    /* 1 from a batch commit's install to its finalize (batch_commit.c):
+     * the tables hold swaps, which no other writer may touch. Changed
+     * under write_lock; a futex word tenreg__write_lock sleeps on. */
+    _Atomic uint32_t committing;
 };
+
+/* registry.c: write_lock for a writer that changes the tables, records or
+ * tenants: registers the thread, locks, and while a batch commit waits for
+ * its grace period (committing), unlocks and sleeps until it is done
+ * (QSBR: offline). Readers' calls that take write_lock only to copy
+ * (status_of, stats_of) lock it plainly. Unlock with pthread_mutex_unlock. */
+void tenreg__write_lock(struct tenreg *reg);
+/* registry.c: the end of a registration whose slots are gone (or were
+ * handed to its replacement). @aliases_unlinked: its extra hosts' slots
+ * are gone too (a batch's swaps took them); else they are taken out here.
+ * Under write_lock, inside tenreg__rcu_enter. */
+void tenreg__end_registration(struct tenreg__tenant *t, bool aliases_unlinked);
+/* registry.c: a registration leaves the counters (replaced or unregistered). */
+void tenreg__uncount(struct tenreg *reg, const struct tenreg__tenant *t);
 
 /* registry.c: a tenant id argument of 1..TENREG_ID_MAX bytes; sets *@len
  * and returns 0, or TENREG_EINVAL. */
@@ -783,6 +871,8 @@ void tenreg__sched_drain_ready(struct tenreg *reg);
 bool tenreg__sched_ready_empty(struct tenreg *reg);
 /* Room for one more entry (registration, before any change): 0/ENOMEM. */
 int tenreg__sched_reserve(struct tenreg *reg);
+/* Room for @n more (a batch's registrations). */
+int tenreg__sched_reserve_n(struct tenreg *reg, size_t n);
 /* A new registration's first check, at a random point of the first
  * interval (room reserved). Under write_lock. */
 void tenreg__sched_first(struct tenreg *reg, struct tenreg__tenant *t);

@@ -37,6 +37,42 @@ struct nest {
 };
 static __thread struct nest reads, admins;
 
+/* Batch epochs (internal.h). The counter has a line of its own: readers
+ * load it at every outermost section, commits store it. */
+static _Alignas(64) _Atomic uint64_t epoch = 1;
+static pthread_mutex_t epoch_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread uint64_t pinned;
+
+/* A read section begins (or, QSBR, begins anew): pin the epoch. Acquire:
+ * pairs with the release bump in tenreg__epoch_end, so the swaps of the
+ * commit pinned are all visible to this section. Inside the section (after
+ * rcu_read_lock, rcu_thread_online or rcu_quiescent_state), so a commit's
+ * grace period waits for any section that pinned the epoch before it. */
+static inline void pin(void)
+{
+    pinned = atomic_load_explicit(&epoch, memory_order_acquire);
+}
+
+uint64_t tenreg__epoch_pinned(void)
+{
+    return pinned;
+}
+
+uint64_t tenreg__epoch_begin(void)
+{
+    /* One commit at a time across registries: a section that pins epoch
+     * e must find every swap of e installed, so no other commit may bump
+     * the counter to e while this one is still installing. */
+    pthread_mutex_lock(&epoch_lock);
+    return atomic_load_explicit(&epoch, memory_order_relaxed) + 1;
+}
+
+void tenreg__epoch_end(void)
+{
+    atomic_fetch_add_explicit(&epoch, 1, memory_order_release);
+    pthread_mutex_unlock(&epoch_lock);
+}
+
 #ifdef TENREG__TSAN
 char tenreg__tsan_grace_period;
 char tenreg__tsan_callbacks;
@@ -89,16 +125,20 @@ TENREG_API void tenreg_thread_register(void)
     if (!rcu_registered) {
         tenreg__rcu_ensure_registered();
 #ifdef TENREG_FLAVOR_QSBR
-        if (!borrowed)
+        if (!borrowed) {
             rcu_thread_online();
+            pin();
+        }
 #endif
         return;
     }
     /* Registered earlier, implicitly (admin call, read section): liburcu
      * knows it already, so it is not registered a second time. */
 #ifdef TENREG_FLAVOR_QSBR
-    if (!borrowed && !rcu_read_ongoing())
+    if (!borrowed && !rcu_read_ongoing()) {
         rcu_thread_online();
+        pin();
+    }
     /* Now a reader: the sections that brought it online leave it so. */
     reads.went_online = admins.went_online = false;
 #endif
@@ -122,6 +162,7 @@ static inline bool come_online(void)
 #ifdef TENREG_FLAVOR_QSBR
     if (!rcu_read_ongoing()) {
         rcu_thread_online();
+        pin();
         return true;
     }
 #endif
@@ -134,10 +175,16 @@ static inline void nest_enter(struct nest *n)
         tenreg__rcu_ensure_registered();
 #ifdef TENREG_FLAVOR_QSBR
     if (n->depth == 0)
-        n->went_online = come_online();
-#endif
+        n->went_online = come_online(); /* pins when it comes online */
     n->depth++;
     rcu_read_lock();
+#else
+    bool outermost = reads.depth + admins.depth == 0;
+    n->depth++;
+    rcu_read_lock();
+    if (outermost)
+        pin();
+#endif
 }
 
 static inline void nest_exit(struct nest *n)
@@ -172,6 +219,7 @@ TENREG_API void tenreg_quiescent(void)
     if (rcu_registered && rcu_read_ongoing()) {
         TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
         rcu_quiescent_state();
+        pin(); /* a new section begins */
     }
 #endif
 }
@@ -237,6 +285,7 @@ void tenreg__rcu_sleep_end(void)
 #else
     rcu_read_lock();
 #endif
+    pin(); /* a new section */
     reads = slept;
 }
 
@@ -256,8 +305,10 @@ bool tenreg__rcu_offline_begin(void)
 void tenreg__rcu_offline_end(bool was_online)
 {
 #ifdef TENREG_FLAVOR_QSBR
-    if (was_online)
+    if (was_online) {
         rcu_thread_online();
+        pin();
+    }
 #else
     (void)was_online;
 #endif
@@ -304,6 +355,28 @@ void tenreg__rcu_thread_stop(void)
         pthread_setspecific(exit_key, NULL);
     }
     rcu_registered = false;
+}
+
+bool tenreg__rcu_inside(void)
+{
+    bool inside = reads.depth > 0 || admins.depth > 0;
+#ifndef TENREG_FLAVOR_QSBR
+    inside = inside || (rcu_registered && rcu_read_ongoing());
+#endif
+    return inside;
+}
+
+void tenreg__rcu_synchronize(void)
+{
+    tenreg__rcu_ensure_registered();
+    /* QSBR: an online thread waiting for a grace period would wait for itself. */
+    bool online = tenreg__rcu_offline_begin();
+    synchronize_rcu();
+    tenreg__rcu_offline_end(online);
+    /* Every read section that began before the call has ended: what they
+     * did happens before what the caller does next (TSan cannot see
+     * liburcu's own ordering; tsan.h). */
+    TENREG__TSAN_ACQUIRE(&tenreg__tsan_grace_period);
 }
 
 unsigned tenreg__rcu_read_depth(void)

@@ -121,13 +121,31 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
     return TENREG_OK;
 }
 
+void tenreg__write_lock(struct tenreg *reg)
+{
+    tenreg__rcu_ensure_registered(); /* not under write_lock: see rcu.c */
+    pthread_mutex_lock(&reg->write_lock);
+    /* Acquire: pairs with the release store that ends a commit, whose
+     * finalize (under this lock too) this writer then follows. */
+    while (atomic_load_explicit(&reg->committing, memory_order_acquire)) {
+        pthread_mutex_unlock(&reg->write_lock);
+        bool online = tenreg__rcu_offline_begin();
+        tenreg__futex_wait(&reg->committing, 1);
+        tenreg__rcu_offline_end(online);
+        pthread_mutex_lock(&reg->write_lock);
+    }
+}
+
 /* Ends a registration that is already out of the tables (or whose slots
  * were just given to its replacement): its extra hosts and patterns go,
  * no more publishes, its waiters wake, its current record is retired.
  * Under write_lock, inside tenreg__rcu_enter. */
-static void end_registration(struct tenreg__tenant *t)
+void tenreg__end_registration(struct tenreg__tenant *t, bool aliases_unlinked)
 {
-    tenreg__tenant_drop_aliases(t);
+    if (aliases_unlinked)
+        tenreg__tenant_forget_aliases(t);
+    else
+        tenreg__tenant_drop_aliases(t);
     atomic_store(&t->removed, true);
     tenreg__sched_forget(t->reg, t); /* no background check of it any more */
     /* Resolvers waiting on its build wake up and look up again; no retry
@@ -136,8 +154,7 @@ static void end_registration(struct tenreg__tenant *t)
     tenreg__record_retire(t->rec);
 }
 
-/* A registration leaves the counters (replaced or unregistered). */
-static void uncount(struct tenreg *reg, const struct tenreg__tenant *t)
+void tenreg__uncount(struct tenreg *reg, const struct tenreg__tenant *t)
 {
     tenreg__count_health(reg, t->rec->health, -1);
     if (t->lazy && !t->platform)
@@ -155,9 +172,9 @@ static void unlink_record(struct tenreg *reg, struct tenreg__record *rec, bool a
     tenreg__table_remove(&reg->by_id, tenreg__ent_of_record(rec));
     tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(rec));
     atomic_fetch_sub(&reg->count, 1);
-    uncount(reg, t);
+    tenreg__uncount(reg, t);
     tenreg_health h = (tenreg_health)rec->health;
-    end_registration(t); /* its extra hosts go too: all of it is gone now */
+    tenreg__end_registration(t, false); /* its extra hosts go too: all of it is gone now */
     if (announce)
         tenreg__event(reg, TENREG_EV_UNREGISTERED, t, h, h, TENREG_UNCHECKED, "");
 }
@@ -236,10 +253,10 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
     tenreg__tenant_ref(t); /* the first record's */
     tenreg__count_health(reg, -1, TENREG_PENDING);
     reg->counts.lazy_unbuilt += t->lazy;
-    /* Read before end_registration retires it. */
+    /* Read before tenreg__end_registration retires it. */
     tenreg_health from = old ? (tenreg_health)old->health : TENREG_PENDING;
     if (old) {
-        uncount(reg, prev);
+        tenreg__uncount(reg, prev);
         tenreg__table_replace(&reg->by_id, tenreg__ent_of_record(old), rec);
         /* The new registration has its agent URL's host only; the old
          * one's extra hosts go first, as the new host may be one of them. */
@@ -251,7 +268,7 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
             tenreg__table_remove(&reg->by_host, tenreg__ent_of_record(old));
             tenreg__table_insert(&reg->by_host, rec);
         }
-        end_registration(prev);
+        tenreg__end_registration(prev, false);
     } else {
         tenreg__table_insert(&reg->by_id, rec);
         tenreg__table_insert(&reg->by_host, rec);
@@ -295,8 +312,7 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
             return TENREG_ENOMEM;
         }
     }
-    tenreg__rcu_ensure_registered(); /* not under write_lock: see rcu.c */
-    pthread_mutex_lock(&reg->write_lock);
+    tenreg__write_lock(reg);
     tenreg__rcu_enter();
     int rc = link_registration(reg, t);
     if (rc == TENREG_OK && await)
@@ -350,8 +366,7 @@ TENREG_API int tenreg_unregister(tenreg_t *reg, const char *tenant_id)
     size_t len;
     if (!reg || tenreg__id_len(tenant_id, &len) || !tenreg__admin_begin(reg))
         return TENREG_EINVAL;
-    tenreg__rcu_ensure_registered();
-    pthread_mutex_lock(&reg->write_lock);
+    tenreg__write_lock(reg);
     tenreg__rcu_enter();
     struct tenreg__record *rec = tenreg__find_id(reg, tenant_id, len);
     if (rec)

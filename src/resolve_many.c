@@ -85,8 +85,9 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
         tenreg__ent e = l->e;
         /* The candidate is the answer when its key is ours; otherwise the
          * plain lookup settles it (collision, miss, patterns). */
-        if (!e || !tenreg__ent_key_is(e, TENREG__KEY_HOST, l->key, l->klen))
-            e = tenreg__find_host(reg, l->key, l->klen);
+        if (!e || (e & TENREG__ENT_SWAP) ||
+            !tenreg__ent_key_is(e, TENREG__KEY_HOST, l->key, l->klen))
+            e = tenreg__find_host(reg, l->key, l->klen); /* also a committing swap */
         if (!e) {
             rc[i] = no_answer(&out[i], TENREG_ENOENT);
             continue;

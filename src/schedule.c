@@ -174,17 +174,25 @@ void tenreg__sched_destroy(struct tenreg *reg)
 
 int tenreg__sched_reserve(struct tenreg *reg)
 {
-    if (!sched_on(reg))
+    return tenreg__sched_reserve_n(reg, 1);
+}
+
+int tenreg__sched_reserve_n(struct tenreg *reg, size_t more)
+{
+    if (!sched_on(reg) || more == 0)
         return TENREG_OK;
     struct tenreg__sched *s = &reg->sched;
     int rc = TENREG_OK;
     pthread_mutex_lock(&s->lock);
     /* Room for every entry, the ones builders hold while they run a check
-     * (they come back), and this one. */
-    if (s->n + s->inflight + 1 >= UINT32_MAX) {
+     * (they come back), and these. */
+    size_t need = s->n + s->inflight + more;
+    if (need >= UINT32_MAX) {
         rc = TENREG_ENOMEM; /* sched_idx is 32-bit: 4G registrations with checks */
-    } else if (s->n + s->inflight + 1 > s->cap) {
+    } else if (need > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
+        while (cap < need)
+            cap *= 2;
         struct tenreg__sched_entry *h = tenreg__alloc(reg, cap * sizeof(*h));
         if (!h) {
             rc = TENREG_ENOMEM;

@@ -232,6 +232,10 @@ static void publish(struct tenreg__table *t, struct tenreg__slots *a)
 static uint64_t hash_of(const struct tenreg__table *t, const struct tenreg__slots *a,
                         tenreg__ent e)
 {
+    if (e & TENREG__ENT_SWAP) { /* its sides' key */
+        const struct tenreg__swap *sw = tenreg__ent_swap(e);
+        e = sw->old ? sw->old : sw->new;
+    }
     if (tenreg__ent_is_alias(e)) {
         const struct tenreg__alias *al = tenreg__ent_alias(e);
         return tenreg__hash(&a->key, tenreg__alias_key(al), al->key_len);
@@ -453,12 +457,23 @@ void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
     t->live--;
 }
 
+tenreg__ent tenreg__swap_pick(tenreg__ent e)
+{
+    const struct tenreg__swap *sw = tenreg__ent_swap(e);
+    /* The swap came with the slot's acquire load; the pin was taken when
+     * this thread's section began (rcu.c): every lookup of the section
+     * picks the same side of every swap of one commit. */
+    return tenreg__epoch_pinned() >= sw->epoch ? sw->new : sw->old;
+}
+
 void tenreg__table_each(const struct tenreg__table *t,
                         void (*fn)(void *ctx, struct tenreg__record *r), void *ctx)
 {
     const struct tenreg__slots *a = cur_of(t);
     for (size_t i = 0; i <= a->mask; i++) {
-        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+        if (TENREG__UNLIKELY(e & TENREG__ENT_SWAP))
+            e = tenreg__swap_pick(e);
         if (e && e != TENREG__TOMBSTONE && !tenreg__ent_is_alias(e))
             fn(ctx, (struct tenreg__record *)e);
     }

@@ -1,0 +1,613 @@
+/*
+ * batch_commit.c - tenreg_batch_commit: a batch's ops applied as one change
+ * (docs/design.md §8.5, §5.13).
+ *
+ * Readers must see the whole batch or none of it, across every lookup of a
+ * read section, while each slot can only change on its own. So a commit
+ * never changes a key's answer in place: under write_lock it
+ *
+ *   plan      runs the ops in order on a model of the ids they name, checks
+ *             the result (ENOENT, EEXIST, ENOSPC) and allocates everything
+ *             (swaps, aliases, alias arrays, grown slot arrays, room in the
+ *             check heap); any error frees what it took, and nothing changed;
+ *   install   puts a swap (internal.h: old entry, new entry, epoch) into the
+ *             slot of every key whose answer changes, under the process-wide
+ *             epoch lock, then bumps the epoch. A section pinned before the
+ *             bump answers every swap's old side, one pinned after it every
+ *             new side: each section sees one state, whatever the order in
+ *             which it met the slots;
+ *
+ * then, with write_lock released, waits for a grace period (after which no
+ * section pinned before the bump is left), and under write_lock again
+ *
+ *   finalize  replaces each swap with its new side (or a tombstone), ends
+ *             the registrations the batch replaced or unregistered, links the
+ *             new ones (counters, checks, events in batch order) and retires
+ *             the swaps after another grace period.
+ *
+ * From install to finalize reg->committing is 1 and every other writer
+ * waits in tenreg__write_lock (a commit is linearizable: nothing else
+ * changes the tables while they hold swaps). Readers never wait.
+ */
+#include "batch.h"
+
+#include <string.h>
+
+#include "futex.h"
+
+enum { TAB_ID, TAB_HOST, TAB_PATTERN, N_TABS };
+
+/* The swaps of one commit, retired together after finalize. */
+struct swap_block {
+    struct rcu_head rcu;
+    struct tenreg *reg;
+    size_t cap;
+    struct tenreg__swap s[];
+};
+
+struct plan {
+    struct tenreg_batch *b;
+    struct tenreg *reg;
+    struct swap_block *swaps;
+    uint8_t *swap_tab;                /* per swap: its table */
+    size_t n_swaps, swap_cap;
+    uint32_t *kmap;                   /* (table, key) -> swap index + 1 */
+    size_t kmap_cap;
+    struct tenreg__tenant **unnamed;  /* REPLACE_ALL: tenants no op names */
+    size_t n_unnamed, cap_unnamed;
+    struct tenreg__alias **made;      /* aliases allocated for adds */
+    size_t n_made, cap_made;
+    size_t inserts[N_TABS];           /* keys no slot holds yet */
+    struct tenreg__slots *grown[N_TABS];
+    size_t n_new;                     /* registrations the batch links */
+};
+
+static struct tenreg__table *table_of(struct tenreg *reg, int tab)
+{
+    return tab == TAB_ID ? &reg->by_id : tab == TAB_HOST ? &reg->by_host : &reg->by_pattern;
+}
+
+static int tab_of_alias(const struct tenreg__alias *al)
+{
+    return al->pattern ? TAB_PATTERN : TAB_HOST;
+}
+
+/* The key @e has in table @tab. */
+static const char *ent_key(int tab, tenreg__ent e, size_t *len)
+{
+    if (tenreg__ent_is_alias(e)) {
+        const struct tenreg__alias *al = tenreg__ent_alias(e);
+        *len = al->key_len;
+        return tenreg__alias_key(al);
+    }
+    const struct tenreg__record *r = (const struct tenreg__record *)e;
+    if (tab == TAB_ID) {
+        *len = r->id_len;
+        return tenreg__record_id(r);
+    }
+    *len = r->host_len;
+    return tenreg__record_host(r);
+}
+
+static uint64_t key_hash(const struct plan *p, int tab, const char *key, size_t len)
+{
+    /* The table is part of the key: a pattern's NAME may equal a host key. */
+    return tenreg__hash(&p->b->key, key, len) + (uint64_t)tab * 0x9e3779b97f4a7c15u;
+}
+
+/* The swap that holds (@tab, @key), or TENREG__NONE. */
+static uint32_t kmap_find(const struct plan *p, int tab, const char *key, size_t len, uint64_t h)
+{
+    size_t mask = p->kmap_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t v = p->kmap[i];
+        if (!v)
+            return TENREG__NONE;
+        const struct tenreg__swap *s = &p->swaps->s[v - 1];
+        size_t klen;
+        const char *k = ent_key(tab, s->old ? s->old : s->new, &klen);
+        if (p->swap_tab[v - 1] == tab && klen == len && memcmp(k, key, len) == 0)
+            return v - 1;
+    }
+}
+
+/* A new swap of (@tab, key of @old or @new) in the key map (room reserved). */
+static void swap_add(struct plan *p, int tab, tenreg__ent old, tenreg__ent new, uint64_t h)
+{
+    uint32_t k = (uint32_t)p->n_swaps++;
+    p->swaps->s[k] = (struct tenreg__swap){.old = old, .new = new, .epoch = 0};
+    p->swap_tab[k] = (uint8_t)tab;
+    size_t mask = p->kmap_cap - 1, i = h & mask;
+    while (p->kmap[i])
+        i = (i + 1) & mask;
+    p->kmap[i] = k + 1;
+    if (!old)
+        p->inserts[tab]++;
+}
+
+/* Every key of @t leaves: a swap with its entry as the old side. */
+static void plan_removal(struct plan *p, struct tenreg__tenant *t)
+{
+    tenreg__ent rec = tenreg__ent_of_record(t->rec);
+    size_t len;
+    const char *k = ent_key(TAB_ID, rec, &len);
+    swap_add(p, TAB_ID, rec, 0, key_hash(p, TAB_ID, k, len));
+    k = ent_key(TAB_HOST, rec, &len);
+    swap_add(p, TAB_HOST, rec, 0, key_hash(p, TAB_HOST, k, len));
+    for (unsigned i = 0; i < t->n_aliases; i++) {
+        tenreg__ent al = tenreg__ent_of_alias(t->aliases[i]);
+        int tab = tab_of_alias(t->aliases[i]);
+        k = ent_key(tab, al, &len);
+        swap_add(p, tab, al, 0, key_hash(p, tab, k, len));
+    }
+}
+
+enum { ADDED, ALREADY_HELD };
+
+/*
+ * (@tab, key of @e) goes to @owner: the new side of the swap of a key that
+ * leaves, or a new swap; ALREADY_HELD when @owner holds it already (or the
+ * batch gave it to @owner before); TENREG_EEXIST when another tenant would
+ * hold it too.
+ */
+static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg__tenant *owner)
+{
+    size_t len;
+    const char *k = ent_key(tab, e, &len);
+    uint64_t h = key_hash(p, tab, k, len);
+    uint32_t s = kmap_find(p, tab, k, len, h);
+    if (s != TENREG__NONE) {
+        struct tenreg__swap *sw = &p->swaps->s[s];
+        if (sw->new)
+            return tenreg__ent_owner(sw->new) == owner ? ALREADY_HELD : TENREG_EEXIST;
+        sw->new = e;
+        return ADDED;
+    }
+    /* No swap: whoever holds it now keeps it (the exact key only: a
+     * pattern of another tenant does not hold a host). */
+    tenreg__ent holder = tenreg__table_find(table_of(p->reg, tab), k, len);
+    if (holder)
+        return tenreg__ent_owner(holder) == owner ? ALREADY_HELD : TENREG_EEXIST;
+    swap_add(p, tab, 0, e, h);
+    return ADDED;
+}
+
+/* ---- plan ---------------------------------------------------------------- */
+
+static void scan_one(void *ctx, struct tenreg__record *r)
+{
+    struct plan *p = ctx;
+    struct tenreg__tenant *t = tenreg__record_tenant(r);
+    uint32_t n = tenreg__batch_find(p->b, tenreg__record_id(r), r->id_len);
+    if (n != TENREG__NONE)
+        p->b->names[n].cur = t;
+    else
+        p->unnamed[p->n_unnamed++] = t;
+}
+
+/* Who holds each named id now; with REPLACE_ALL, one pass over the tenants
+ * that also collects the ones no op names. */
+static int find_current(struct plan *p, bool replace_all)
+{
+    struct tenreg_batch *b = p->b;
+    for (size_t i = 0; i < b->n_names; i++)
+        b->names[i].cur = NULL;
+    if (!replace_all) {
+        for (size_t i = 0; i < b->n_names; i++) {
+            struct tenreg__name *n = &b->names[i];
+            struct tenreg__record *r = tenreg__find_id(p->reg, tenreg__name_id(b, n), n->id_len);
+            n->cur = r ? tenreg__record_tenant(r) : NULL;
+        }
+        return TENREG_OK;
+    }
+    p->cap_unnamed = tenreg__table_live(&p->reg->by_id);
+    if (p->cap_unnamed) {
+        p->unnamed = tenreg__alloc(p->reg, p->cap_unnamed * sizeof(*p->unnamed));
+        if (!p->unnamed)
+            return TENREG_ENOMEM;
+    }
+    tenreg__table_each(&p->reg->by_id, scan_one, p);
+    return TENREG_OK;
+}
+
+/* Runs the ops in order on the names: each one's final state, the op that
+ * decided it and the adds of its final registration. */
+static int run_ops(struct tenreg_batch *b)
+{
+    for (size_t i = 0; i < b->n_names; i++) {
+        struct tenreg__name *n = &b->names[i];
+        n->state = n->cur ? TENREG__NAME_CURRENT : TENREG__NAME_ABSENT;
+        n->decider = n->fresh = n->add_head = n->add_tail = TENREG__NONE;
+        n->arr = NULL;
+        n->arr_n = n->arr_cap = 0;
+    }
+    for (size_t i = 0; i < b->n_ops; i++) {
+        struct tenreg__op *op = &b->ops[i];
+        struct tenreg__name *n = &b->names[op->name];
+        bool present = n->state == TENREG__NAME_CURRENT || n->state == TENREG__NAME_KEPT ||
+                       n->state == TENREG__NAME_NEW;
+        bool named = n->state == TENREG__NAME_KEPT || n->state == TENREG__NAME_NEW;
+        op->next = TENREG__NONE;
+        switch (op->kind) {
+        case TENREG__OP_REGISTER:
+            if (named)
+                return TENREG_EEXIST; /* the id registered or kept twice */
+            n->state = TENREG__NAME_NEW;
+            n->fresh = op->arg;
+            n->decider = (uint32_t)i;
+            n->add_head = n->add_tail = TENREG__NONE; /* a new registration: its own host only */
+            break;
+        case TENREG__OP_KEEP:
+            if (!present)
+                return TENREG_ENOENT;
+            if (named)
+                return TENREG_EEXIST;
+            n->state = TENREG__NAME_KEPT;
+            break;
+        case TENREG__OP_UNREGISTER:
+            if (!present)
+                return TENREG_ENOENT;
+            n->state = TENREG__NAME_GONE;
+            n->decider = (uint32_t)i;
+            n->fresh = TENREG__NONE;
+            n->add_head = n->add_tail = TENREG__NONE;
+            break;
+        case TENREG__OP_ADD_HOST:
+            if (!present)
+                return TENREG_ENOENT;
+            if (n->add_tail == TENREG__NONE)
+                n->add_head = (uint32_t)i;
+            else
+                b->ops[n->add_tail].next = (uint32_t)i;
+            n->add_tail = (uint32_t)i;
+            break;
+        }
+    }
+    return TENREG_OK;
+}
+
+/* The registration a name ends with (NULL: none), and whether it leaves. */
+static struct tenreg__tenant *final_of(const struct tenreg_batch *b, const struct tenreg__name *n)
+{
+    if (n->state == TENREG__NAME_NEW)
+        return b->fresh[n->fresh];
+    if (n->state == TENREG__NAME_CURRENT || n->state == TENREG__NAME_KEPT)
+        return n->cur;
+    return NULL;
+}
+
+static bool leaves(const struct tenreg__name *n)
+{
+    return n->cur && (n->state == TENREG__NAME_NEW || n->state == TENREG__NAME_GONE);
+}
+
+static size_t count_adds(const struct tenreg_batch *b, const struct tenreg__name *n)
+{
+    size_t k = 0;
+    for (uint32_t i = n->add_head; i != TENREG__NONE; i = b->ops[i].next)
+        k++;
+    return k;
+}
+
+/* The swap block, key map and alias list, sized for every key that may change. */
+static int alloc_maps(struct plan *p)
+{
+    struct tenreg_batch *b = p->b;
+    size_t keys = 0, adds = 0;
+    for (size_t i = 0; i < b->n_names; i++) {
+        const struct tenreg__name *n = &b->names[i];
+        if (leaves(n))
+            keys += 2 + n->cur->n_aliases;
+        size_t a = final_of(b, n) ? count_adds(b, n) : 0;
+        adds += a;
+        keys += a + (n->state == TENREG__NAME_NEW ? 2 : 0);
+    }
+    for (size_t i = 0; i < p->n_unnamed; i++)
+        keys += 2 + p->unnamed[i]->n_aliases;
+    if (keys > UINT32_MAX / 4)
+        return TENREG_ENOMEM;
+    size_t kcap = 16;
+    while (kcap < 2 * keys)
+        kcap *= 2;
+    p->swap_cap = keys ? keys : 1;
+    p->swaps = tenreg__alloc(p->reg, sizeof(*p->swaps) + p->swap_cap * sizeof(p->swaps->s[0]));
+    if (p->swaps) {
+        p->swaps->reg = p->reg;
+        p->swaps->cap = p->swap_cap;
+    }
+    p->swap_tab = tenreg__alloc(p->reg, p->swap_cap);
+    p->kmap = tenreg__alloc(p->reg, kcap * sizeof(*p->kmap));
+    if (p->kmap)
+        p->kmap_cap = kcap;
+    p->made = adds ? tenreg__alloc(p->reg, adds * sizeof(*p->made)) : NULL;
+    if (p->made)
+        p->cap_made = adds;
+    if (!p->swaps || !p->swap_tab || !p->kmap || (adds && !p->made))
+        return TENREG_ENOMEM;
+    memset(p->kmap, 0, kcap * sizeof(*p->kmap));
+    return TENREG_OK;
+}
+
+/* A name's adds: an alias per key its final registration does not hold yet,
+ * and the alias array it will have (the present aliases, then the new). */
+static int plan_adds(struct plan *p, struct tenreg__name *n)
+{
+    struct tenreg_batch *b = p->b;
+    struct tenreg__tenant *owner = final_of(b, n);
+    if (!owner || n->add_head == TENREG__NONE)
+        return TENREG_OK;
+    size_t have = owner == n->cur ? owner->n_aliases : 0;
+    size_t cap = have + count_adds(b, n);
+    if (cap > TENREG_HOSTS_MAX - 1)
+        cap = TENREG_HOSTS_MAX - 1;
+    n->arr = tenreg__alloc(p->reg, (cap ? cap : 1) * sizeof(*n->arr));
+    if (!n->arr)
+        return TENREG_ENOMEM;
+    n->arr_cap = (uint8_t)(cap ? cap : 1);
+    if (have)
+        memcpy(n->arr, owner->aliases, have * sizeof(*n->arr));
+    n->arr_n = (uint8_t)have;
+    for (uint32_t i = n->add_head; i != TENREG__NONE; i = b->ops[i].next) {
+        const struct tenreg__op *op = &b->ops[i];
+        const char *text = b->arena + op->arg;
+        if (!op->pattern && op->text_len == owner->host_len &&
+            memcmp(text, tenreg__tenant_host(owner), op->text_len) == 0)
+            continue; /* its own host: idempotent */
+        struct tenreg__alias *al =
+            tenreg__alias_new(p->reg, text, op->text_len, op->pattern, owner->rec);
+        if (!al)
+            return TENREG_ENOMEM;
+        int rc = plan_key(p, tab_of_alias(al), tenreg__ent_of_alias(al), owner);
+        if (rc == ALREADY_HELD) {
+            tenreg__alias_drop(al);
+            continue;
+        }
+        p->made[p->n_made++] = al;
+        if (rc != ADDED)
+            return rc;
+        if (1u + n->arr_n >= TENREG_HOSTS_MAX)
+            return TENREG_ENOSPC;
+        n->arr[n->arr_n++] = al;
+    }
+    return TENREG_OK;
+}
+
+/* Everything a commit needs, checked and allocated; on error nothing
+ * changed (plan_free gives back what was taken). */
+static int plan(struct plan *p, unsigned flags)
+{
+    struct tenreg_batch *b = p->b;
+    int rc = find_current(p, flags & TENREG_BATCH_REPLACE_ALL);
+    if (rc == TENREG_OK)
+        rc = run_ops(b);
+    if (rc == TENREG_OK)
+        rc = alloc_maps(p);
+    if (rc != TENREG_OK)
+        return rc;
+    for (size_t i = 0; i < b->n_names; i++)
+        if (leaves(&b->names[i]))
+            plan_removal(p, b->names[i].cur);
+    for (size_t i = 0; i < p->n_unnamed; i++)
+        plan_removal(p, p->unnamed[i]);
+    for (size_t i = 0; i < b->n_names && rc == TENREG_OK; i++) {
+        struct tenreg__name *n = &b->names[i];
+        if (n->state != TENREG__NAME_NEW)
+            continue;
+        struct tenreg__tenant *f = b->fresh[n->fresh];
+        tenreg__ent rec = tenreg__ent_of_record(f->rec);
+        rc = plan_key(p, TAB_ID, rec, f);
+        if (rc == ADDED)
+            rc = plan_key(p, TAB_HOST, rec, f);
+        rc = rc == ADDED ? TENREG_OK : rc == ALREADY_HELD ? TENREG_EEXIST : rc;
+        p->n_new++;
+    }
+    for (size_t i = 0; i < b->n_names && rc == TENREG_OK; i++)
+        rc = plan_adds(p, &b->names[i]);
+    for (int tab = 0; tab < N_TABS && rc == TENREG_OK; tab++)
+        rc = tenreg__table_prepare(p->reg, table_of(p->reg, tab), p->inserts[tab], &p->grown[tab]);
+    /* Last: the heap's room is not given back, so nothing may fail after it. */
+    if (rc == TENREG_OK)
+        rc = tenreg__sched_reserve_n(p->reg, p->n_new);
+    return rc;
+}
+
+/* Frees the plan's scratch; after an error also what it allocated for the
+ * registry (aliases, alias arrays, grown slot arrays, the swaps). */
+static void plan_free(struct plan *p, bool failed)
+{
+    struct tenreg *reg = p->reg;
+    struct tenreg_batch *b = p->b;
+    if (failed) {
+        for (size_t i = 0; i < p->n_made; i++)
+            tenreg__alias_drop(p->made[i]);
+        for (size_t i = 0; i < b->n_names; i++) {
+            struct tenreg__name *n = &b->names[i];
+            if (n->arr)
+                tenreg__dealloc(reg, n->arr, n->arr_cap * sizeof(*n->arr));
+            n->arr = NULL;
+        }
+        for (int tab = 0; tab < N_TABS; tab++)
+            tenreg__table_abandon(p->grown[tab]);
+        if (p->swaps)
+            tenreg__dealloc(reg, p->swaps, sizeof(*p->swaps) + p->swap_cap * sizeof(p->swaps->s[0]));
+    }
+    if (p->swap_tab)
+        tenreg__dealloc(reg, p->swap_tab, p->swap_cap);
+    if (p->kmap)
+        tenreg__dealloc(reg, p->kmap, p->kmap_cap * sizeof(*p->kmap));
+    if (p->made)
+        tenreg__dealloc(reg, p->made, p->cap_made * sizeof(*p->made));
+    if (p->unnamed)
+        tenreg__dealloc(reg, p->unnamed, p->cap_unnamed * sizeof(*p->unnamed));
+}
+
+/* ---- install, finalize ------------------------------------------------------ */
+
+static void install(struct plan *p)
+{
+    struct tenreg *reg = p->reg;
+    struct tenreg_batch *b = p->b;
+    for (int tab = 0; tab < N_TABS; tab++)
+        tenreg__table_commit(table_of(reg, tab), p->grown[tab]);
+    /* Pattern bits before the slots that need them (struct tenreg). */
+    for (size_t i = 0; i < p->n_made; i++)
+        if (p->made[i]->pattern)
+            tenreg__count_pattern(reg, p->made[i]->labels, +1);
+    uint64_t epoch = tenreg__epoch_begin();
+    for (size_t i = 0; i < p->n_swaps; i++) {
+        struct tenreg__swap *sw = &p->swaps->s[i];
+        struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
+        sw->epoch = epoch;
+        /* The slot's release store publishes the swap whole. */
+        if (sw->old)
+            tenreg__table_replace(t, sw->old, tenreg__ent_of_swap(sw));
+        else
+            tenreg__table_insert(t, tenreg__ent_of_swap(sw));
+    }
+    tenreg__epoch_end();
+    /* The alias arrays are the writers' (readers go through slots). */
+    for (size_t i = 0; i < b->n_names; i++) {
+        struct tenreg__name *n = &b->names[i];
+        if (!n->arr)
+            continue;
+        struct tenreg__tenant *owner = final_of(b, n);
+        if (owner->aliases)
+            tenreg__dealloc(reg, owner->aliases, owner->alias_cap * sizeof(*owner->aliases));
+        owner->aliases = n->arr;
+        owner->n_aliases = n->arr_n;
+        owner->alias_cap = n->arr_cap;
+        n->arr = NULL;
+    }
+    atomic_store_explicit(&reg->committing, 1, memory_order_relaxed);
+}
+
+static void swaps_free_cb(struct rcu_head *head)
+{
+    tenreg__rcu_cb_begin(head);
+    struct swap_block *blk = caa_container_of(head, struct swap_block, rcu);
+    TENREG__DEFERRED(blk->reg, -1);
+    tenreg__dealloc(blk->reg, blk, sizeof(*blk) + blk->cap * sizeof(blk->s[0]));
+    tenreg__rcu_cb_end();
+}
+
+/* The end of @t's registration (replaced or unregistered): its slots went
+ * with the swaps. */
+static void end_one(struct tenreg *reg, struct tenreg__tenant *t, bool replaced)
+{
+    tenreg__uncount(reg, t);
+    if (!replaced)
+        atomic_fetch_sub(&reg->count, 1);
+    tenreg__end_registration(t, true);
+}
+
+static void link_new(struct tenreg *reg, struct tenreg__tenant *f, bool replaces)
+{
+    f->registered_at_ns = tenreg__realtime_ns();
+    tenreg__tenant_ref(f); /* the first record's */
+    tenreg__count_health(reg, -1, TENREG_PENDING);
+    reg->counts.lazy_unbuilt += f->lazy;
+    if (!replaces)
+        atomic_fetch_add(&reg->count, 1);
+    tenreg__sched_first(reg, f);
+}
+
+static void finalize(struct plan *p)
+{
+    struct tenreg *reg = p->reg;
+    struct tenreg_batch *b = p->b;
+    for (size_t i = 0; i < p->n_swaps; i++) {
+        const struct tenreg__swap *sw = &p->swaps->s[i];
+        struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
+        if (sw->new)
+            tenreg__table_replace(t, tenreg__ent_of_swap(sw), sw->new);
+        else
+            tenreg__table_remove(t, tenreg__ent_of_swap(sw));
+    }
+    /* Events in batch order, each at the op that decided its id, with the
+     * health the old registration had. */
+    for (size_t i = 0; i < b->n_ops; i++) {
+        const struct tenreg__name *n = &b->names[b->ops[i].name];
+        if (n->decider != i)
+            continue;
+        struct tenreg__tenant *cur = n->cur;
+        tenreg_health from = cur ? (tenreg_health)cur->rec->health : TENREG_PENDING;
+        if (n->state == TENREG__NAME_NEW) {
+            struct tenreg__tenant *f = b->fresh[n->fresh];
+            if (cur)
+                end_one(reg, cur, true);
+            link_new(reg, f, cur != NULL);
+            tenreg__event(reg, TENREG_EV_REGISTERED, f, from, TENREG_PENDING, TENREG_UNCHECKED, "");
+        } else if (cur) { /* GONE */
+            tenreg__event(reg, TENREG_EV_UNREGISTERED, cur, from, from, TENREG_UNCHECKED, "");
+            end_one(reg, cur, false);
+        }
+    }
+    for (size_t i = 0; i < p->n_unnamed; i++) {
+        struct tenreg__tenant *t = p->unnamed[i];
+        tenreg_health h = (tenreg_health)t->rec->health;
+        tenreg__event(reg, TENREG_EV_UNREGISTERED, t, h, h, TENREG_UNCHECKED, "");
+        end_one(reg, t, false);
+    }
+    TENREG__DEFERRED(reg, 1);
+    tenreg__call_rcu(&p->swaps->rcu, swaps_free_cb);
+    p->swaps = NULL;
+}
+
+/* Registrations the batch made and unregistered again: never published,
+ * now the registry's to free (platform_free, outside any lock). */
+static void free_orphans(struct tenreg_batch *b)
+{
+    size_t n_fresh = b->n_fresh;
+    uint8_t *live = tenreg__alloc(b->reg, n_fresh ? n_fresh : 1);
+    for (size_t i = 0; live && i < b->n_names; i++)
+        if (b->names[i].state == TENREG__NAME_NEW)
+            live[b->names[i].fresh] = 1;
+    for (size_t i = 0; i < n_fresh; i++) {
+        struct tenreg__tenant *t = b->fresh[i];
+        /* Without memory for the marks: a published one holds a reference. */
+        bool published = live ? live[i] : atomic_load(&t->refs) > 0;
+        if (published)
+            continue;
+        tenreg__platform_free(b->reg, t->platform);
+        tenreg__tenant_drop(t);
+    }
+    if (live)
+        tenreg__dealloc(b->reg, live, n_fresh ? n_fresh : 1);
+}
+
+TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
+{
+    if (!b || b->committed || (flags & ~TENREG_BATCH_REPLACE_ALL) || tenreg__rcu_inside())
+        return TENREG_EINVAL;
+    struct tenreg *reg = b->reg;
+    if (!tenreg__admin_begin(reg))
+        return TENREG_EINVAL;
+    struct plan p = {.b = b, .reg = reg};
+    tenreg__write_lock(reg);
+    tenreg__rcu_enter();
+    int rc = plan(&p, flags);
+    if (rc == TENREG_OK)
+        install(&p);
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    if (rc != TENREG_OK) {
+        plan_free(&p, true);
+        tenreg__admin_end(reg);
+        return rc;
+    }
+    /* No section pinned before the bump is left after this. */
+    tenreg__rcu_synchronize();
+    pthread_mutex_lock(&reg->write_lock); /* the committer: committing is its own */
+    tenreg__rcu_enter();
+    finalize(&p);
+    /* Release: pairs with tenreg__write_lock's acquire load. */
+    atomic_store_explicit(&reg->committing, 0, memory_order_release);
+    tenreg__futex_wake_all(&reg->committing);
+    tenreg__rcu_exit();
+    pthread_mutex_unlock(&reg->write_lock);
+    b->committed = true;
+    plan_free(&p, false);
+    free_orphans(b);
+    tenreg__admin_end(reg);
+    return TENREG_OK;
+}
