@@ -46,12 +46,11 @@ static void send_error(struct reply *r, int status, const char *reason, const ch
     buf_adds(&b, "{\"error\":\"");
     buf_add_json_str(&b, reason, strlen(reason));
     buf_adds(&b, "\"}");
-    if (b.failed) {
-        r->out->failed = true;
-        return;
-    }
-    http_respond(r->out, status, r->date, extra, "application/json", b.p, b.len,
-                 http_reply_flags(r->req));
+    if (b.failed)
+        r->out->failed = true;  /* b may hold a first allocation: freed below */
+    else
+        http_respond(r->out, status, r->date, extra, "application/json", b.p, b.len,
+                     http_reply_flags(r->req));
     buf_free(&b);
 }
 
@@ -870,7 +869,8 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
     send_tenant(r, 200, id, h, valid ? ",\"valid\":true" : ",\"valid\":false");
 }
 
-static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
+/* Every answer keeps the connection as the request asked: true. */
+static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
                          const char *body, struct buf *out, const char *date)
 {
     struct admin *a = ctx;
@@ -888,7 +888,7 @@ static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
         tenreg_normalize_host(req->host, req->host_len, key, sizeof key, NULL) != 0 ||
         (strcmp(key, "127.0.0.1") != 0 && strcmp(key, "localhost") != 0)) {
         send_error(&r, 403, "Host must be 127.0.0.1 or localhost", NULL);
-        return;
+        return true;
     }
     if ((req->content_length > 0 || req->method_id == HTTP_POST) &&
         (req->content_type == NULL || req->content_type_len < 16 ||
@@ -899,7 +899,7 @@ static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
                    req->content_length > 0 ? "body must be application/json"
                                            : "a POST must say Content-Type: application/json",
                    NULL);
-        return;
+        return true;
     }
 
     const char *path = req->target;
@@ -930,6 +930,7 @@ static void admin_handle(void *ctx, void *tctx, const struct http_request *req,
     } else {
         send_error(&r, 404, "no such path", NULL);
     }
+    return true;
 }
 
 static void *admin_thread_start(void *ctx, unsigned index)

@@ -24,7 +24,8 @@ bool buf_reserve(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_adds(struct buf *b, const char *s);
 void buf_addu(struct buf *b, uint64_t v);
-/* Appends @s as the inside of a JSON string (quotes not included). */
+/* Appends @s as the inside of a JSON string (quotes not included); bytes
+ * that are not well-formed UTF-8 become \ufffd: the result is always JSON. */
 void buf_add_json_str(struct buf *b, const char *s, size_t len);
 void buf_free(struct buf *b);
 

@@ -56,14 +56,31 @@ static size_t tenant_body(char *out, size_t cap, const struct answer *a, const c
     return b.failed ? 0 : b.len;
 }
 
+/* Do the Host header and an absolute-form target's authority name the
+ * same host key? Both must also be exactly uri-host [":" port]; the ports
+ * are not compared (tenreg drops them: they cannot route differently). */
+static bool same_host(const char *host, size_t host_len, const char *auth, size_t auth_len)
+{
+    char a[TENREG_HOST_KEY_MAX + 1], b[TENREG_HOST_KEY_MAX + 1];
+    return http_authority_ok(host, host_len) &&
+           tenreg_normalize_host(host, host_len, a, sizeof a, NULL) == 0 &&
+           tenreg_normalize_host(auth, auth_len, b, sizeof b, NULL) == 0 && strcmp(a, b) == 0;
+}
+
 /*
  * The host a request names, or false (400). Origin-form ("/path"): the
- * Host header, which must be exactly uri-host [":" port] (RFC 9110 7.2) -
+ * Host header, exactly one (RFC 9112 3.2: without one there is nothing to
+ * route by), which must be exactly uri-host [":" port] (RFC 9110 7.2) -
  * userinfo, a scheme, a path, a query or a fragment would let a cache or
- * WAF in front of us and this front disagree about the host. Absolute-form
- * ("http://h/x", RFC 9112 3.2.2): its authority, held to the same rule;
- * the Host header is then ignored, as that section says. tenreg itself
- * accepts URLs (agent URLs); the strictness is the front's.
+ * WAF in front of us and this front disagree about the host.
+ * Absolute-form ("http://h/x", RFC 9112 3.2.2): its authority, held to the
+ * same rule. That section says to ignore Host then, but a tenant router
+ * that routes by the target while a proxy, cache or WAF before it reads
+ * Host (which a client must make identical to the authority: RFC 9112
+ * 3.2) can be made to send one tenant's traffic to another: a Host that
+ * names another host key is a 400 instead. Without a Host header the
+ * authority alone decides, for HTTP/1.0 only (HTTP/1.1 requires Host).
+ * tenreg itself accepts URLs (agent URLs); the strictness is the front's.
  */
 static bool request_host(const struct http_request *req, const char **host, size_t *len)
 {
@@ -72,7 +89,7 @@ static bool request_host(const struct http_request *req, const char **host, size
     if (n > 0 && t[0] == '/') {
         *host = req->host;
         *len = req->host_len;
-        return http_authority_ok(req->host, req->host_len);
+        return req->host_count == 1 && http_authority_ok(req->host, req->host_len);
     }
     size_t scheme = http_ieq(t, n < 7 ? n : 7, "http://") ? 7
                     : http_ieq(t, n < 8 ? n : 8, "https://") ? 8 : 0;
@@ -83,10 +100,15 @@ static bool request_host(const struct http_request *req, const char **host, size
         i++;
     *host = t + scheme;
     *len = i - scheme;
-    return http_authority_ok(*host, *len);
+    if (!http_authority_ok(*host, *len))
+        return false;
+    if (req->host_count == 0)
+        return req->minor == 0;
+    return req->host_count == 1 && same_host(req->host, req->host_len, *host, *len);
 }
 
-static void front_handle(void *ctx, void *tctx, const struct http_request *req,
+/* Returns false (close once this answer is sent) only for a 500. */
+static bool front_handle(void *ctx, void *tctx, const struct http_request *req,
                          const char *body, struct buf *out, const char *date)
 {
     struct front *f = ctx;
@@ -100,16 +122,14 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
         req->method_id != HTTP_POST) {
         stat_inc(s, ST_405);
         http_respond(out, 405, date, "Allow: GET, HEAD, POST\r\n", NULL, NULL, 0, fl);
-        return;
+        return true;
     }
-    /* HTTP/1.1 requires exactly one Host (RFC 9112 3.2); without one there
-     * is nothing to route by. */
     const char *host;
     size_t host_len;
-    if (req->host_count != 1 || !request_host(req, &host, &host_len)) {
+    if (!request_host(req, &host, &host_len)) {
         stat_inc(s, ST_400);
         http_respond(out, 400, date, NULL, NULL, NULL, 0, fl);
-        return;
+        return true;
     }
 
     struct answer a;
@@ -137,7 +157,7 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
             stat_inc(s, ST_200);
             n = tenant_body(json, sizeof json, &a, NULL);
             http_respond(out, 200, date, xl ? extra : NULL, "application/json", json, n, fl);
-            return;
+            return true;
         }
         k = ST_503_UNSERVED;
         reason = "unserved";
@@ -154,21 +174,24 @@ static void front_handle(void *ctx, void *tctx, const struct http_request *req,
     case TENREG_ENOENT:
         stat_inc(s, ST_404);
         http_respond(out, 404, date, NULL, NULL, NULL, 0, fl);
-        return;
+        return true;
     case TENREG_EINVAL:
         stat_inc(s, ST_400);
         http_respond(out, 400, date, NULL, NULL, NULL, 0, fl);
-        return;
+        return true;
     default:
-        /* ENOMEM or a code this front does not know: a real server error. */
+        /* ENOMEM or a code this front does not know: a real server error.
+         * The answer says "Connection: close" and the server closes: a
+         * client should not keep pipelining into a front in this state. */
         stat_inc(s, ST_500);
         http_respond(out, 500, date, NULL, NULL, NULL, 0, fl & HTTP_HEAD_ONLY);
-        return;
+        return false;
     }
     stat_inc(s, k);
     n = tenant_body(json, sizeof json, &a, reason);
     memcpy(extra + xl, retry, strlen(retry) + 1);
     http_respond(out, 503, date, extra, "application/json", json, n, fl);
+    return true;
 }
 
 int front_init(struct front *f, struct backend *b, unsigned threads, struct server_handler *h)

@@ -7,7 +7,8 @@
  *        Retry-After and a body naming the tenant, its health and the reason
  *   400  Host missing, repeated, not exactly uri-host [":" port] (userinfo,
  *        scheme, path, query or fragment: RFC 9110 7.2), or not a host
- *        (tenreg says EINVAL); an absolute-form target's authority likewise
+ *        (tenreg says EINVAL); an absolute-form target's authority likewise,
+ *        and a Host beside it that names another host key
  *   405  PUT, DELETE, OPTIONS, TRACE, PATCH (Allow: GET, HEAD, POST);
  *        CONNECT and unknown methods never get here (the parser's 501)
  * 200 and 503 name the host key or pattern that decided in

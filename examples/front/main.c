@@ -54,10 +54,15 @@ static const char usage[] =
     "file, 2 usage error or a port in use, 3 runtime failure.\n";
 
 /* Descriptors kept out of the front's connection limit: the admin API's
- * connections and everything else the process opens (epoll instances,
- * spares, the tenants file, the ready file, sanitizer runtimes). */
+ * connections, each worker's epoll instance and spare descriptor (the
+ * front's @threads workers and the admin API's one: FD_RESERVE(threads)
+ * counts them), and everything else the process opens (the listeners and
+ * stop eventfds, the tenants file, the ready file, sanitizer runtimes). */
 #define ADMIN_CONNS 64
-#define FD_RESERVE (ADMIN_CONNS + 64)
+#define ADMIN_THREADS 1
+#define FD_PER_WORKER 2         /* epoll instance + spare */
+#define FD_RESERVE(threads) \
+    ((rlim_t)ADMIN_CONNS + 64 + (rlim_t)FD_PER_WORKER * ((threads) + ADMIN_THREADS))
 #define FRONT_CONNS_MIN 16
 
 struct options {
@@ -185,24 +190,26 @@ static bool check_platforms(struct demo *demo)
 /*
  * The front's connection limit, from RLIMIT_NOFILE: the soft limit is
  * raised to the hard one first (capped at 2^20, as servers commonly do),
- * then FD_RESERVE descriptors are kept for the admin API and the rest of
- * the process, so a flood of clients can never take the descriptors the
- * admin port and established connections need.
+ * then FD_RESERVE(@threads) descriptors are kept for the admin API, the
+ * workers' own and the rest of the process, so a flood of clients can
+ * never take the descriptors the admin port and established connections
+ * need.
  */
-static size_t front_conn_limit(void)
+static size_t front_conn_limit(unsigned threads)
 {
+    rlim_t reserve = FD_RESERVE(threads);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024 - FD_RESERVE;
+        rl.rlim_cur = rl.rlim_max = 1024;
     rlim_t want = rl.rlim_max < ((rlim_t)1 << 20) ? rl.rlim_max : ((rlim_t)1 << 20);
     if (rl.rlim_cur < want) {
         struct rlimit up = {.rlim_cur = want, .rlim_max = rl.rlim_max};
         if (setrlimit(RLIMIT_NOFILE, &up) == 0)
             rl.rlim_cur = want;
     }
-    if (rl.rlim_cur < FD_RESERVE + FRONT_CONNS_MIN)
+    if (rl.rlim_cur < reserve + FRONT_CONNS_MIN)
         return FRONT_CONNS_MIN;
-    return (size_t)(rl.rlim_cur - FD_RESERVE);
+    return (size_t)(rl.rlim_cur - reserve);
 }
 
 int main(int argc, char **argv)
@@ -266,7 +273,7 @@ int main(int argc, char **argv)
     admin_handler(&admin, &ah);
     fh.idle_timeout_s = ah.idle_timeout_s = o.idle_s;
     fh.request_timeout_s = ah.request_timeout_s = o.request_s;
-    fh.max_conns = front_conn_limit();
+    fh.max_conns = front_conn_limit(o.threads);
     /* Answers are a few hundred bytes: a fixed 64 KiB send buffer (the
      * kernel doubles it) holds many, and a client that never reads pins
      * that much kernel memory, not an autotuned buffer of up to tcp_wmem's
@@ -277,8 +284,8 @@ int main(int argc, char **argv)
     ah.counters = &admin_conns;
     int sr = server_start(o.bind, (uint16_t)o.port, o.threads, &fh, &fs, &fport, err, sizeof err);
     if (sr == 0)
-        sr = server_start(o.admin_bind, (uint16_t)o.admin_port, 1, &ah, &as, &aport, err,
-                          sizeof err);
+        sr = server_start(o.admin_bind, (uint16_t)o.admin_port, ADMIN_THREADS, &ah, &as, &aport,
+                          err, sizeof err);
     if (sr != 0) {
         /* A port another process holds is the operator's to fix, like a
          * bad flag: exit 2, nothing left bound. */

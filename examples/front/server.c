@@ -436,7 +436,7 @@ static void conn_process(struct worker *w, struct conn *c)
             }
             break;
         }
-        s->h.handle(s->h.ctx, w->tctx, &req, c->in + off + r, &c->out, w->date);
+        bool keep = s->h.handle(s->h.ctx, w->tctx, &req, c->in + off + r, &c->out, w->date);
         if (c->out.failed) {    /* cannot send a truncated response */
             c->out.len = c->out_off = 0;
             c->closing = true;
@@ -444,7 +444,7 @@ static void conn_process(struct worker *w, struct conn *c)
         }
         c->continued = false;
         off += need;
-        if (!req.keep_alive)
+        if (!req.keep_alive || !keep)
             c->closing = true;
     }
     if (off > 0) {

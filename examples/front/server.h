@@ -76,8 +76,12 @@ struct server_handler {
     void *(*thread_start)(void *ctx, unsigned index);
     void (*thread_stop)(void *ctx, void *tctx);
     /* One complete request; @date is the current "Date: ...\r\n" line.
-     * Must append exactly one complete response to @out. */
-    void (*handle)(void *ctx, void *tctx, const struct http_request *req, const char *body,
+     * Must append exactly one complete response to @out. Returns false
+     * when the connection must be closed once that response is sent (an
+     * answer that says "Connection: close" although the client asked to
+     * keep it: the server then reads no further request on it); true lets
+     * keep-alive go as the request asked. */
+    bool (*handle)(void *ctx, void *tctx, const struct http_request *req, const char *body,
                    struct buf *out, const char *date);
     /* Optional: a request the server itself refused (400, 413, 431, 501,
      * 505) - for statistics. */

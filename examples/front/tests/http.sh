@@ -100,7 +100,9 @@ expect "dribbled pipeline: tenants" '{"tenant":"acme-media","health":"healthy"} 
     "$(echo "$out" | grep -o '{[^}]*}' | tr '\n' ' ' | sed 's/ $//')"
 expect "Connection: close is honoured" "Connection: close" "$(echo "$out" | grep '^Connection:' | tail -1)"
 expect "absolute-form target names the host" '{"tenant":"bluefin-news","health":"healthy"}' \
-    "$(raw 'GET http://adcp.bluefin-news.example/x HTTP/1.1\r\nHost: sales.acmemedia.example\r\nConnection: close\r\n\r\n' | tail -1)"
+    "$(raw 'GET http://adcp.bluefin-news.example/x HTTP/1.1\r\nHost: adcp.bluefin-news.example\r\nConnection: close\r\n\r\n' | tail -1)"
+expect "absolute-form target and a Host naming another tenant: 400" 'HTTP/1.1 400 Bad Request' \
+    "$(raw 'GET http://adcp.bluefin-news.example/x HTTP/1.1\r\nHost: sales.acmemedia.example\r\nConnection: close\r\n\r\n' | head -1)"
 out=$(raw 'HEAD / HTTP/1.1\r\nHost: sales.acmemedia.example\r\nConnection: close\r\n\r\n')
 expect "HEAD: status" "HTTP/1.1 200 OK" "$(echo "$out" | head -1)"
 expect "HEAD: length of the body it would send" "Content-Length: 42" "$(echo "$out" | grep Content-Length)"

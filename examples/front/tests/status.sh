@@ -164,6 +164,22 @@ admin POST /tenants/bluefin-news/validator "{\"valid\":false,\"reason\":\"${long
 admin POST /tenants/bluefin-news/recheck >/dev/null
 expect "a long reason is cut before the 2-byte é" "\"$long\"" "$(field "$(status_of bluefin-news)" reason)"
 
+# a reason that is not UTF-8 (a stray \xff, a truncated sequence, an
+# overlong '/', an encoded surrogate) is still valid JSON: each maximal
+# ill-formed part is \ufffd, the valid é and € pass unchanged. python3's
+# json (strict UTF-8 on bytes) must parse it; it fails, never skips.
+bad=$(printf 'x \xff y \xe2\x82 z \xc0\xaf w \xed\xa0\x80 v \xc3\xa9\xe2\x82\xac')
+admin POST /tenants/bluefin-news/validator "{\"valid\":false,\"reason\":\"$bad\"}" >/dev/null
+admin POST /tenants/bluefin-news/recheck >/dev/null
+curl -s -o "$WORK/bad.json" "$ADMIN/tenants/bluefin-news"
+expect "invalid UTF-8 in a reason: \\ufffd each" \
+    '"x \ufffd y \ufffd z \ufffd\ufffd w \ufffd\ufffd\ufffd v é€"' "$(field "$(cat "$WORK/bad.json")" reason)"
+PY=$(command -v python3 || echo /usr/bin/python3)
+expect "invalid UTF-8 in a reason: the status parses as strict UTF-8 JSON" \
+    'x \ufffd y \ufffd z \ufffd\ufffd w \ufffd\ufffd\ufffd v \u00e9\u20ac' \
+    "$("$PY" -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.buffer.read())["reason"])[1:-1])' \
+        <"$WORK/bad.json" 2>&1)"
+
 # valid again: healthy, the reason cleared, failures reset
 admin POST /tenants/bluefin-news/validator '{"valid":true}' >/dev/null
 admin POST /tenants/bluefin-news/recheck >/dev/null

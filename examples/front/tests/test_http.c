@@ -290,6 +290,51 @@ static void test_escape(void)
     buf_add_json_str(&b, "a\"\\\n\x01z", 6);
     CHECK(b.len == 18 && memcmp(b.p, "a\\\"\\\\\\u000a\\u0001z", 18) == 0, "json escape");
     buf_free(&b);
+
+    /* Invalid UTF-8 becomes \ufffd, one per maximal ill-formed subpart (as
+     * Python's errors="replace" does); valid sequences pass unchanged. */
+    static const struct {
+        const char *in, *want;
+    } utf8[] = {
+        {"\xff", "\\ufffd"},
+        {"a\xff" "b", "a\\ufffdb"},  /* (split: \xffb would be one escape) */
+        {"\xc3\xa9", "\xc3\xa9"},                           /* e-acute */
+        {"\xe2\x82\xac", "\xe2\x82\xac"},                   /* euro sign */
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},           /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},           /* U+10FFFF */
+        {"\xef\xbf\xbd", "\xef\xbf\xbd"},                   /* U+FFFD itself */
+        {"\xe2\x82", "\\ufffd"},                            /* truncated at the end */
+        {"\xe2\x82z", "\\ufffdz"},                          /* truncated mid-string */
+        {"\xf0\x9f\x98", "\\ufffd"},
+        {"\xc3", "\\ufffd"},
+        {"\x80", "\\ufffd"},                                /* lone continuation */
+        {"\xbf\xbf", "\\ufffd\\ufffd"},
+        {"\xc0\xaf", "\\ufffd\\ufffd"},                      /* overlong '/' */
+        {"\xc1\xbf", "\\ufffd\\ufffd"},
+        {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},            /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", "\\ufffd\\ufffd\\ufffd\\ufffd"},    /* overlong, 4 bytes */
+        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},            /* surrogate U+D800 */
+        {"\xed\xbf\xbf", "\\ufffd\\ufffd\\ufffd"},            /* surrogate U+DFFF */
+        {"\xed\x9f\xbf", "\xed\x9f\xbf"},                   /* U+D7FF: valid */
+        {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"},    /* past U+10FFFF */
+        {"\xf5\x80", "\\ufffd\\ufffd"},
+        {"\xc3\"", "\\ufffd\\\""},                          /* the quote still escaped */
+        {"\xe2\x82\x01", "\\ufffd\\u0001"},
+    };
+    for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+        struct buf u = {0};
+        buf_add_json_str(&u, utf8[i].in, strlen(utf8[i].in));
+        CHECK(!u.failed && u.len == strlen(utf8[i].want) &&
+                  memcmp(u.p, utf8[i].want, u.len) == 0,
+              "json escape of invalid UTF-8, case %zu: got '%.*s'", i, (int)u.len, u.p);
+        buf_free(&u);
+    }
+    /* Bad bytes still cost at most the 6 bytes each that it reserves. */
+    char fix[6 * 3];
+    struct buf w = {.p = fix, .cap = sizeof fix, .fixed = true};
+    buf_add_json_str(&w, "\xff\x80\x01", 3);
+    CHECK(!w.failed && w.len == 18, "3 bad bytes fit 18 bytes");
+
     char small[4];
     struct buf f = {.p = small, .cap = sizeof small, .fixed = true};
     buf_adds(&f, "12345");
