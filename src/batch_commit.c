@@ -537,6 +537,7 @@ static void finalize(struct plan *p)
                 end_one(reg, cur, true);
             link_new(reg, f, cur != NULL);
             tenreg__event(reg, TENREG_EV_REGISTERED, f, from, TENREG_PENDING, TENREG_UNCHECKED, "");
+            b->fresh[n->fresh] = NULL; /* the registry's now: not an orphan */
         } else if (cur) { /* GONE */
             tenreg__event(reg, TENREG_EV_UNREGISTERED, cur, from, from, TENREG_UNCHECKED, "");
             end_one(reg, cur, false);
@@ -554,25 +555,18 @@ static void finalize(struct plan *p)
 }
 
 /* Registrations the batch made and unregistered again: never published,
- * now the registry's to free (platform_free, outside any lock). */
+ * now the registry's to free (platform_free, outside any lock). finalize
+ * took the published ones out of b->fresh. */
 static void free_orphans(struct tenreg_batch *b)
 {
-    size_t n_fresh = b->n_fresh;
-    uint8_t *live = tenreg__alloc(b->reg, n_fresh ? n_fresh : 1);
-    for (size_t i = 0; live && i < b->n_names; i++)
-        if (b->names[i].state == TENREG__NAME_NEW)
-            live[b->names[i].fresh] = 1;
-    for (size_t i = 0; i < n_fresh; i++) {
+    for (size_t i = 0; i < b->n_fresh; i++) {
         struct tenreg__tenant *t = b->fresh[i];
-        /* Without memory for the marks: a published one holds a reference. */
-        bool published = live ? live[i] : atomic_load(&t->refs) > 0;
-        if (published)
+        if (!t)
             continue;
+        b->fresh[i] = NULL;
         tenreg__platform_free(b->reg, t->platform);
         tenreg__tenant_drop(t);
     }
-    if (live)
-        tenreg__dealloc(b->reg, live, n_fresh ? n_fresh : 1);
 }
 
 TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)

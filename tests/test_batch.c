@@ -574,7 +574,7 @@ TT_TEST(finish, batch, a_section_spanning_a_commit_sees_only_the_old_state, .tim
     ASSERT_OWNER("two.example", "x");
     /* ... while the commit waits for the spanning section to end, and an
      * admin call that changes the registry waits for the commit. */
-    cr_assert_not(tt_bounded_join(&commit, 0.2), "the commit did not wait for the old section");
+    cr_assert(!tt_bounded_join(&commit, 0.2), "the commit did not wait for the old section");
     int unreg_rc = 1;
     struct tt_bounded unreg;
     tt_bounded_start(&unreg, run_unregister, &unreg_rc);
