@@ -516,7 +516,7 @@ TENREG_API int tenreg_batch_keep(tenreg_batch *b, const char *tenant_id);
  * Cost: O(ops), plus one pass over the tenants with REPLACE_ALL; then one
  * grace period, which the caller waits for (the only admin call that does):
  * readers never wait, other admin calls that change the registry wait for
- * the commit to finish (docs/design.md §5.13). A commit is linearizable
+ * the commit to finish (docs/design.md §5.14). A commit is linearizable
  * against single admin calls and other commits.
  * Context: admin call, outside any read section; callbacks included.
  */

@@ -1,6 +1,6 @@
 /*
  * batch_commit.c - tenreg_batch_commit: a batch's ops applied as one change
- * (docs/design.md §8.5, §5.13).
+ * (docs/design.md §8.5, §5.14).
  *
  * Readers must see the whole batch or none of it, across every lookup of a
  * read section, while each slot can only change on its own. So a commit

@@ -125,10 +125,10 @@ bool tenreg__rcu_thread_known(void);
 bool tenreg__rcu_inside(void);
 /* Waits for a grace period (synchronize_rcu): outside any read section,
  * holding no lock that a reader or writer may wait for (QSBR: offline for
- * the wait). Only batch commits wait for one (docs/design.md §5.13). */
+ * the wait). Only batch commits wait for one (docs/design.md §5.14). */
 void tenreg__rcu_synchronize(void);
 
-/* Batch epochs (docs/design.md §5.13). A process-wide counter, bumped once
+/* Batch epochs (docs/design.md §5.14). A process-wide counter, bumped once
  * by every batch commit; each thread pins its value when a read section
  * begins (memb: its outermost tenreg_read_lock or admin section; QSBR:
  * coming online, tenreg_quiescent), so that every lookup of one section
