@@ -340,6 +340,8 @@ enum fz_op {
     FZ_REMOVE_HOST,
     FZ_FOREACH_HOST,
     FZ_FILL_HOSTS,
+    /* §8.5 */
+    FZ_BATCH,
     FZ_OPS
 };
 

@@ -21,6 +21,16 @@
  * sequence is deterministic. At the end tenreg_free must have released
  * every platform the registry owned exactly once, and none of the caller's.
  *
+ * A batch op (§8.5) records up to BATCH_MAX ops (register, register_lazy,
+ * add_host, unregister, keep; bad arguments refused at once) and commits
+ * them, REPLACE_ALL or not; the model runs them in order on a copy of
+ * itself and predicts the commit's answer (the first ENOENT or duplicate
+ * id in op order, else EEXIST for a host or pattern held twice in the
+ * result, ENOSPC past TENREG_HOSTS_MAX; either when both), and on success
+ * becomes the copy. Platforms of a failed commit stay the caller's; of a
+ * successful one the registry's (freed once, also those registered and
+ * unregistered within the batch).
+ *
  * Configuration comes from the last bytes: validator on/off, hash seed,
  * expected_tenants.
  */
@@ -32,6 +42,8 @@
 #include "fuzz_registry_common.h"
 
 #define MAX_OPS 96
+/* A batch op records up to this many ops. */
+#define BATCH_MAX 8
 
 /* One lazy registration's factory: the input chose its outcome. */
 struct fctx {
@@ -828,6 +840,197 @@ static void op_foreach_host(struct state *st, const struct fz_op_args *a)
     }
 }
 
+/* ---- batches (§8.5) ------------------------------------------------------ */
+
+enum { B_ABSENT, B_CURRENT, B_KEPT, B_NEW, B_GONE };
+
+struct batch_model {
+    struct mtenant m[FZ_IDS];   /* the result so far */
+    int state[FZ_IDS];
+    int named[FZ_IDS];
+    int overflow[FZ_IDS];       /* adds that found the registration full, */
+    const char *over[FZ_IDS][BATCH_MAX]; /* and their rules (a collision too?) */
+    const char *url[FZ_IDS];    /* NEW: the agent URL text */
+    int first_err;              /* ENOENT or EEXIST of the first failing op, else 0 */
+};
+
+static void bm_op(struct batch_model *bm, int kind, unsigned id, const struct fz_host *url,
+                  struct fz_plat *plat, struct fctx *f, const char *rule)
+{
+    int *s = &bm->state[id];
+    struct mtenant *t = &bm->m[id];
+    int present = *s == B_CURRENT || *s == B_KEPT || *s == B_NEW;
+    int named_twice = *s == B_KEPT || *s == B_NEW;
+    if (bm->first_err)
+        return;
+    bm->named[id] = 1;
+    switch (kind) {
+    case 0: /* register, register_lazy */
+        if (named_twice) {
+            bm->first_err = TENREG_EEXIST;
+            return;
+        }
+        *s = B_NEW;
+        model_retire(t);
+        t->exists = 1;
+        t->group = url->group;
+        t->hosts[0] = intern_rule(url->key);
+        t->nhosts = 1;
+        t->platform = plat;
+        t->factory = f;
+        t->build_failed = 0;
+        t->health = TENREG_PENDING;
+        bm->url[id] = url->text;
+        bm->overflow[id] = 0; /* a new registration: its adds start over */
+        return;
+    case 1: /* keep */
+        if (!present)
+            bm->first_err = TENREG_ENOENT;
+        else if (named_twice)
+            bm->first_err = TENREG_EEXIST;
+        else
+            *s = B_KEPT;
+        return;
+    case 2: /* unregister */
+        if (!present) {
+            bm->first_err = TENREG_ENOENT;
+            return;
+        }
+        *s = B_GONE;
+        model_retire(t);
+        bm->overflow[id] = 0;
+        return;
+    default: /* add_host */
+        if (!present) {
+            bm->first_err = TENREG_ENOENT;
+            return;
+        }
+        if (model_holds(t, rule) >= 0)
+            return; /* idempotent */
+        if (t->nhosts >= TENREG_HOSTS_MAX)
+            bm->over[id][bm->overflow[id]++] = rule;
+        else
+            t->hosts[t->nhosts++] = rule;
+        return;
+    }
+}
+
+/* The commit's answer; *alt: another the contract allows (both a collision
+ * and a full tenant: either check may come first). */
+static int bm_result(struct batch_model *bm, unsigned flags, int *alt)
+{
+    if (bm->first_err) {
+        *alt = bm->first_err;
+        return bm->first_err;
+    }
+    if (flags & TENREG_BATCH_REPLACE_ALL)
+        for (int i = 0; i < FZ_IDS; i++)
+            if (!bm->named[i] && bm->m[i].exists)
+                model_retire(&bm->m[i]);
+    int collision = 0, full = 0, over_collision = 0;
+    for (int i = 0; i < FZ_IDS; i++) {
+        if (!bm->m[i].exists)
+            continue;
+        full |= bm->overflow[i] > 0;
+        for (unsigned k = 0; k < bm->m[i].nhosts; k++)
+            for (int j = i + 1; j < FZ_IDS; j++)
+                collision |= model_holds(&bm->m[j], bm->m[i].hosts[k]) >= 0;
+        /* A rule that did not fit may be held by another tenant as well:
+         * the commit may find that first. */
+        for (int k = 0; k < bm->overflow[i]; k++)
+            for (int j = 0; j < FZ_IDS; j++)
+                over_collision |= j != i && model_holds(&bm->m[j], bm->over[i][k]) >= 0;
+    }
+    int expect = collision ? TENREG_EEXIST : full ? TENREG_ENOSPC : TENREG_OK;
+    *alt = full && (collision || over_collision) ? (collision ? TENREG_ENOSPC : TENREG_EEXIST)
+                                                 : expect;
+    return expect;
+}
+
+static void op_batch(struct state *st, fuzz_producer *p, const struct fz_op_args *a)
+{
+    tenreg_batch *b;
+    FUZZ_ASSERT_EQ(tenreg_batch_new(st->reg, &b), TENREG_OK);
+    unsigned flags = (a->variant & 1) ? TENREG_BATCH_REPLACE_ALL : 0;
+    unsigned n = 1 + (unsigned)fuzz_range(p, BATCH_MAX);
+    struct batch_model *bm = calloc(1, sizeof(*bm));
+    FUZZ_ASSERT(bm != NULL);
+    memcpy(bm->m, st->m, sizeof(bm->m));
+    for (int i = 0; i < FZ_IDS; i++)
+        bm->state[i] = st->m[i].exists ? B_CURRENT : B_ABSENT;
+    struct fz_plat *plats[BATCH_MAX];
+    unsigned nplats = 0;
+    for (unsigned k = 0; k < n && fuzz_producer_remaining(p) > 0; k++) {
+        struct fz_op_args s;
+        fz_decode_op(p, &s);
+        int kind = (int)(s.op % 5); /* register, lazy, add_host, unregister, keep */
+        const char *id = fz_id(s.id);
+        const struct fz_host *h = &fz_hosts[s.host];
+        int rc, expect = valid_id(s.id) ? TENREG_OK : TENREG_EINVAL;
+        if (kind == 0 || kind == 1) {
+            struct fz_plat *plat = NULL;
+            struct fctx *f = NULL;
+            int null_arg = s.variant == 3;
+            if (kind == 0 && !null_arg) {
+                plat = plats[nplats++] = fz_plat_new(&st->pool, (int)s.id, h->group);
+            } else if (kind == 1 && !null_arg) {
+                f = &st->fctxs[st->nfctx++];
+                f->st = st;
+                f->id = (int)s.id;
+                f->group = h->group;
+                f->outcome = (enum fz_outcome)s.outcome;
+                atomic_init(&f->calls, 0);
+                f->made = NULL;
+            }
+            if (null_arg || h->group < 0)
+                expect = TENREG_EINVAL;
+            rc = kind == 0 ? tenreg_batch_register(b, id, h->text, plat)
+                           : tenreg_batch_register_lazy(b, id, h->text, f ? factory : NULL, f);
+            if (rc != TENREG_OK && plat) {
+                atomic_store(&plat->owner, FZ_OWNER_CALLER);
+                nplats--;
+            }
+            if (rc == TENREG_OK)
+                bm_op(bm, 0, s.id, h, plat, f, NULL);
+        } else if (kind == 2) {
+            char buf[FZ_GEN_CAP];
+            const char *canonical;
+            int null_id;
+            const char *host = fz_host_arg(&s, buf, sizeof buf, &canonical, &null_id);
+            const char *rule = canonical ? intern_rule(canonical) : NULL;
+            if (null_id || !host || !rule)
+                expect = TENREG_EINVAL;
+            rc = tenreg_batch_add_host(b, null_id ? NULL : id, host);
+            if (rc == TENREG_OK)
+                bm_op(bm, 3, s.id, NULL, NULL, NULL, rule);
+        } else {
+            rc = kind == 3 ? tenreg_batch_unregister(b, id) : tenreg_batch_keep(b, id);
+            if (rc == TENREG_OK)
+                bm_op(bm, kind == 3 ? 2 : 1, s.id, NULL, NULL, NULL, NULL);
+        }
+        FUZZ_ASSERT_MSG(rc == expect, "batch op %d (%.20s): rc %s, model %s", kind, id,
+                        tenreg_err_name(rc), tenreg_err_name(expect));
+    }
+    int alt;
+    int expect = bm_result(bm, flags, &alt);
+    int rc = tenreg_batch_commit(b, flags);
+    FUZZ_ASSERT_MSG(rc == expect || rc == alt, "batch commit (%u ops%s): rc %s, model %s", n,
+                    flags ? ", REPLACE_ALL" : "", tenreg_err_name(rc), tenreg_err_name(expect));
+    for (unsigned i = 0; i < nplats; i++)
+        atomic_store(&plats[i]->owner, rc == TENREG_OK ? FZ_OWNER_REGISTRY : FZ_OWNER_CALLER);
+    if (rc == TENREG_OK) {
+        memcpy(st->m, bm->m, sizeof(st->m));
+        for (int i = 0; i < FZ_IDS; i++)
+            if (bm->state[i] == B_NEW && st->m[i].exists)
+                st->cur_url[i] = bm->url[i];
+        /* Committed once: no second commit, no more ops. */
+        FUZZ_ASSERT_EQ(tenreg_batch_commit(b, flags), TENREG_EINVAL);
+        FUZZ_ASSERT_EQ(tenreg_batch_keep(b, fz_id(0)), TENREG_EINVAL);
+    }
+    tenreg_batch_free(b);
+    free(bm);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int registered;
@@ -842,9 +1045,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct state *st = calloc(1, sizeof(*st));
     FUZZ_ASSERT(st != NULL);
-    st->pool.cap = 2 * MAX_OPS;
+    /* A batch op may make BATCH_MAX platforms or factories. */
+    st->pool.cap = (2 + BATCH_MAX) * MAX_OPS;
     st->pool.plats = calloc(st->pool.cap, sizeof(struct fz_plat));
-    st->fctxs = calloc(MAX_OPS, sizeof(struct fctx));
+    st->fctxs = calloc(BATCH_MAX * MAX_OPS, sizeof(struct fctx));
     FUZZ_ASSERT(st->pool.plats && st->fctxs);
     atomic_init(&st->pool.used, 0);
     atomic_init(&st->pool.frees, 0);
@@ -885,12 +1089,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case FZ_REMOVE_HOST: op_remove_host(st, &a); break;
         case FZ_FOREACH_HOST: op_foreach_host(st, &a); break;
         case FZ_FILL_HOSTS: op_fill_hosts(st, &a); break;
+        case FZ_BATCH: op_batch(st, &p, &a); break;
         default: break;
         }
         /* Lookups after every operation that may change an answer (a
          * blocking resolve may build); all of it after host changes. */
         int full = a.op == FZ_REGISTER || a.op == FZ_REGISTER_LAZY || a.op == FZ_UNREGISTER ||
                    a.op == FZ_ADD_HOST || a.op == FZ_REMOVE_HOST || a.op == FZ_FILL_HOSTS ||
+                   a.op == FZ_BATCH ||
                    (a.op == FZ_FOREACH_HOST && a.outcome == 2);
         int reads_only = a.op == FZ_RESOLVE_BY_HOST || a.op == FZ_HEALTH_OF ||
                          a.op == FZ_FOREACH || a.op == FZ_SET_VERDICT ||

@@ -157,8 +157,21 @@ static void take_snap(struct snap *out)
     for (size_t i = 0; i < n; i++)
         out->len += (size_t)snprintf(out->text + out->len, sizeof(out->text) - out->len, "%s\n",
                                      lines[i]);
+    /* The bytes once everything retired earlier is freed (call_rcu runs
+     * on its own time) and every event delivered (the event thread frees
+     * each one after its callback): the same twice, 2 ms apart. */
     tenreg_stats st;
-    cr_assert_eq(tenreg_stats_of(reg, &st), TENREG_OK);
+    size_t last = (size_t)-1;
+    long long deadline = tt_now_ns() + (long long)(TT_WAIT_S * 1e9);
+    for (;;) {
+        cr_assert_eq(tenreg_stats_of(reg, &st), TENREG_OK);
+        bool settled = st.deferred == 0 && (uint64_t)atomic_load(&ev_count) == st.events;
+        if ((settled && st.bytes == last) || tt_now_ns() > deadline)
+            break;
+        last = settled ? st.bytes : (size_t)-1;
+        usleep(2000);
+    }
+    cr_assert_eq(st.deferred, 0, "retired objects never freed");
     out->len += (size_t)snprintf(out->text + out->len, sizeof(out->text) - out->len,
                                  "tenants=%zu hosts=%zu patterns=%zu bytes=%zu\n", st.tenants,
                                  st.hosts, st.patterns, st.bytes);
@@ -464,6 +477,8 @@ TT_TEST(finish, batch, every_bad_batch_leaves_the_registry_as_it_was)
         cr_expect_eq(rc, bad_batches[i].rc, "%s: %s", bad_batches[i].what, tenreg_err_name(rc));
         tenreg_batch_free(b);
         take_snap(&after);
+        if (strcmp(after.text, before.text) != 0)
+            fprintf(stderr, "before:\n%safter:\n%s", before.text, after.text);
         cr_assert_str_eq(after.text, before.text, "%s changed the registry", bad_batches[i].what);
     }
     ASSERT_OWNER("q.example", "-");
@@ -608,4 +623,183 @@ TT_TEST(finish, batch, commit_inside_a_read_section_is_einval)
     cr_assert_eq(tenreg_count(reg), 0);
     cr_assert_eq(tenreg_batch_commit(b, 0), TENREG_OK);
     tenreg_batch_free(b);
+}
+
+/* ---- races ------------------------------------------------------------------ */
+
+static _Atomic bool race_stop;
+
+/* Commits that swap the hosts of @prefix's five tenants round a ring. */
+struct committer {
+    const char *prefix;
+    unsigned rounds;
+    int failures;
+};
+
+static int commit_ring(const char *prefix, unsigned shift)
+{
+    tenreg_batch *b;
+    if (tenreg_batch_new(reg, &b) != TENREG_OK)
+        return TENREG_ENOMEM;
+    int rc = TENREG_OK;
+    for (unsigned i = 0; i < 5 && rc == TENREG_OK; i++) {
+        char id[32], url[64];
+        snprintf(id, sizeof(id), "%s%u", prefix, i);
+        snprintf(url, sizeof(url), "%s%u.example", prefix, (i + shift) % 5);
+        rc = tenreg_batch_register(b, id, url, plat(id));
+    }
+    if (rc == TENREG_OK)
+        rc = tenreg_batch_commit(b, 0);
+    tenreg_batch_free(b);
+    return rc;
+}
+
+static void *committer(void *arg)
+{
+    struct committer *c = arg;
+    for (unsigned r = 1; r <= c->rounds; r++)
+        c->failures += commit_ring(c->prefix, r) != TENREG_OK;
+    return NULL;
+}
+
+static void *single_calls(void *arg)
+{
+    int *failures = arg;
+    for (unsigned r = 0; !atomic_load(&race_stop); r++) {
+        char url[32];
+        snprintf(url, sizeof(url), "s%u.example", r % 3);
+        *failures += tenreg_register(reg, "s", url, plat("s"), 0) != TENREG_OK;
+        *failures += tenreg_add_host(reg, "s", "s-extra.example") != TENREG_OK;
+        if (r % 2)
+            *failures += tenreg_unregister(reg, "s") != TENREG_OK;
+    }
+    return NULL;
+}
+
+/* Within one section, the five hosts of a ring map to its five tenants by
+ * one rotation. */
+static void *ring_reader(void *arg)
+{
+    long *bad = arg;
+    tenreg_thread_register();
+    while (!atomic_load(&race_stop)) {
+        tenreg_read_lock();
+        for (int ring = 0; ring < 2; ring++) {
+            const char *prefix = ring ? "q" : "p";
+            int shift = -1;
+            for (unsigned h = 0; h < 5; h++) {
+                char host[32];
+                snprintf(host, sizeof(host), "%s%u.example", prefix, h);
+                tenreg_resolution r;
+                if (tenreg_resolve_by_host(reg, host, strlen(host), &r) != TENREG_OK) {
+                    ++*bad;
+                    continue;
+                }
+                int owner = r.tenant_id[1] - '0';
+                int s = (int)((h + 5 - (unsigned)owner) % 5); /* host = owner + shift */
+                if (shift >= 0 && s != shift)
+                    ++*bad;
+                shift = s;
+            }
+        }
+        tenreg_read_unlock();
+    }
+    tenreg_thread_unregister();
+    return NULL;
+}
+
+TT_TEST(finish, batch, commits_and_single_calls_interleave_linearizably, .timeout = 120)
+{
+    cr_assert_eq(commit_ring("p", 0), TENREG_OK);
+    cr_assert_eq(commit_ring("q", 0), TENREG_OK);
+    atomic_store(&race_stop, false);
+    struct committer c1 = {"p", tt_iters(150), 0}, c2 = {"q", tt_iters(150), 0};
+    int single_failures = 0;
+    long bad[2] = {0, 0};
+    pthread_t t1, t2, ts, r1, r2;
+    pthread_create(&r1, NULL, ring_reader, &bad[0]);
+    pthread_create(&r2, NULL, ring_reader, &bad[1]);
+    pthread_create(&ts, NULL, single_calls, &single_failures);
+    pthread_create(&t1, NULL, committer, &c1);
+    pthread_create(&t2, NULL, committer, &c2);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    atomic_store(&race_stop, true);
+    pthread_join(ts, NULL);
+    pthread_join(r1, NULL);
+    pthread_join(r2, NULL);
+    cr_assert_eq(c1.failures + c2.failures, 0, "a commit failed");
+    cr_assert_eq(single_failures, 0, "a single call failed");
+    cr_assert_eq(bad[0] + bad[1], 0, "a reader saw a ring half rotated");
+    /* Each ring ends at its last rotation. */
+    char host[32], want[8];
+    for (int ring = 0; ring < 2; ring++) {
+        unsigned last = ring ? c2.rounds : c1.rounds;
+        for (unsigned i = 0; i < 5; i++) {
+            snprintf(host, sizeof(host), "%s%u.example", ring ? "q" : "p", (i + last) % 5);
+            snprintf(want, sizeof(want), "%s%u", ring ? "q" : "p", i);
+            ASSERT_OWNER(host, want);
+        }
+    }
+}
+
+/* Adopter code that commits: a validator (recheck's admin thread) whose
+ * batch replaces the very tenant under check, and a platform_free on
+ * liburcu's call_rcu thread. */
+static sem_t freed_commit_done;
+static _Atomic int freed_commit_rc = 1;
+
+static int validator_that_commits(void *ctx, const char *tenant_id, const char *agent_url)
+{
+    (void)ctx;
+    (void)agent_url;
+    if (strcmp(tenant_id, "v") != 0)
+        return 1;
+    tenreg_batch *b;
+    if (tenreg_batch_new(reg, &b) != TENREG_OK)
+        return -1;
+    int rc = tenreg_batch_register(b, "v", "v2.example", plat("v"));
+    if (rc == TENREG_OK)
+        rc = tenreg_batch_commit(b, 0);
+    tenreg_batch_free(b);
+    return rc == TENREG_OK ? 1 : -1;
+}
+
+static void free_that_commits(void *ctx, void *platform)
+{
+    struct tt_platform *p = platform;
+    tt_count_free(ctx, platform);
+    if (strcmp(p->tenant_id, "trigger") != 0)
+        return;
+    tenreg_batch *b;
+    int rc = tenreg_batch_new(reg, &b);
+    if (rc == TENREG_OK)
+        rc = tenreg_batch_register(b, "from-free", "from-free.example", plat("from-free"));
+    if (rc == TENREG_OK)
+        rc = tenreg_batch_commit(b, 0);
+    tenreg_batch_free(b);
+    atomic_store(&freed_commit_rc, rc);
+    sem_post(&freed_commit_done);
+}
+
+TT_TEST(finish, batch, callbacks_may_commit)
+{
+    tenreg_free(reg);
+    tenreg_config cfg = {.validator = validator_that_commits,
+                         .platform_free = free_that_commits, .platform_free_ctx = &frees};
+    cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
+    sem_init(&freed_commit_done, 0, 0);
+    reg_eager("v", "v.example");
+    /* The check's result is discarded: the batch replaced the tenant. */
+    cr_assert_eq(tenreg_recheck(reg, "v"), TENREG_ENOENT);
+    ASSERT_OWNER("v2.example", "v");
+    ASSERT_OWNER("v.example", "-");
+    tenreg_health h;
+    cr_assert_eq(tenreg_health_of(reg, "v", &h), TENREG_OK);
+    cr_assert_eq(h, TENREG_PENDING);
+    reg_eager("trigger", "trigger.example");
+    cr_assert_eq(tenreg_unregister(reg, "trigger"), TENREG_OK);
+    TT_SEM_WAIT(&freed_commit_done, "the commit made by platform_free");
+    cr_assert_eq(atomic_load(&freed_commit_rc), TENREG_OK);
+    ASSERT_OWNER("from-free.example", "from-free");
 }
