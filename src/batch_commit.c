@@ -453,6 +453,14 @@ static void install(struct plan *p)
     for (size_t i = 0; i < p->n_made; i++)
         if (p->made[i]->pattern)
             tenreg__count_pattern(reg, p->made[i]->labels, +1);
+    /* The first record's reference on each new registration, before any
+     * reader can meet the record (a resolve may queue its build at once). */
+    for (size_t i = 0; i < b->n_names; i++)
+        if (b->names[i].state == TENREG__NAME_NEW) {
+            struct tenreg__tenant *f = b->fresh[b->names[i].fresh];
+            tenreg__tenant_ref(f);
+            f->registered_at_ns = tenreg__realtime_ns();
+        }
     uint64_t epoch = tenreg__epoch_begin();
     for (size_t i = 0; i < p->n_swaps; i++) {
         struct tenreg__swap *sw = &p->swaps->s[i];
@@ -502,8 +510,7 @@ static void end_one(struct tenreg *reg, struct tenreg__tenant *t, bool replaced)
 
 static void link_new(struct tenreg *reg, struct tenreg__tenant *f, bool replaces)
 {
-    f->registered_at_ns = tenreg__realtime_ns();
-    tenreg__tenant_ref(f); /* the first record's */
+    /* Its reference and registration time came with install. */
     tenreg__count_health(reg, -1, TENREG_PENDING);
     reg->counts.lazy_unbuilt += f->lazy;
     if (!replaces)

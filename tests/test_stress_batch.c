@@ -57,6 +57,13 @@ static void teardown(void)
 #define TT_SUITE_(...) TestSuite(__VA_ARGS__)
 TT_SUITE_(TT_BATCH_SUITE, .init = setup, .fini = teardown, .timeout = 600);
 
+static int build(void *ctx, const char *tenant_id, void **platform)
+{
+    (void)ctx;
+    *platform = tt_platform_new(tenant_id, "l.example");
+    return 0;
+}
+
 /* The batch that makes state @n (0 or 1 alternately), platforms numbered @n. */
 static int commit_state(unsigned long n)
 {
@@ -74,6 +81,8 @@ static int commit_state(unsigned long n)
         int rc = tenreg_batch_register(b, ids[i], urls[odd][i], p);
         cr_assert_eq(rc, TENREG_OK);
     }
+    /* A lazy tenant too: readers queue its builds while commits replace it. */
+    cr_assert_eq(tenreg_batch_register_lazy(b, "L", "l.example", build, NULL), TENREG_OK);
     cr_assert_eq(tenreg_batch_add_host(b, odd ? "Y" : "X", "e1.example"), TENREG_OK);
     cr_assert_eq(tenreg_batch_add_host(b, odd ? "X" : "Y", "e2.example"), TENREG_OK);
     cr_assert_eq(tenreg_batch_add_host(b, odd ? "Q" : "P", "*.w1.example"), TENREG_OK);
@@ -140,6 +149,10 @@ static void *reader(void *arg)
             state = s;
             gen = g;
         }
+        tenreg_resolution lz;
+        int lrc = tenreg_resolve(reg, "l.example", 9, TENREG_NOWAIT, &lz);
+        if (lrc != TENREG_OK && lrc != TENREG_EPENDING)
+            violation(st, "l.example", "lazy tenant: rc", lrc, 0);
         tenreg_read_unlock();
         tenreg_quiescent(); /* QSBR: the section ends here; memb: nothing */
         st->sections++;
