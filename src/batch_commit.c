@@ -41,6 +41,7 @@ enum { TAB_ID, TAB_HOST, TAB_PATTERN, N_TABS };
 struct swap_block {
     struct rcu_head rcu;
     struct tenreg *reg;
+    struct rcu_head *retired;         /* what finalize retired, freed with the block */
     size_t cap;
     struct tenreg__swap s[];
 };
@@ -174,39 +175,66 @@ static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg_
 
 /* ---- plan ---------------------------------------------------------------- */
 
-static void scan_one(void *ctx, struct tenreg__record *r)
-{
-    struct plan *p = ctx;
-    struct tenreg__tenant *t = tenreg__record_tenant(r);
-    uint32_t n = tenreg__batch_find(p->b, tenreg__record_id(r), r->id_len);
-    if (n != TENREG__NONE)
-        p->b->names[n].cur = t;
-    else
-        p->unnamed[p->n_unnamed++] = t;
-}
-
-/* Who holds each named id now; with REPLACE_ALL, one pass over the tenants
- * that also collects the ones no op names. */
+/*
+ * Who holds each named id now: by_id lookups of the names, a group at a
+ * time so that their misses overlap (a sync names every tenant: this is
+ * most of its cost). With REPLACE_ALL, the slots the names were found in
+ * are marked, and one pass over the slot array collects the tenants no
+ * op names, touching only their records.
+ */
 static int find_current(struct plan *p, bool replace_all)
 {
     struct tenreg_batch *b = p->b;
-    for (size_t i = 0; i < b->n_names; i++)
-        b->names[i].cur = NULL;
-    if (!replace_all) {
-        for (size_t i = 0; i < b->n_names; i++) {
-            struct tenreg__name *n = &b->names[i];
-            struct tenreg__record *r = tenreg__find_id(p->reg, tenreg__name_id(b, n), n->id_len);
-            n->cur = r ? tenreg__record_tenant(r) : NULL;
-        }
-        return TENREG_OK;
-    }
-    p->cap_unnamed = tenreg__table_live(&p->reg->by_id);
-    if (p->cap_unnamed) {
-        p->unnamed = tenreg__alloc(p->reg, p->cap_unnamed * sizeof(*p->unnamed));
-        if (!p->unnamed)
+    const struct tenreg__table *by_id = &p->reg->by_id;
+    size_t cap = tenreg__table_capacity(by_id), named = 0;
+    uint64_t *marks = NULL;
+    if (replace_all) {
+        marks = tenreg__alloc(p->reg, (cap + 63) / 64 * sizeof(*marks));
+        p->cap_unnamed = tenreg__table_live(by_id);
+        p->unnamed = p->cap_unnamed ? tenreg__alloc(p->reg, p->cap_unnamed * sizeof(*p->unnamed))
+                                    : NULL;
+        if (!marks || (p->cap_unnamed && !p->unnamed)) {
+            if (marks)
+                tenreg__dealloc(p->reg, marks, (cap + 63) / 64 * sizeof(*marks));
             return TENREG_ENOMEM;
+        }
+        memset(marks, 0, (cap + 63) / 64 * sizeof(*marks));
     }
-    tenreg__table_each(&p->reg->by_id, scan_one, p);
+    for (size_t base = 0; base < b->n_names; base += TENREG__FIND_GROUP) {
+        size_t n = b->n_names - base < TENREG__FIND_GROUP ? b->n_names - base : TENREG__FIND_GROUP;
+        const char *keys[TENREG__FIND_GROUP];
+        size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP];
+        tenreg__ent found[TENREG__FIND_GROUP];
+        for (size_t k = 0; k < n; k++) {
+            keys[k] = tenreg__name_id(b, &b->names[base + k]);
+            lens[k] = b->names[base + k].id_len;
+        }
+        tenreg__table_find_group(by_id, keys, lens, n, found, at);
+        for (size_t k = 0; k < n; k++)
+            if (found[k])
+                __builtin_prefetch(tenreg__record_tail((struct tenreg__record *)found[k]));
+        for (size_t k = 0; k < n; k++) {
+            struct tenreg__record *r = (struct tenreg__record *)found[k];
+            b->names[base + k].cur = r ? tenreg__record_tenant(r) : NULL;
+            if (r && marks) {
+                marks[at[k] / 64] |= (uint64_t)1 << (at[k] % 64);
+                named++;
+            }
+        }
+    }
+    if (marks) {
+        /* Every tenant named: nothing to collect (the usual sync). */
+        for (size_t i = 0; i < cap && named < p->cap_unnamed; i++) {
+            if (marks[i / 64] & ((uint64_t)1 << (i % 64)))
+                continue;
+            tenreg__ent e = tenreg__table_slot(by_id, i);
+            if (e)
+                p->unnamed[p->n_unnamed++] = tenreg__record_tenant((struct tenreg__record *)e);
+            if (p->n_unnamed + named == p->cap_unnamed)
+                break;
+        }
+        tenreg__dealloc(p->reg, marks, (cap + 63) / 64 * sizeof(*marks));
+    }
     return TENREG_OK;
 }
 
@@ -493,6 +521,9 @@ static void swaps_free_cb(struct rcu_head *head)
 {
     tenreg__rcu_cb_begin(head);
     struct swap_block *blk = caa_container_of(head, struct swap_block, rcu);
+    /* Records (their last tenant references: platform_free may run) and
+     * aliases, after the same grace period as the swaps. */
+    tenreg__rcu_run_collected(blk->retired);
     TENREG__DEFERRED(blk->reg, -1);
     tenreg__dealloc(blk->reg, blk, sizeof(*blk) + blk->cap * sizeof(blk->s[0]));
     tenreg__rcu_cb_end();
@@ -522,6 +553,8 @@ static void finalize(struct plan *p)
 {
     struct tenreg *reg = p->reg;
     struct tenreg_batch *b = p->b;
+    /* Everything retired from here on goes with the swaps' one call_rcu. */
+    tenreg__rcu_collect_begin(&p->swaps->retired);
     for (size_t i = 0; i < p->n_swaps; i++) {
         const struct tenreg__swap *sw = &p->swaps->s[i];
         struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
@@ -556,6 +589,7 @@ static void finalize(struct plan *p)
         tenreg__event(reg, TENREG_EV_UNREGISTERED, t, h, h, TENREG_UNCHECKED, "");
         end_one(reg, t, false);
     }
+    tenreg__rcu_collect_end();
     TENREG__DEFERRED(reg, 1);
     tenreg__call_rcu(&p->swaps->rcu, swaps_free_cb);
     p->swaps = NULL;

@@ -86,6 +86,16 @@ void tenreg__rcu_barrier(void);
 /* call_rcu with the TSan edges of tsan.h; callbacks begin with
  * tenreg__rcu_cb_begin(head) and end with tenreg__rcu_cb_end(). */
 void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *));
+/* A batch commit retires thousands of objects at once; one call_rcu each
+ * would have liburcu's call_rcu thread run a grace period per handful of
+ * them (memb: a membarrier IPI to every reader's CPU each time). Between
+ * _begin and _end, tenreg__call_rcu on this thread only links @head into
+ * *@list (its node is not in liburcu's queue, so it is ours to link);
+ * whoever owns the list hands it to one call_rcu of its own, whose
+ * callback calls tenreg__rcu_run_collected. */
+void tenreg__rcu_collect_begin(struct rcu_head **list);
+void tenreg__rcu_collect_end(void);
+void tenreg__rcu_run_collected(struct rcu_head *list);
 static inline void tenreg__rcu_cb_begin(struct rcu_head *head)
 {
     (void)head;
@@ -617,6 +627,18 @@ tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
 {
     return tenreg__table_find_counted(t, s, len, NULL);
 }
+
+/* Writers (under write_lock, no commit's swaps in the table): looks up
+ * @n <= TENREG__FIND_GROUP keys at once, overlapping their cache misses
+ * (all hashes and home slots first, then the probes, then the key
+ * checks). out[i]: the entry whose key is keys[i], or 0; at[i]: its slot
+ * in the current array. */
+#define TENREG__FIND_GROUP 16
+void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
+                              const size_t *lens, size_t n, tenreg__ent *out, size_t *at);
+/* The entry in slot @i of the current array (0: empty or a tombstone);
+ * i < tenreg__table_capacity(). Writers only. */
+tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i);
 
 /* Room for @n more inserts, in two steps so that a change touching both
  * tables can fail with ENOMEM before changing either: prepare allocates a

@@ -342,10 +342,41 @@ void tenreg__rcu_barrier(void)
     TENREG__TSAN_ACQUIRE(&tenreg__tsan_callbacks);
 }
 
+/* Where tenreg__call_rcu links the next head while collecting, or NULL. */
+static __thread struct rcu_head **collect_tail;
+
 void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *))
 {
     TENREG__TSAN_RELEASE(head);
+    if (collect_tail) {
+        head->func = cb;
+        head->next.next = NULL;
+        *collect_tail = head;
+        collect_tail = (struct rcu_head **)&head->next.next;
+        return;
+    }
     call_rcu(head, cb);
+}
+
+void tenreg__rcu_collect_begin(struct rcu_head **list)
+{
+    *list = NULL;
+    collect_tail = list;
+}
+
+void tenreg__rcu_collect_end(void)
+{
+    collect_tail = NULL;
+}
+
+void tenreg__rcu_run_collected(struct rcu_head *list)
+{
+    while (list) {
+        /* The callback frees the head: read the link first. */
+        struct rcu_head *next = (struct rcu_head *)list->next.next;
+        list->func(list);
+        list = next;
+    }
 }
 
 void tenreg__rcu_thread_stop(void)

@@ -457,6 +457,62 @@ void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
     t->live--;
 }
 
+void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
+                              const size_t *lens, size_t n, tenreg__ent *out, size_t *at)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    size_t mask = a->mask, md = max_disp_of(a);
+    uint64_t hash[TENREG__FIND_GROUP];
+    size_t next[TENREG__FIND_GROUP];
+    for (size_t k = 0; k < n; k++) {
+        hash[k] = tenreg__hash(&a->key, keys[k], lens[k]);
+        next[k] = hash[k] & mask;
+        __builtin_prefetch(&a->s[next[k]]);
+    }
+    /* The first entry with the key's hash: its record is fetched while the
+     * other keys probe. */
+    for (size_t k = 0; k < n; k++) {
+        out[k] = 0;
+        size_t i = next[k];
+        for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
+            tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+            if (!e)
+                break;
+            if (e != TENREG__TOMBSTONE &&
+                atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash[k]) {
+                out[k] = e;
+                __builtin_prefetch((const void *)(e & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
+                break;
+            }
+        }
+        at[k] = i;
+    }
+    /* The key check; on the rare equal hash of another key, probe on. */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = at[k], d = (i - (hash[k] & mask)) & mask;
+        while (out[k] && !tenreg__ent_key_is(out[k], t->key, keys[k], lens[k])) {
+            out[k] = 0;
+            for (d++, i = (i + 1) & mask; d <= md; d++, i = (i + 1) & mask) {
+                tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+                if (!e)
+                    break;
+                if (e != TENREG__TOMBSTONE &&
+                    atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash[k]) {
+                    out[k] = e;
+                    break;
+                }
+            }
+        }
+        at[k] = i;
+    }
+}
+
+tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i)
+{
+    tenreg__ent e = atomic_load_explicit(&cur_of(t)->s[i].ent, memory_order_relaxed);
+    return e == TENREG__TOMBSTONE ? 0 : e;
+}
+
 tenreg__ent tenreg__swap_pick(tenreg__ent e)
 {
     const struct tenreg__swap *sw = tenreg__ent_swap(e);

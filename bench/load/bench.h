@@ -10,6 +10,8 @@
  *   registries.c   timed registrations and their bytes per tenant
  *   lazy.c         the lazy warm-up and the factory-call accounting
  *   wild.c         the wildcard workload: pattern holders, its registries
+ *   commits.c      the batch commits (issue 12): 10k-op batches, REPLACE_ALL
+ *                  syncs, readers during and without them
  *   targets.c      the targets, computed from the run record
  *   report_text.c  the table (default output)
  *   report_json.c  --json
@@ -71,6 +73,11 @@ struct bench_cfg {
     unsigned reps;           /* run every phase this many times, keep the fastest */
     unsigned pair_reps;      /* alternated readers-only phases: rounds */
     bool json, quiet, pin, no_cold, no_hot, no_reg;
+    bool no_commits;         /* skip the batch-commit phase (issue 12) */
+    unsigned commits;        /* 10k-op commits in their window */
+    unsigned syncs;          /* REPLACE_ALL syncs in theirs */
+    size_t commit_ops;       /* ops of one small batch (10,000) */
+    double sync_change;      /* share of the tenants a sync changes (0.01) */
     bool wildcard;           /* run the wildcard workload (issue 10) */
     double wild_patterns;    /* share of its tenants that hold a pattern */
     double wild_hits;        /* share of its mixed stream under a pattern */
@@ -272,6 +279,12 @@ struct phase {
     pthread_barrier_t barrier;
     double writer_rate;
     double writer_tick;         /* shortest writer sleep, seconds */
+    /* NULL: the measured window lasts @seconds. Else this runs on the
+     * thread that called phase_run, the window lasts as long as it does,
+     * and @seconds only sizes the latency sample buffers (the commit
+     * windows, commits.c). */
+    void (*during)(void *arg);
+    void *during_arg;
 };
 
 struct phase_result {

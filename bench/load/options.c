@@ -40,6 +40,10 @@ static void defaults(struct bench_cfg *c)
     c->pair_reps = 3;
     c->wild_patterns = 0.10;
     c->wild_hits = 0.20;
+    c->commits = 20;
+    c->syncs = 5;
+    c->commit_ops = 10000;
+    c->sync_change = 0.01;
 #ifdef BENCH_QSBR
     c->flavor = "qsbr";
 #else
@@ -64,6 +68,9 @@ static void usage(FILE *f, const char *prog)
             "a 1M-tenant registry), then the registration time and bytes per tenant.\n"
             "Batch rows (issue 13): tenreg_resolve_many and the floor's batch variant,\n"
             "16 hosts per call, readers only, next to the single-call rows.\n"
+            "Batch commits (issue 12), after the cold rows on the cold registry: 10k-op\n"
+            "batches and REPLACE_ALL syncs changing 1%%, committed back to back while two\n"
+            "readers resolve the cold stream, and the same readers without commits.\n"
             "\n"
             "workload:\n"
             "  --tenants N          hot registry size (default %zu)\n"
@@ -95,6 +102,13 @@ static void usage(FILE *f, const char *prog)
             "                       alternate with the readers-only pairs; default: half\n"
             "                       of --phase)\n"
             "  --no-batch           skip the batch rows and their targets\n"
+            "batch commits (issue 12; on the cold registry, so not with --no-cold):\n"
+            "  --commits N          10k-op commits in their window (default %u)\n"
+            "  --commit-ops N       ops per batch of that window (default %zu; at most\n"
+            "                       a fifth of --cold-tenants)\n"
+            "  --syncs N            REPLACE_ALL syncs in theirs (default %u)\n"
+            "  --sync-change F      share of the tenants a sync changes (default %.2f)\n"
+            "  --no-commits         skip the batch commits and their targets\n"
             "  --lazy-warm S        seconds of first hits before the hot phases (default %.1f)\n"
             "  --drain-timeout S    longest wait for queued lazy builds (default %.0f)\n"
             "  --sample-every N     time one call in N, a power of two (default %u)\n"
@@ -112,15 +126,16 @@ static void usage(FILE *f, const char *prog)
             "  --flavor F           memb, qsbr or both (default: both for tenreg-bench)\n"
             "  --no-hot, --no-cold, --no-reg   skip the hot phases, the cold phases,\n"
             "                       the 1M registration timing\n"
-            "  --quick              a short smoke run (10k/100k tenants, 0.3 s phases)\n"
+            "  --quick              a short smoke run (10k/100k tenants, 0.3 s phases, 5\n"
+            "                       commits and 3 syncs)\n"
             "  --json               machine-readable output on stdout\n"
             "  --quiet              no progress lines on stderr\n"
             "  --help               this text\n",
             prog, d.tenants, d.lazy_frac, d.factory_us, d.builders, d.cold_tenants, d.stream_len,
             d.mixed_case, d.port443, d.unknown, d.urls, d.zipf_s, (unsigned long long)d.seed,
             d.writer_rate, d.writer_tick_us, d.churn_frac, d.phase_s, d.warmup_s, BENCH_BATCH,
-            d.lazy_warm_s, d.drain_timeout_s, d.sample_every, d.qs_every, d.wild_patterns,
-            d.wild_hits);
+            d.commits, d.commit_ops, d.syncs, d.sync_change, d.lazy_warm_s, d.drain_timeout_s,
+            d.sample_every, d.qs_every, d.wild_patterns, d.wild_hits);
 }
 
 static double num(const char *opt, const char *s, double lo, double hi)
@@ -173,7 +188,12 @@ enum {
     O_WPAT,
     O_WHITS,
     O_BPHASE,
-    O_NOBATCH
+    O_NOBATCH,
+    O_COMMITS,
+    O_COPS,
+    O_SYNCS,
+    O_SCHANGE,
+    O_NOCOMMITS
 };
 
 void options_parse(int argc, char **argv, struct bench_cfg *c)
@@ -200,6 +220,11 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
                                          {"pair-reps", 1, 0, O_PREPS},
                                          {"batch-phase", 1, 0, O_BPHASE},
                                          {"no-batch", 0, 0, O_NOBATCH},
+                                         {"commits", 1, 0, O_COMMITS},
+                                         {"commit-ops", 1, 0, O_COPS},
+                                         {"syncs", 1, 0, O_SYNCS},
+                                         {"sync-change", 1, 0, O_SCHANGE},
+                                         {"no-commits", 0, 0, O_NOCOMMITS},
                                          {"lazy-warm", 1, 0, O_LWARM},
                                          {"drain-timeout", 1, 0, O_DRAIN},
                                          {"sample-every", 1, 0, O_SAMPLE},
@@ -244,6 +269,11 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
         case O_PREPS: c->pair_reps = (unsigned)num("--pair-reps", n, 1, 100); break;
         case O_BPHASE: c->batch_phase_s = num("--batch-phase", n, 0.01, 3600); break;
         case O_NOBATCH: c->no_batch = true; break;
+        case O_COMMITS: c->commits = (unsigned)num("--commits", n, 1, MAX_COMMITS); break;
+        case O_COPS: c->commit_ops = (size_t)num("--commit-ops", n, 5, 1 << 22); break;
+        case O_SYNCS: c->syncs = (unsigned)num("--syncs", n, 1, MAX_COMMITS); break;
+        case O_SCHANGE: c->sync_change = num("--sync-change", n, 0.0001, 0.5); break;
+        case O_NOCOMMITS: c->no_commits = true; break;
         case O_LWARM: c->lazy_warm_s = num("--lazy-warm", n, 0, 3600); break;
         case O_DRAIN: c->drain_timeout_s = num("--drain-timeout", n, 0, 3600); break;
         case O_SAMPLE: {
@@ -275,6 +305,8 @@ void options_parse(int argc, char **argv, struct bench_cfg *c)
             c->warmup_s = 0.05;
             c->lazy_warm_s = 0.2;
             c->factory_us = 100;
+            c->commits = 5;
+            c->syncs = 3;
             break;
         case O_WILD: c->wildcard = true; break;
         case O_WPAT: c->wild_patterns = num("--wild-patterns", n, 0.0001, 1); break;

@@ -38,6 +38,55 @@ static void json_phase(FILE *out, const struct phase_result *r, bool last)
     fprintf(out, "}%s\n", last ? "" : ",");
 }
 
+static void json_ms(FILE *out, const double *v, unsigned n)
+{
+    fprintf(out, "[");
+    for (unsigned i = 0; i < n; i++)
+        fprintf(out, "%s%.3f", i ? ", " : "", v[i]);
+    fprintf(out, "]");
+}
+
+static void json_commit_kind(FILE *out, const struct commit_kind *k, bool last)
+{
+    fprintf(out,
+            "      {\"what\": \"%s\", \"commits\": %u, \"ops_min\": %zu, \"ops_max\": %zu, "
+            "\"changed\": %zu, \"tenants_min\": %zu, \"tenants_max\": %zu, \"window_s\": %.4f, "
+            "\"commit_median_ms\": %.3f, \"commit_max_ms\": %.3f, \"build_median_ms\": %.3f, "
+            "\"build_max_ms\": %.3f, \"commit_cpu_median_ms\": %.3f, \"commit_ms\": ",
+            k->what, k->n, k->ops_min, k->ops_max, k->changed, k->tenants_min, k->tenants_max,
+            k->window_s, k->commit_med, k->commit_max, k->build_med, k->build_max, k->cpu_med);
+    json_ms(out, k->commit_ms, k->n);
+    fprintf(out, ", \"commit_cpu_ms\": ");
+    json_ms(out, k->commit_cpu_ms, k->n);
+    fprintf(out, ", \"build_ms\": ");
+    json_ms(out, k->build_ms, k->built);
+    fprintf(out, "}%s\n", last ? "" : ",");
+}
+
+/* Issue 12: the batch commits (commits.c). */
+static void json_commits(const struct bench_run *run, FILE *out)
+{
+    const struct commit_report *r = &run->commits;
+    if (!r->done)
+        return;
+    fprintf(out,
+            "  \"commits\": {\"readers\": %d, \"tenants\": %zu, \"pool\": %zu, \"setup_ms\": "
+            "%.3f, \"mix\": {\"move\": %u, \"new\": %u, \"unregister\": %u, \"add_host\": "
+            "%u}, \"sync_change\": %.4f, \"count_wrong\": %llu, \"checked\": %llu, "
+            "\"wrong\": %llu, \"failed\": ",
+            COMMIT_READERS, r->tenants, r->pool, r->setup_ms, r->mix[0], r->mix[1], r->mix[2], r->mix[3],
+            run->cfg.sync_change, (unsigned long long)r->count_wrong,
+            (unsigned long long)r->checked, (unsigned long long)r->wrong);
+    if (r->failed)
+        fprintf(out, "\"%s\"", r->failure);
+    else
+        fprintf(out, "null");
+    fprintf(out, ", \"kinds\": [\n");
+    json_commit_kind(out, &r->small, false);
+    json_commit_kind(out, &r->sync, true);
+    fprintf(out, "  ]},\n");
+}
+
 void report_json(const struct bench_run *run, FILE *out)
 {
     const struct bench_cfg *c = &run->cfg;
@@ -62,7 +111,9 @@ void report_json(const struct bench_run *run, FILE *out)
             "\"phase_s\": %.3f, "
             "\"warmup_s\": %.3f, \"reps\": %u, \"pair_reps\": %u, \"sample_every\": %u, "
             "\"qs_every\": %u, "
-            "\"pin\": %s, \"batch\": %s, \"batch_size\": %d, \"batch_phase_s\": %.3f},\n",
+            "\"pin\": %s, \"batch\": %s, \"batch_size\": %d, \"batch_phase_s\": %.3f, "
+            "\"commit_phase\": %s, \"commits\": %u, \"commit_ops\": %zu, \"syncs\": %u, "
+            "\"sync_change\": %.4f},\n",
             c->tenants, c->lazy_frac, c->factory_us, c->builders, c->cold_tenants,
             hs   ? hs->n
             : cs ? cs->n
@@ -70,7 +121,9 @@ void report_json(const struct bench_run *run, FILE *out)
             c->mixed_case, c->port443, c->unknown, c->urls, c->zipf_s, (unsigned long long)c->seed,
             nr, c->writer_rate, c->writer_tick_us, c->churn_frac, c->phase_s, c->warmup_s, c->reps,
             c->pair_reps, c->sample_every, c->qs_every, c->pin ? "true" : "false",
-            c->no_batch ? "false" : "true", BENCH_BATCH, c->batch_phase_s);
+            c->no_batch ? "false" : "true", BENCH_BATCH, c->batch_phase_s,
+            c->no_commits || c->no_cold ? "false" : "true", c->commits, c->commit_ops, c->syncs,
+            c->sync_change);
     fprintf(out, "  \"timer\": {\"overhead_ns\": %.2f, \"tsc_ghz\": %.4f},\n", si->timer_ns,
             bench_tsc_per_ns);
     if (hs)
@@ -118,6 +171,7 @@ void report_json(const struct bench_run *run, FILE *out)
                 (unsigned long long)lazy->mismatches, (unsigned long long)lazy->churn_calls,
                 lazy->factory_mean_us, lazy->drain_s,
                 lazy->factory_calls == lazy->reached && !lazy->mismatches ? "true" : "false");
+    json_commits(run, out);
     fprintf(out, "  \"registries\": [\n");
     for (int i = 0; i < run->nmem; i++) {
         const struct mem_report *m = &run->mem[i];
@@ -146,6 +200,8 @@ void report_json(const struct bench_run *run, FILE *out)
             fprintf(out, "\"cpu_ns_ratio\": %.4f, ", t->cpu_ratio);
         if (t->info)
             fprintf(out, "\"informational\": true, ");
+        if (t->note[0])
+            fprintf(out, "\"note\": \"%s\", ", t->note);
         fprintf(out, "\"met\": %s}%s\n",
                 t->have && !t->info ? (target_met(t) ? "true" : "false") : "null",
                 i == run->ntargets - 1 ? "" : ",");

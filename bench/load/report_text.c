@@ -81,6 +81,63 @@ static void batch_lines(const struct bench_run *run, FILE *out)
     fprintf(out, "\n");
 }
 
+static void commit_kind_line(const struct commit_kind *k, FILE *out)
+{
+    char ops[48], ten[48];
+    if (k->ops_min == k->ops_max)
+        snprintf(ops, sizeof(ops), "%zu", k->ops_max);
+    else
+        snprintf(ops, sizeof(ops), "%zu..%zu", k->ops_min, k->ops_max);
+    if (k->tenants_min == k->tenants_max)
+        snprintf(ten, sizeof(ten), "%zu", k->tenants_max);
+    else
+        snprintf(ten, sizeof(ten), "%zu..%zu", k->tenants_min, k->tenants_max);
+    fprintf(out, "%-8s %15s %8zu %7u %15s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", k->what, ops,
+            k->changed, k->n, ten, k->commit_med, k->commit_max, k->cpu_med, k->build_med,
+            k->build_max, k->window_s);
+}
+
+/* Issue 12: the batch commits (commits.c). */
+static void commit_lines(const struct bench_run *run, FILE *out)
+{
+    const struct commit_report *r = &run->commits;
+    if (!r->done)
+        return;
+    fprintf(out,
+            "\nbatch commits (issue 12), on the cold registry after its rows: %zu tenants when "
+            "the phase began, %zu of them unregistered by a setup REPLACE_ALL sync (%.1f ms) to "
+            "have ids to register; commits back to back on one thread, every batch of a window "
+            "built before it; rows c-10k, c-sync: %d readers on the cold stream "
+            "(tenreg_resolve_by_host, %s) during the commits, then as long without\n",
+            r->tenants, r->pool, r->setup_ms, COMMIT_READERS,
+            strcmp(BENCH_FLAVOR, "qsbr") ? "one read section per lookup"
+                                         : "tenreg_quiescent() every N lookups");
+    fprintf(out, "%-8s %15s %8s %7s %15s %9s %9s %9s %9s %9s %9s\n", "batch", "ops", "changed",
+            "commits", "tenants after", "commit ms", "max ms", "CPU ms", "build ms", "max ms",
+            "window s");
+    commit_kind_line(&r->small, out);
+    commit_kind_line(&r->sync, out);
+    fprintf(out,
+            "  10k-op: %u moves (registered again with the other URL: another host), %u new "
+            "registrations, %u unregistrations, %u add_host, interleaved, each on an id of its "
+            "own drawn at random\n",
+            r->mix[0], r->mix[1], r->mix[2], r->mix[3]);
+    fprintf(out,
+            "  sync: TENREG_BATCH_REPLACE_ALL, tenreg_batch_keep for every unchanged id, "
+            "tenreg_batch_register (the other URL) for %g%% of the ids, %g%% removed or "
+            "registered again; the same ids each time, so it alternates between two sets\n",
+            run->cfg.sync_change * 100, run->cfg.sync_change);
+    fprintf(out,
+            "  commit ms, CPU ms (the committing thread's), build ms: medians (build: recording "
+            "the ops, before the window); checked: "
+            "tenreg_count after every commit (%llu wrong), every id's hosts after the windows: "
+            "%llu answers, %llu wrong%s\n",
+            (unsigned long long)r->count_wrong, (unsigned long long)r->checked,
+            (unsigned long long)r->wrong, r->wrong || r->count_wrong ? "  WRONG ANSWERS" : "");
+    if (r->failed)
+        fprintf(out, "  FAILED: %s\n", r->failure);
+}
+
 void report_text(const struct bench_run *run, FILE *out)
 {
     const struct bench_cfg *c = &run->cfg;
@@ -219,6 +276,8 @@ void report_text(const struct bench_run *run, FILE *out)
                 run->mem[0].host_per, bench_tenant_struct_size(), bench_record_struct_size());
     }
 
+    commit_lines(run, out);
+
     fprintf(out, "\nratios, same run, same stream (throughput: higher is better for tenreg; cost: "
                  "CPU ns per lookup, lower is better):\n");
     static const char *const sets[] = {"hot", "cold"};
@@ -269,6 +328,8 @@ void report_text(const struct bench_run *run, FILE *out)
             fprintf(out, "  %-50s %9.2f%s  (informational)", t->name, t->value, t->unit);
             if (t->wall_ratio > 0)
                 fprintf(out, "  [wall-clock ratio %.2fx]", t->wall_ratio);
+            if (t->note[0])
+                fprintf(out, "  [%s]", t->note);
             fprintf(out, "\n");
             continue;
         }
@@ -282,6 +343,8 @@ void report_text(const struct bench_run *run, FILE *out)
             fprintf(out, "  [wall-clock ratio %.2fx]", t->wall_ratio);
         if (t->cpu_ratio > 0)
             fprintf(out, "  [CPU ns ratio %.2fx]", t->cpu_ratio);
+        if (t->note[0])
+            fprintf(out, "  [%s]", t->note);
         fprintf(out, "\n");
     }
     fflush(out);

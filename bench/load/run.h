@@ -60,6 +60,36 @@ struct wild_report {
     size_t n, n_pattern, n_unknown, distinct;
 };
 
+/* The batch-commit phase (commits.c): one kind of batch, committed
+ * back to back in its window. */
+#define MAX_COMMITS 200
+#define COMMIT_READERS 2 /* the issue's figure, whatever --readers says */
+struct commit_kind {
+    const char *what;        /* "10k-op", "sync" */
+    unsigned n;              /* commits made (all of them, unless one failed) */
+    unsigned built;          /* batches built */
+    size_t ops_min, ops_max; /* ops per batch */
+    size_t changed;          /* ids a batch changes (sync: registered or removed), mean */
+    double commit_ms[MAX_COMMITS], build_ms[MAX_COMMITS];
+    double commit_cpu_ms[MAX_COMMITS]; /* the committing thread's CPU time */
+    double commit_med, commit_max, build_med, build_max, cpu_med; /* ms */
+    double window_s;         /* the commit window (and its quiet twin) */
+    size_t tenants_min, tenants_max; /* tenreg_count after each commit */
+};
+
+struct commit_report {
+    bool done;
+    bool failed;             /* a commit answered non-zero, or a check failed */
+    char failure[160];       /* the first thing that failed */
+    size_t tenants;          /* the cold registry when the phase began */
+    size_t pool;             /* ids the setup sync unregistered, for new registrations */
+    double setup_ms;         /* that sync's commit */
+    unsigned mix[4];         /* a small batch: moves, new, unregister, add_host */
+    struct commit_kind small, sync;
+    uint64_t checked, wrong; /* every id's hosts resolved after the phase */
+    uint64_t count_wrong;    /* tenreg_count after a commit != the model's */
+};
+
 struct target {
     char name[64];
     double value, limit;
@@ -71,6 +101,7 @@ struct target {
                            from CPU ns per lookup (single / batch) */
     bool info;          /* informational: printed, no limit, never met or missed */
     const char *source; /* which issue's list it belongs to (text report headings) */
+    char note[72];      /* printed in brackets after the verdict; "" none */
 };
 
 /* The batch rows' answers, checked against single lookups (matrix.c). */
@@ -96,6 +127,7 @@ struct bench_run {
     struct mem_report mem[MAX_MEM];
     int nmem;
     struct wild_report wild;
+    struct commit_report commits;
     struct target targets[MAX_TARGETS];
     int ntargets;
     struct batch_check batch_checks[MAX_BATCH_CHECKS];
@@ -172,6 +204,16 @@ void lazy_final(struct bench_run *run, struct lazy_acct *a, const struct tset *t
  * tenants, one with patterns, its four streams, a check of the answers,
  * then the set's cells; frees all of it. */
 void wild_run(struct bench_run *run, const struct tset *ts);
+
+/* ---- commits.c ---------------------------------------------------------- */
+
+/* The batch-commit phase (issue 12) on the cold registry @cold_tr (eager,
+ * --cold-tenants, after the cold set's rows) with readers on the cold
+ * stream @cs: 10k-op commits, REPLACE_ALL syncs, each in a window with a
+ * quiet twin; rows c-10k and c-sync, run->commits. Leaves the registry
+ * changed (the caller frees it). */
+void commits_run(struct bench_run *run, const struct tset *ts, const struct stream *cs,
+                 void *cold_tr);
 
 /* ---- targets.c, report_text.c, report_json.c ---------------------------- */
 

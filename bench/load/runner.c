@@ -1,7 +1,8 @@
 /*
  * runner.c - one phase: N reader threads on a stream, optionally one writer
  * thread paced at a fixed rate, a warm-up that is not counted, then a timed
- * window; per-thread throughput and sampled per-call latency.
+ * window (or, for the commit windows, as long as the caller's work takes);
+ * per-thread throughput and sampled per-call latency.
  */
 #include "bench.h"
 
@@ -217,14 +218,21 @@ void phase_run(struct phase *ph, struct phase_result *out)
         tc0[i] = clock_s(clk[i]);
     double wall0 = bench_now();
     atomic_store(&ph->state, PH_MEASURE);
-    d.tv_sec = (time_t)ph->seconds;
-    d.tv_nsec = (long)((ph->seconds - (double)d.tv_sec) * 1e9);
-    nanosleep(&d, NULL);
-    atomic_store(&ph->state, PH_STOP);
+    if (ph->during) {
+        ph->during(ph->during_arg);
+    } else {
+        d.tv_sec = (time_t)ph->seconds;
+        d.tv_nsec = (long)((ph->seconds - (double)d.tv_sec) * 1e9);
+        nanosleep(&d, NULL);
+    }
+    /* Read before STOP: a thread that saw STOP may have exited before
+     * this thread (preempted, e.g. after a commit) reads its clock, which
+     * then reads 0. */
     double pc1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     for (unsigned i = 0; i < nt; i++)
         tc1[i] = clock_s(clk[i]);
     double wall = bench_now() - wall0;
+    atomic_store(&ph->state, PH_STOP);
     double proc_cpu = pc1 - pc0, rd_cpu = 0, wr_cpu = 0;
     for (unsigned i = 0; i < nt; i++) {
         if (i < nr)

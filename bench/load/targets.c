@@ -1,8 +1,8 @@
 /*
  * targets.c - the targets, each computed from this run's rows: issue 4
  * item 5 (the load benchmark's own), and issue 10's wildcard ratios when
- * the wildcard workload ran, and issue 13 item 1's batch ratios when the
- * batch rows ran. Cost = the readers' CPU time per lookup (robust to CPU
+ * the wildcard workload ran, issue 13 item 1's batch ratios when the
+ * batch rows ran, and issue 12's commit costs when the commits ran. Cost = the readers' CPU time per lookup (robust to CPU
  * taken by other processes); the wall-clock ratio is kept beside it. The
  * batch targets are lookups/s ratios, as the issue states them, with the
  * CPU ns ratio beside.
@@ -16,6 +16,7 @@
 #define SRC_ISSUE4 "issue 4 item 5"
 #define SRC_ISSUE10 "issue 10, wildcard workload"
 #define SRC_ISSUE13 "issue 13 item 1, batch of 16"
+#define SRC_ISSUE12 "issue 12, batch commits"
 
 static struct target *add(struct bench_run *run, const char *source, const char *name, bool have,
                           double value, double limit, bool higher, const char *unit)
@@ -99,6 +100,46 @@ static void batch_targets(struct bench_run *run)
     }
 }
 
+/* A commit kind's median time (the slowest beside it). */
+static void add_commit(struct bench_run *run, const char *name, const struct commit_kind *k,
+                       double limit)
+{
+    bool have = !run->commits.failed && k->n > 0;
+    struct target *t = add(run, SRC_ISSUE12, name, have, k->commit_med, limit, false, "ms");
+    if (have)
+        snprintf(t->note, sizeof(t->note), "max %.2fms of %u commits", k->commit_max, k->n);
+}
+
+/* Readers' p99.9 in @set's commit window over its quiet twin's. */
+static void add_p999(struct bench_run *run, const char *name, const char *set, double limit)
+{
+    const struct phase_result *busy = run_find(run, set, "tenreg commits", COMMIT_READERS, false);
+    const struct phase_result *quiet = run_find(run, set, "tenreg quiet", COMMIT_READERS, false);
+    bool have = !run->commits.failed && busy && quiet && quiet->p999_ns > 0;
+    struct target *t = add(run, SRC_ISSUE12, name, have, have ? busy->p999_ns / quiet->p999_ns : 0,
+                           limit, false, "x");
+    if (have)
+        snprintf(t->note, sizeof(t->note), "p99.9 %.0f ns vs %.0f ns; p99 %.2fx", busy->p999_ns,
+                 quiet->p999_ns, quiet->p99_ns > 0 ? busy->p99_ns / quiet->p99_ns : 0);
+}
+
+/* Issue 12 ("Cost"): a 10k-op batch on the 1M-tenant registry <= 50 ms, a
+ * REPLACE_ALL sync of it with 1% changed <= 300 ms, and the readers'
+ * p99.9 during commits <= 2x without. */
+static void commit_targets(struct bench_run *run)
+{
+    const struct commit_report *r = &run->commits;
+    char name[64];
+    snprintf(name, sizeof(name), "%zu-op batch commit, %zu tenants (median)", r->small.ops_max,
+             r->small.tenants_max);
+    add_commit(run, name, &r->small, 50);
+    snprintf(name, sizeof(name), "REPLACE_ALL sync, %g%% of %zu changed (median)",
+             run->cfg.sync_change * 100, r->sync.tenants_max);
+    add_commit(run, name, &r->sync, 300);
+    add_p999(run, "readers p99.9, 10k-op commits / none", "c-10k", 2.0);
+    add_p999(run, "readers p99.9, REPLACE_ALL syncs / none", "c-sync", 2.0);
+}
+
 /* issue 10: the wildcard set's paired rows (same run, alternated) */
 static void wild_targets(struct bench_run *run)
 {
@@ -151,6 +192,8 @@ void targets_compute(struct bench_run *run)
         wild_targets(run);
     if (!run->cfg.no_batch)
         batch_targets(run);
+    if (run->commits.done)
+        commit_targets(run);
 }
 
 bool target_met(const struct target *t)
