@@ -53,7 +53,8 @@ required_tests() {
        front_unit_http front_http_tenreg front_admin_tenreg front_hosts_tenreg \
        front_load_tenreg front_startup front_timeouts front_port front_methods front_host \
        front_reject front_edges front_fdlimit front_backpressure front_status_tenreg \
-       fuzz_normalize_replay
+       front_unit_front front_reload_tenreg front_reload_rwlock front_reload_wrk_tenreg \
+       front_reload_wrk_rwlock fuzz_normalize_replay
   if [ "$name" = release ]; then
     echo tool_normalize_valgrind check_exports install_package install_consumer_cmake_shared
   fi

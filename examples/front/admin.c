@@ -1,11 +1,16 @@
 /* admin.c - the admin API (see admin.h). */
 #include "admin.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
 #include "json.h"
+#include "reload.h"
+#include "tenant_set.h"
 
 #define URL_MAX 2048
 
@@ -51,6 +56,26 @@ static void send_error(struct reply *r, int status, const char *reason, const ch
     else
         http_respond(r->out, status, r->date, extra, "application/json", b.p, b.len,
                      http_reply_flags(r->req));
+    buf_free(&b);
+}
+
+/* {"error":"<reason>","index":N}: a PUT /tenants entry (index < 0: none). */
+static void send_error_at(struct reply *r, int status, const char *reason, long index)
+{
+    if (index < 0) {
+        send_error(r, status, reason, NULL);
+        return;
+    }
+    struct buf b = {0};
+    buf_adds(&b, "{\"error\":\"");
+    buf_add_json_str(&b, reason, strlen(reason));
+    buf_adds(&b, "\",\"index\":");
+    buf_addu(&b, (uint64_t)index);
+    buf_adds(&b, "}");
+    if (b.failed)
+        r->out->failed = true;
+    else
+        send_json(r, status, &b);
     buf_free(&b);
 }
 
@@ -188,6 +213,7 @@ static void post_tenants(struct admin *a, struct reply *r, const char *body)
         send_code(r, code);
         return;
     }
+    reloader_forget(a->reloader, id);   /* no longer as the last reload left it */
     tenreg_health h = TENREG_PENDING;
     a->backend->health(a->backend->impl, id, &h);
     send_tenant(r, replaced ? 200 : 201, id, h, lazy ? ",\"lazy\":true" : ",\"lazy\":false");
@@ -290,7 +316,11 @@ static void get_stats(struct admin *a, struct reply *r)
     add_output_stats(&b, a->front_conns);
     buf_adds(&b, ",\"admin\":");
     add_conn_stats(&b, a->admin_conns);
-    buf_adds(&b, "}");
+    buf_adds(&b, ",\"reloads\":{\"ok\":");
+    buf_addu(&b, a->reloader->ok);
+    buf_adds(&b, ",\"failed\":");
+    buf_addu(&b, a->reloader->failed);
+    buf_adds(&b, "}}");
     if (b.failed)
         send_code(r, TENREG_ENOMEM);
     else
@@ -505,32 +535,6 @@ static bool is_method(const struct http_request *req, const char *m)
 
 /* ---- a tenant's hosts and patterns (docs/design.md §8.1) ----------------- */
 
-/*
- * The form tenreg keeps @host in: a host key, or "*." + a normalized name
- * for a pattern. The same rule as the library's (a pattern's NAME is name
- * bytes only), so the answer can say what was stored, and whether it was
- * already there. False when it is neither; tenreg has the last word anyway.
- */
-static bool host_form(const char *host, char *out, size_t cap)
-{
-    size_t n = strlen(host), klen;
-    if (n >= 2 && host[0] == '*' && host[1] == '.') {
-        for (size_t i = 2; i < n; i++) {
-            char c = host[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.' || c == '_'))
-                return false;
-        }
-        if (n == 2 || cap < 3 ||
-            tenreg_normalize_host(host + 2, n - 2, out + 2, cap - 2, &klen) != 0)
-            return false;
-        out[0] = '*';
-        out[1] = '.';
-        return true;
-    }
-    return tenreg_normalize_host(host, n, out, cap, &klen) == 0;
-}
-
 struct host_list {
     struct buf *b;
     size_t n;
@@ -657,11 +661,12 @@ static void hosts_route(struct admin *a, struct reply *r, const char *id, const 
             const char *host = get_string(r, &o, "host");
             if (host == NULL)
                 return;
-            if (strlen(host) > URL_MAX || !host_form(host, key, sizeof key)) {
+            if (strlen(host) > URL_MAX || !tenant_host_form(host, key, sizeof key)) {
                 send_host_code(a, r, TENREG_EINVAL, id, host);
                 return;
             }
-            /* Only this thread changes the registry: the answer holds. */
+            /* Only admin requests and reloads change the registry, one at a
+             * time (the reloader's lock, held here): the answer holds. */
             struct host_list l = {.find = key};
             bool held = b->foreach_host(b->impl, id, host_list_cb, &l) == 0 && l.found;
             int code = b->add_host(b->impl, id, host);
@@ -669,6 +674,8 @@ static void hosts_route(struct admin *a, struct reply *r, const char *id, const 
                 send_host_code(a, r, code, id, key);
                 return;
             }
+            if (!held)
+                reloader_forget(a->reloader, id);
             struct buf out = {0};
             buf_adds(&out, "{\"id\":\"");
             buf_add_json_str(&out, id, strlen(id));
@@ -698,11 +705,13 @@ static void hosts_route(struct admin *a, struct reply *r, const char *id, const 
         method_not_allowed(r, "DELETE");
         return;
     }
-    if (!host_form(host, key, sizeof key)) {
+    if (!tenant_host_form(host, key, sizeof key)) {
         send_host_code(a, r, TENREG_EINVAL, id, host);
         return;
     }
     int code = b->remove_host(b->impl, id, host);
+    if (code == 0)
+        reloader_forget(a->reloader, id);
     if (code == TENREG_EINVAL) {
         /* The host is well formed: it is the agent URL's own. */
         struct host_list l = {0};
@@ -753,7 +762,8 @@ static void get_tenant(struct admin *a, struct reply *r, const char *id)
         send_code(r, code);
         return;
     }
-    /* Only this thread changes hosts and registrations: the list and the
+    /* Only admin requests and reloads change hosts and registrations,
+     * under the reloader's lock (held here): the list and the
      * status describe the same registration. */
     struct buf list = {0};
     struct host_list l = {.b = &list};
@@ -824,6 +834,7 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
             code = a->backend->remove(a->backend->impl, id);
             if (code == 0) {
                 demo_forget(a->demo, id);
+                reloader_forget(a->reloader, id);
                 http_respond(r->out, 204, r->date, NULL, NULL, NULL, 0,
                              http_reply_flags(req) | HTTP_HEAD_ONLY);
             } else {
@@ -869,11 +880,312 @@ static void tenant_route(struct admin *a, struct reply *r, const char *rest, siz
     send_tenant(r, 200, id, h, valid ? ",\"valid\":true" : ",\"valid\":false");
 }
 
-/* Every answer keeps the connection as the request asked: true. */
-static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
-                         const char *body, struct buf *out, const char *date)
+/* ---- PUT /tenants: the whole tenant set, one change (reload.h) ---------- */
+
+/* Where a PUT /tenants body went wrong: the HTTP status, the reason, and
+ * the entry (-1: the body as a whole). */
+struct set_error {
+    int status;
+    long index;
+    char msg[TENREG_ID_MAX + 2 * URL_MAX + 160];
+};
+
+static bool set_fail(struct set_error *e, int status, long index, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool set_fail(struct set_error *e, int status, long index, const char *fmt, ...)
 {
-    struct admin *a = ctx;
+    char reason[sizeof e->msg - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    e->status = status;
+    e->index = index;
+    if (index >= 0)     /* "tenants[3]: why", or "tenants[3] ('id'): why" */
+        snprintf(e->msg, sizeof e->msg, "tenants[%ld]%s%s", index, reason[0] == '(' ? " " : ": ",
+                 reason);
+    else
+        snprintf(e->msg, sizeof e->msg, "%s", reason);
+    return false;
+}
+
+static bool bad_json(struct set_error *e, struct json_reader *jr, long index)
+{
+    return set_fail(e, 400, index, "bad JSON: %s", jr->reason ? jr->reason : "malformed");
+}
+
+/* A growable array of the entry's host strings (they live in the arena). */
+struct str_list {
+    const char **v;
+    size_t n, cap;
+};
+
+static bool str_push(struct str_list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        const char **v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return true;
+}
+
+/* One element of "tenants": {"id","agent_url","lazy"?,"hosts"?}. */
+static bool parse_entry(struct json_reader *jr, long i, bool extra_hosts, struct tenant_set *set,
+                        struct str_list *hosts, struct set_error *e)
+{
+    const char *id = NULL, *url = NULL;
+    bool lazy = false, have_lazy = false, have_hosts = false, first = true, more;
+    size_t len;
+    hosts->n = 0;
+    if (json_peek(jr) != JSON_K_OBJECT)
+        return set_fail(e, 400, i, "must be an object {\"id\",\"agent_url\",\"lazy\"?,\"hosts\"?}");
+    if (!json_open(jr, '{'))
+        return bad_json(e, jr, i);
+    for (;;) {
+        const char *k;
+        if (!json_next(jr, '}', &first, &more) || (more && !json_key(jr, &k)))
+            return bad_json(e, jr, i);
+        if (!more)
+            break;
+        bool is_id = strcmp(k, "id") == 0, is_url = strcmp(k, "agent_url") == 0;
+        if (is_id || is_url) {
+            if ((is_id && id != NULL) || (is_url && url != NULL))
+                return set_fail(e, 400, i, "bad JSON: duplicate member");
+            if (json_peek(jr) != JSON_K_STRING)
+                return set_fail(e, 400, i, "'%s' must be a string", k);
+            if (!json_string(jr, is_id ? &id : &url, &len))
+                return bad_json(e, jr, i);
+        } else if (strcmp(k, "lazy") == 0) {
+            if (have_lazy)
+                return set_fail(e, 400, i, "bad JSON: duplicate member");
+            if (json_peek(jr) != JSON_K_BOOL)
+                return set_fail(e, 400, i, "'lazy' must be true or false");
+            if (!json_bool(jr, &lazy))
+                return bad_json(e, jr, i);
+            have_lazy = true;
+        } else if (strcmp(k, "hosts") == 0) {
+            if (have_hosts)
+                return set_fail(e, 400, i, "bad JSON: duplicate member");
+            have_hosts = true;
+            if (json_peek(jr) != JSON_K_ARRAY)
+                return set_fail(e, 400, i, "'hosts' must be an array of strings");
+            bool hfirst = true, hmore;
+            if (!json_open(jr, '['))
+                return bad_json(e, jr, i);
+            for (;;) {
+                const char *h;
+                if (!json_next(jr, ']', &hfirst, &hmore))
+                    return bad_json(e, jr, i);
+                if (!hmore)
+                    break;
+                if (json_peek(jr) != JSON_K_STRING)
+                    return set_fail(e, 400, i, "'hosts' must be an array of strings");
+                if (!json_string(jr, &h, &len))
+                    return bad_json(e, jr, i);
+                if (!str_push(hosts, h))
+                    return set_fail(e, 507, i, "%s", tenreg_strerror(TENREG_ENOMEM));
+            }
+        } else {
+            return set_fail(e, 400, i, "unknown member '%.40s'", k);
+        }
+    }
+    if (id == NULL)
+        return set_fail(e, 400, i, "'id' must be a string");
+    if (url == NULL)
+        return set_fail(e, 400, i, "'agent_url' must be a string");
+    if (!admin_valid_id(id, strlen(id)))
+        return set_fail(e, 400, i, "'id' must be %s", admin_id_rule);
+    if (strlen(url) > URL_MAX)
+        return set_fail(e, 400, i, "'agent_url' has no valid host");
+    if (hosts->n > 0 && !extra_hosts)
+        return set_fail(e, 501, i, "this backend keeps one host per tenant: 'hosts' needs "
+                                   "--backend tenreg");
+    for (size_t h = 0; h < hosts->n; h++)
+        if (strlen(hosts->v[h]) > URL_MAX)
+            return set_fail(e, 400, i, "hosts[%zu] must be a host, a URL or a *.NAME pattern", h);
+    size_t bad;
+    int code = tenant_set_add(set, id, url, lazy, hosts->v, hosts->n, (unsigned long)i, &bad);
+    if (code == TENREG_EINVAL && bad == SIZE_MAX)
+        return set_fail(e, 400, i, "'agent_url' has no valid host");
+    if (code == TENREG_EINVAL)
+        return set_fail(e, 400, i, "hosts[%zu] '%s' must be a host, a URL or a *.NAME pattern",
+                        bad, hosts->v[bad]);
+    if (code != 0)
+        return set_fail(e, 507, i, "%s", tenreg_strerror(code));
+    return true;
+}
+
+/* {"tenants":[entry,...]} into @set. */
+static bool parse_set(struct json_reader *jr, bool extra_hosts, struct tenant_set *set,
+                      struct set_error *e)
+{
+    struct str_list hosts = {0};
+    bool seen = false, first = true, more, ok = true;
+    if (json_peek(jr) != JSON_K_OBJECT) {
+        set_fail(e, 400, -1, "bad JSON: body is not a JSON object");
+        return false;
+    }
+    json_open(jr, '{');
+    while (ok) {
+        const char *k;
+        if (!json_next(jr, '}', &first, &more) || (more && !json_key(jr, &k))) {
+            ok = bad_json(e, jr, -1);
+            break;
+        }
+        if (!more)
+            break;
+        if (strcmp(k, "tenants") != 0) {
+            ok = set_fail(e, 400, -1, "unknown member '%.40s'", k);
+        } else if (seen) {
+            ok = set_fail(e, 400, -1, "bad JSON: duplicate member");
+        } else if (json_peek(jr) != JSON_K_ARRAY) {
+            ok = set_fail(e, 400, -1, "'tenants' must be an array of tenants");
+        } else {
+            seen = true;
+            bool tfirst = true, tmore;
+            json_open(jr, '[');
+            for (long i = 0; ok; i++) {
+                if (!json_next(jr, ']', &tfirst, &tmore)) {
+                    ok = bad_json(e, jr, i > 0 ? i - 1 : -1);
+                    break;
+                }
+                if (!tmore)
+                    break;
+                ok = parse_entry(jr, i, extra_hosts, set, &hosts, e);
+            }
+        }
+    }
+    free(hosts.v);
+    if (ok && !json_finish(jr))
+        ok = bad_json(e, jr, -1);
+    if (ok && !seen)
+        ok = set_fail(e, 400, -1, "'tenants' is missing (an array of tenants)");
+    return ok;
+}
+
+/* The first problem the set shows (tenant_set_dup_ids / _conflicts). */
+static void first_problem(void *ctx, const struct set_problem *p)
+{
+    struct set_problem *first = ctx;
+    if (first->code == -1)
+        *first = *p;
+}
+
+static bool set_problem_error(const struct tenant_set *set, const struct set_problem *p,
+                              struct set_error *e)
+{
+    const struct tenant_spec *t = &set->v[p->entry], *o = &set->v[p->other];
+    long i = (long)t->where;
+    if (p->code == 0)
+        return set_fail(e, 400, i, "tenant id '%s' is defined twice (also tenants[%lu])", t->id,
+                        o->where);
+    if (p->code == TENREG_EEXIST)
+        return set_fail(e, 409, i, "('%s'): host '%s' already belongs to tenants[%lu] ('%s')",
+                        t->id, p->key, o->where, o->id);
+    return set_fail(e, 409, i, "('%s'): %zu hosts and patterns, more than %d (the limit)", t->id,
+                    p->count, TENREG_HOSTS_MAX);
+}
+
+static void put_tenants(struct admin *a, struct reply *r, const char *body)
+{
+    struct backend *b = a->backend;
+    struct set_error e = {0};
+    struct tenant_set set = {0};
+    struct reload_summary sum;
+    size_t len = (size_t)r->req->content_length;
+    char *arena = NULL;
+    bool ok;
+    if (b->reload == NULL) {
+        ok = set_fail(&e, 501, -1, "this backend cannot replace the tenant set");
+        goto out;
+    }
+    if ((arena = malloc(len + 1)) == NULL) {
+        ok = set_fail(&e, 507, -1, "%s", tenreg_strerror(TENREG_ENOMEM));
+        goto out;
+    }
+    struct json_reader jr;
+    json_reader_init(&jr, body, len, arena, len + 1);
+    if (!(ok = parse_set(&jr, b->add_host != NULL, &set, &e)))
+        goto out;
+    struct set_problem p = {.code = -1};
+    long dups = tenant_set_dup_ids(&set, first_problem, &p);
+    if (dups < 0) {
+        ok = set_fail(&e, 507, -1, "%s", tenreg_strerror(TENREG_ENOMEM));
+        goto out;
+    }
+    if (dups > 0) {
+        ok = set_problem_error(&set, &p, &e);
+        goto out;
+    }
+    size_t failed;
+    int code = reloader_apply(a->reloader, &set, &sum, &failed);
+    if ((ok = code == 0))
+        goto out;
+    if (failed != SIZE_MAX) {
+        set_fail(&e, code == TENREG_ENOMEM ? 507 : 400, (long)set.v[failed].where, "%s",
+                 tenreg_strerror(code));
+    } else if (code == TENREG_EEXIST || code == TENREG_ENOSPC) {
+        /* The backend refused the set: name the entry. */
+        p.code = -1;
+        if (tenant_set_conflicts(&set, first_problem, &p) > 0)
+            set_problem_error(&set, &p, &e);
+        else
+            set_fail(&e, 409, -1, "%s", tenreg_strerror(code));
+    } else if (code == TENREG_ENOENT) {
+        /* A tenant kept from the last reload is gone: only a change this
+         * front did not see can do that. Forget what was loaded, so the
+         * next reload registers every tenant afresh. */
+        tenant_set_free(&a->reloader->loaded);
+        set_fail(&e, 404, -1, "a tenant the last reload loaded is no longer registered; "
+                              "nothing changed (retry: every tenant will be registered again)");
+    } else if (code == TENREG_ENOMEM) {
+        set_fail(&e, 507, -1, "%s", tenreg_strerror(code));
+    } else {
+        set_fail(&e, 500, -1, "%s (%s)", tenreg_strerror(code), tenreg_err_name(code));
+    }
+out:
+    free(arena);
+    tenant_set_free(&set);
+    if (ok) {
+        a->reloader->ok++;
+        char line[160];
+        reload_summary_format(&sum, line, sizeof line);
+        fprintf(stderr, "tenreg-front: PUT /tenants: %s\n", line);
+        struct buf out = {0};
+        buf_adds(&out, "{\"kept\":");
+        buf_addu(&out, sum.kept);
+        buf_adds(&out, ",\"updated\":");
+        buf_addu(&out, sum.updated);
+        buf_adds(&out, ",\"registered\":");
+        buf_addu(&out, sum.registered);
+        buf_adds(&out, ",\"unregistered\":");
+        buf_addu(&out, sum.unregistered);
+        buf_adds(&out, ",\"tenants\":");
+        buf_addu(&out, sum.tenants);
+        buf_adds(&out, "}");
+        if (out.failed)
+            r->out->failed = true;
+        else
+            send_json(r, 200, &out);
+        buf_free(&out);
+        return;
+    }
+    a->reloader->failed++;
+    fprintf(stderr, "tenreg-front: PUT /tenants refused (%d): %s; nothing changed\n", e.status,
+            e.msg);
+    send_error_at(r, e.status, e.msg, e.index);
+}
+
+
+static void admin_route(struct admin *a, const struct http_request *req, const char *body,
+                        struct buf *out, const char *date)
+{
     struct reply r = {out, date, req};
 
     /* A web page can make a browser send requests to 127.0.0.1. A page
@@ -888,7 +1200,7 @@ static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
         tenreg_normalize_host(req->host, req->host_len, key, sizeof key, NULL) != 0 ||
         (strcmp(key, "127.0.0.1") != 0 && strcmp(key, "localhost") != 0)) {
         send_error(&r, 403, "Host must be 127.0.0.1 or localhost", NULL);
-        return true;
+        return;
     }
     if ((req->content_length > 0 || req->method_id == HTTP_POST) &&
         (req->content_type == NULL || req->content_type_len < 16 ||
@@ -899,7 +1211,7 @@ static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
                    req->content_length > 0 ? "body must be application/json"
                                            : "a POST must say Content-Type: application/json",
                    NULL);
-        return true;
+        return;
     }
 
     const char *path = req->target;
@@ -913,8 +1225,10 @@ static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
             get_tenants(a, &r);
         else if (is_method(req, "POST"))
             post_tenants(a, &r, body);
+        else if (is_method(req, "PUT"))
+            put_tenants(a, &r, body);
         else
-            method_not_allowed(&r, "GET, HEAD, POST");
+            method_not_allowed(&r, "GET, HEAD, POST, PUT");
     } else if (len > 9 && memcmp(path, "/tenants/", 9) == 0) {
         tenant_route(a, &r, path + 9, len - 9, body);
     } else if (len == 8 && memcmp(path, "/metrics", 8) == 0) {
@@ -930,7 +1244,31 @@ static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
     } else {
         send_error(&r, 404, "no such path", NULL);
     }
+}
+
+/* Every answer keeps the connection as the request asked: true. The
+ * reloader's lock makes every admin request and every reload (SIGHUP's
+ * too, main.c) one at a time. */
+static bool admin_handle(void *ctx, void *tctx, const struct http_request *req,
+                         const char *body, struct buf *out, const char *date)
+{
+    struct admin *a = ctx;
+    pthread_mutex_lock(&a->reloader->lock);
+    admin_route(a, req, body, out, date);
+    pthread_mutex_unlock(&a->reloader->lock);
     return true;
+}
+
+/* PUT /tenants takes a whole tenant set; every other body is a small object. */
+static size_t admin_body_limit(void *ctx, const struct http_request *req)
+{
+    size_t len = req->target_len;
+    const char *q = memchr(req->target, '?', len);
+    if (q != NULL)
+        len = (size_t)(q - req->target);
+    if (req->method_id == HTTP_PUT && len == 8 && memcmp(req->target, "/tenants", 8) == 0)
+        return ADMIN_SET_MAX_BYTES;
+    return JSON_MAX_BYTES;
 }
 
 static void *admin_thread_start(void *ctx, unsigned index)
@@ -953,6 +1291,7 @@ void admin_handler(struct admin *a, struct server_handler *h)
     *h = (struct server_handler){
         .ctx = a,
         .max_body = JSON_MAX_BYTES,
+        .body_limit = admin_body_limit,
         .thread_start = admin_thread_start,
         .thread_stop = admin_thread_stop,
         .handle = admin_handle,

@@ -21,8 +21,16 @@
  *   POST   /tenants/{id}/hosts      {"host":"<Host, URL or *.NAME>"} -> 201 {"id","host"}
  *                                    (host as stored), 200 when already held
  *   DELETE /tenants/{id}/hosts/{host}  204 ({host} may be %-encoded)
+ *   PUT    /tenants                 {"tenants":[{"id","agent_url","lazy"?,"hosts"?:[...]},
+ *                                    ...]}: the whole tenant set, as one change (reload.h)
+ *                                    -> 200 {"kept","updated","registered","unregistered",
+ *                                    "tenants"}; errors name the entry: {"error","index"}
+ *                                    with 400 (bad JSON or entry, an id twice), 409 (a host
+ *                                    for two entries; over TENREG_HOSTS_MAX), 404 (a kept
+ *                                    tenant vanished), 501 ("hosts" on the rwlock backend),
+ *                                    507 (out of memory); body up to ADMIN_SET_MAX_BYTES
  *   GET    /stats                   front response counters, platforms, connections
- *                                    (open, limit, refusals), buffered output
+ *                                    (open, limit, refusals), buffered output, reloads
  *   GET    /metrics                 the same and tenreg_stats_of's counters in the
  *                                    Prometheus text format 0.0.4
  *
@@ -44,8 +52,14 @@
 
 struct demo;
 
+struct reloader;
+
+/* The largest PUT /tenants body; every other admin body: JSON_MAX_BYTES. */
+#define ADMIN_SET_MAX_BYTES (1u << 20)
+
 struct admin {
     struct backend *backend;
+    struct reloader *reloader;  /* its lock: held for every request */
     struct demo *demo;
     struct front *front;
     const struct server_counters *front_conns;  /* the two servers' counters */

@@ -7,8 +7,10 @@
  *
  * Both answer with tenreg's codes, so the front maps them to HTTP in one
  * place, and both normalize hosts with tenreg_normalize_host, so a host
- * finds the same tenant in either. Admin calls are serialized by the caller
- * (one admin thread); resolve is called concurrently by every worker.
+ * finds the same tenant in either. Admin calls (reload included) are
+ * serialized by the caller (the admin thread and SIGHUP's reload, under
+ * the reloader's lock, reload.h); resolve is called concurrently by every
+ * worker.
  */
 #ifndef FRONT_BACKEND_H
 #define FRONT_BACKEND_H
@@ -48,6 +50,21 @@ struct backend_options {
     bool event_log;                 /* one line on stderr per tenreg event */
 };
 
+/* One tenant of a reload (backend.reload): what to do with it. */
+enum reload_kind {
+    RELOAD_KEEP,        /* leave it exactly as it is (tenreg_batch_keep) */
+    RELOAD_ADD_HOSTS,   /* the same registration, with @hosts added */
+    RELOAD_REGISTER     /* a new registration of @id (new, or replacing one), with @hosts */
+};
+
+struct reload_op {
+    enum reload_kind kind;
+    const char *id, *url;       /* url: RELOAD_REGISTER */
+    bool lazy;                  /* RELOAD_REGISTER */
+    const char *const *hosts;   /* extra hosts and patterns */
+    size_t nhosts;
+};
+
 struct backend {
     const char *name;
     void *impl;
@@ -82,6 +99,22 @@ struct backend {
     int (*add_host)(void *impl, const char *id, const char *host);
     int (*remove_host)(void *impl, const char *id, const char *host);
     int (*foreach_host)(void *impl, const char *id, backend_host_fn fn, void *ctx);
+    /*
+     * Make the tenants exactly @ops, as one change: every tenant no op
+     * names is unregistered, and readers see the old set or the new one,
+     * never a mix (tenreg: one tenreg_batch committed with
+     * TENREG_BATCH_REPLACE_ALL; rwlock: a new table swapped in under the
+     * write lock). Eager tenants it registers get a demo platform and are
+     * validated - tenreg: rechecked once the commit is in (a batch
+     * registration is pending until then), rwlock: before the swap. Ids
+     * must be distinct. Returns 0, or a tenreg code with nothing changed
+     * and every platform it made freed again: EEXIST (a host for two
+     * tenants), ENOSPC (too many hosts), ENOENT (a kept id is not
+     * registered), ENOMEM, EINVAL (an argument; also extra hosts on the
+     * rwlock backend); *failed is the op refused when it was recorded,
+     * SIZE_MAX when the set as a whole was.
+     */
+    int (*reload)(void *impl, const struct reload_op *ops, size_t n, size_t *failed);
     void (*destroy)(void *impl);   /* frees every platform */
 };
 

@@ -43,6 +43,7 @@ struct entry {
     void *platform;             /* NULL: lazy, not built (yet) */
     bool lazy;
     bool build_failed;          /* EDISABLED until registered again */
+    bool kept;                  /* rb_reload's mark, under the write lock */
     atomic_bool build_queued;   /* set once by the resolve that queues the build */
     char *id, *url;
     size_t key_len;
@@ -280,19 +281,25 @@ static void *builder_main(void *arg)
     }
 }
 
-static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool await,
-                  bool *replaced)
+/* A new entry for @id, not linked; an eager one has its platform and,
+ * with @await, its health from the validator (run here, with no lock
+ * held, as tenreg's AWAIT_FIRST_VALIDATION runs outside its read side;
+ * without @await it stays PENDING until a recheck). NULL with *code set. */
+static struct entry *entry_new(struct rb *rb, const char *id, const char *url, bool lazy,
+                               bool await, int *code)
 {
-    struct rb *rb = impl;
     size_t id_len = strlen(id);
+    *code = TENREG_EINVAL;
     if (id_len == 0 || id_len > TENREG_ID_MAX)
-        return TENREG_EINVAL;
+        return NULL;
     struct entry *ne = calloc(1, sizeof *ne);
+    *code = TENREG_ENOMEM;
     if (ne == NULL)
-        return TENREG_ENOMEM;
+        return NULL;
     if (tenreg_normalize_host(url, strlen(url), ne->key, sizeof ne->key, &ne->key_len) != 0) {
         free(ne);
-        return TENREG_EINVAL;
+        *code = TENREG_EINVAL;
+        return NULL;
     }
     ne->id = strdup(id);
     ne->url = strdup(url);
@@ -302,14 +309,22 @@ static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool a
         ne->platform = demo_platform_new(rb->demo, id);
     if (ne->id == NULL || ne->url == NULL || (!lazy && ne->platform == NULL)) {
         entry_free(rb, ne);
-        return TENREG_ENOMEM;
+        return NULL;
     }
-    /* Eager: validate before publishing, outside the lock (as tenreg's
-     * AWAIT_FIRST_VALIDATION does outside its read side); without @await
-     * it stays PENDING until a recheck. */
     if (!lazy && await)
         ne->health = demo_validator(rb->demo, id, url) > 0 ? TENREG_HEALTHY : TENREG_DISABLED;
+    *code = 0;
+    return ne;
+}
 
+static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool await,
+                  bool *replaced)
+{
+    struct rb *rb = impl;
+    int code;
+    struct entry *ne = entry_new(rb, id, url, lazy, await, &code);
+    if (ne == NULL)
+        return code;
     pthread_rwlock_wrlock(&rb->lock);
     struct entry *holder = find_host(rb, ne->key, ne->key_len);
     if (holder != NULL && strcmp(holder->id, id) != 0) {
@@ -335,6 +350,125 @@ static int rb_add(void *impl, const char *id, const char *url, bool lazy, bool a
     if (old != NULL)
         entry_free(rb, old);
     return 0;
+}
+
+/* Equal neighbours after sorting: two tenants with one host key (or id). */
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_duplicate(const char **v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_key);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i - 1], v[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The whole set as one change: the new entries are made and validated with
+ * no lock held, the new table's buckets allocated, the set checked (ids and
+ * host keys distinct, every kept id present); then, under the write lock,
+ * the kept entries (as they are: health, platform, a build in flight) and
+ * the new ones are linked into the new buckets and the tables swapped.
+ * A reader holds the read lock for its whole lookup, so it sees the old
+ * table or the new one. The entries left behind are freed after the
+ * write lock is released, when no reader can hold them. Only the admin
+ * caller adds, removes or relinks entries (the builder thread only sets a
+ * platform and a health, under the write lock), so the kept entries found
+ * under the read lock are still there, with the same key, under the write
+ * lock.
+ */
+static int rb_reload(void *impl, const struct reload_op *ops, size_t n, size_t *failed)
+{
+    struct rb *rb = impl;
+    *failed = SIZE_MAX;
+    struct entry **e = calloc(n ? n : 1, sizeof *e);
+    const char **keys = malloc((n ? n : 1) * sizeof *keys);
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    struct entry **dead = NULL, **by_host = NULL, **by_id = NULL;
+    int code = e != NULL && keys != NULL && ids != NULL ? 0 : TENREG_ENOMEM;
+    for (size_t i = 0; code == 0 && i < n; i++) {
+        if (ops[i].kind == RELOAD_ADD_HOSTS || ops[i].nhosts > 0)
+            code = TENREG_EINVAL;   /* one host per tenant */
+        else if (ops[i].kind == RELOAD_REGISTER)
+            e[i] = entry_new(rb, ops[i].id, ops[i].url, ops[i].lazy, true, &code);
+        if (code != 0)
+            *failed = i;
+    }
+    if (code == 0) {
+        pthread_rwlock_rdlock(&rb->lock);
+        for (size_t i = 0; code == 0 && i < n; i++) {
+            if (ops[i].kind != RELOAD_KEEP)
+                continue;
+            struct entry *k = find_id(rb, ops[i].id);
+            if (k == NULL)
+                code = TENREG_ENOENT;
+            else
+                keys[i] = k->key;
+        }
+        size_t count = rb->count;
+        pthread_rwlock_unlock(&rb->lock);
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = ops[i].id;
+            if (ops[i].kind != RELOAD_KEEP)
+                keys[i] = e[i]->key;
+        }
+        if (code == 0 && (has_duplicate(ids, n) || has_duplicate(keys, n)))
+            code = TENREG_EEXIST;
+        size_t buckets = rb->mask + 1;
+        while (buckets < n * 2 && buckets < ((size_t)1 << 30))
+            buckets *= 2;
+        if (code == 0) {
+            dead = malloc((count ? count : 1) * sizeof *dead);
+            by_host = calloc(buckets, sizeof *by_host);
+            by_id = calloc(buckets, sizeof *by_id);
+            if (dead == NULL || by_host == NULL || by_id == NULL)
+                code = TENREG_ENOMEM;
+        }
+        if (code == 0) {
+            size_t ndead = 0;
+            pthread_rwlock_wrlock(&rb->lock);
+            for (size_t i = 0; i < n; i++)
+                if (ops[i].kind == RELOAD_KEEP)
+                    (e[i] = find_id(rb, ops[i].id))->kept = true;
+            for (size_t b = 0; b <= rb->mask; b++)
+                for (struct entry *x = rb->by_id[b]; x != NULL; x = x->next_id)
+                    if (!x->kept)
+                        dead[ndead++] = x;
+            struct entry **oh = rb->by_host, **oi = rb->by_id;
+            rb->by_host = by_host;
+            rb->by_id = by_id;
+            rb->mask = buckets - 1;
+            for (size_t i = 0; i < n; i++) {
+                if (ops[i].kind != RELOAD_KEEP)
+                    e[i]->gen = ++rb->next_gen;
+                e[i]->kept = false;
+                link_host(rb, e[i]);
+                link_id(rb, e[i]);
+            }
+            rb->count = n;
+            pthread_rwlock_unlock(&rb->lock);
+            for (size_t i = 0; i < ndead; i++)
+                entry_free(rb, dead[i]);
+            free(oh);
+            free(oi);
+            by_host = by_id = NULL;
+        }
+    }
+    if (code != 0 && e != NULL)
+        for (size_t i = 0; i < n; i++)
+            if (ops[i].kind == RELOAD_REGISTER && e[i] != NULL)
+                entry_free(rb, e[i]);   /* never published */
+    free(e);
+    free(keys);
+    free(ids);
+    free(dead);
+    free(by_host);
+    free(by_id);
+    return code;
 }
 
 static int rb_remove(void *impl, const char *id)
@@ -522,6 +656,7 @@ int backend_rwlock_new(struct demo *demo, size_t expected, struct backend *out)
         .foreach = rb_foreach,
         .status = rb_status,
         .foreach_host = rb_foreach_host,
+        .reload = rb_reload,
         .destroy = rb_destroy,
     };
     return 0;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "backend.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ static int tb_add(void *impl, const char *id, const char *url, bool lazy, bool a
 {
     struct tb *tb = impl;
     tenreg_health h;
-    /* Only the admin thread registers, so this answer cannot go stale
+    /* Only admin calls register, one at a time (the caller serializes
+     * them: the reloader's lock), so this answer cannot go stale
      * before the register below. */
     *replaced = tenreg_health_of(tb->reg, id, &h) == 0;
     if (lazy)
@@ -112,6 +114,59 @@ static int tb_remove_host(void *impl, const char *id, const char *host)
 static int tb_foreach_host(void *impl, const char *id, backend_host_fn fn, void *ctx)
 {
     return tenreg_foreach_host(((struct tb *)impl)->reg, id, fn, ctx);
+}
+
+/*
+ * One batch, committed with TENREG_BATCH_REPLACE_ALL. A commit that fails
+ * leaves every platform of the batch ours: they are freed here. The
+ * eager tenants it registered are pending when it returns (a batch
+ * registration takes no TENREG_AWAIT_FIRST_VALIDATION): each is rechecked
+ * now, as tb_add's await would, so it answers healthy (or disabled) as
+ * soon as its check ends - but from the commit until then its hosts
+ * answer 503 "unserved".
+ */
+static int tb_reload(void *impl, const struct reload_op *ops, size_t n, size_t *failed)
+{
+    struct tb *tb = impl;
+    *failed = SIZE_MAX;
+    tenreg_batch *bt;
+    int r = tenreg_batch_new(tb->reg, &bt);
+    if (r != 0)
+        return r;
+    void **plat = calloc(n ? n : 1, sizeof *plat);
+    if (plat == NULL) {
+        tenreg_batch_free(bt);
+        return TENREG_ENOMEM;
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const struct reload_op *op = &ops[i];
+        if (op->kind == RELOAD_KEEP) {
+            r = tenreg_batch_keep(bt, op->id);
+        } else if (op->kind == RELOAD_REGISTER && op->lazy) {
+            r = tenreg_batch_register_lazy(bt, op->id, op->url, demo_factory, tb->demo);
+        } else if (op->kind == RELOAD_REGISTER) {
+            plat[i] = demo_platform_new(tb->demo, op->id);
+            r = plat[i] == NULL ? TENREG_ENOMEM
+                                : tenreg_batch_register(bt, op->id, op->url, plat[i]);
+        }
+        for (size_t h = 0; r == 0 && op->kind != RELOAD_KEEP && h < op->nhosts; h++)
+            r = tenreg_batch_add_host(bt, op->id, op->hosts[h]);
+        if (r != 0)
+            *failed = i;
+    }
+    if (r == 0)
+        r = tenreg_batch_commit(bt, TENREG_BATCH_REPLACE_ALL);
+    tenreg_batch_free(bt);
+    for (size_t i = 0; r != 0 && i < n; i++)
+        if (plat[i] != NULL)
+            demo_platform_free(tb->demo, plat[i]);  /* refused: still ours */
+    free(plat);
+    if (r != 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].kind == RELOAD_REGISTER && !ops[i].lazy)
+            tenreg_recheck(tb->reg, ops[i].id);     /* EVALIDATOR: disabled, as awaited */
+    return 0;
 }
 
 static void tb_destroy(void *impl)
@@ -233,6 +288,7 @@ int backend_tenreg_new(struct demo *demo, size_t expected, const struct backend_
         .add_host = tb_add_host,
         .remove_host = tb_remove_host,
         .foreach_host = tb_foreach_host,
+        .reload = tb_reload,
         .destroy = tb_destroy,
     };
     return 0;

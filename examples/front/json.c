@@ -3,11 +3,8 @@
 
 #include <string.h>
 
-struct reader {
-    const char *p, *end;
-    char *out, *out_end;        /* decoded strings go to json_object.buf */
-    const char *reason;
-};
+/* The flat reader and the pull reader share this state (json.h). */
+#define reader json_reader
 
 static void skip_ws(struct reader *r)
 {
@@ -210,4 +207,107 @@ const struct json_field *json_get(const struct json_object *o, const char *key)
         if (strcmp(o->f[i].key, key) == 0)
             return &o->f[i];
     return NULL;
+}
+
+/* ---- the pull reader (json.h) ------------------------------------------- */
+
+void json_reader_init(struct json_reader *r, const char *in, size_t len, char *arena, size_t cap)
+{
+    *r = (struct json_reader){in, in + len, arena, arena + cap, NULL};
+}
+
+static bool fail(struct json_reader *r, const char *reason)
+{
+    if (r->reason == NULL)
+        r->reason = reason;
+    return false;
+}
+
+enum json_kind json_peek(struct json_reader *r)
+{
+    skip_ws(r);
+    if (r->p >= r->end)
+        return JSON_K_END;
+    switch (*r->p) {
+    case '"': return JSON_K_STRING;
+    case 't': case 'f': return JSON_K_BOOL;
+    case '{': return JSON_K_OBJECT;
+    case '[': return JSON_K_ARRAY;
+    default: return JSON_K_OTHER;
+    }
+}
+
+bool json_open(struct json_reader *r, char open)
+{
+    skip_ws(r);
+    if (r->p >= r->end || *r->p != open)
+        return fail(r, open == '{' ? "expected an object" : "expected an array");
+    r->p++;
+    return true;
+}
+
+bool json_next(struct json_reader *r, char close, bool *first, bool *more)
+{
+    skip_ws(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        *more = false;
+        return true;
+    }
+    if (!*first) {
+        if (r->p >= r->end || *r->p != ',')
+            return fail(r, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+        r->p++;
+        skip_ws(r);
+        if (r->p < r->end && *r->p == close)
+            return fail(r, "trailing comma");
+    }
+    if (r->p >= r->end)
+        return fail(r, "unexpected end of the body");
+    *first = false;
+    *more = true;
+    return true;
+}
+
+bool json_key(struct json_reader *r, const char **key)
+{
+    size_t len;
+    skip_ws(r);
+    if (r->p >= r->end || *r->p != '"')
+        return fail(r, "expected a member name");
+    if (!read_string(r, key, &len))
+        return false;
+    skip_ws(r);
+    if (r->p >= r->end || *r->p != ':')
+        return fail(r, "expected ':'");
+    r->p++;
+    return true;
+}
+
+bool json_string(struct json_reader *r, const char **s, size_t *len)
+{
+    skip_ws(r);
+    if (r->p >= r->end || *r->p != '"')
+        return fail(r, "expected a string");
+    return read_string(r, s, len);
+}
+
+bool json_bool(struct json_reader *r, bool *b)
+{
+    skip_ws(r);
+    if (literal(r, "true"))
+        *b = true;
+    else if (literal(r, "false"))
+        *b = false;
+    else
+        return fail(r, "expected true or false");
+    return true;
+}
+
+bool json_finish(struct json_reader *r)
+{
+    skip_ws(r);
+    if (r->p != r->end)
+        return fail(r, "trailing bytes after the object");
+    return true;
 }

@@ -40,4 +40,39 @@ bool json_parse_flat(const char *in, size_t len, struct json_object *out, const 
 /* The field named @key, or NULL. */
 const struct json_field *json_get(const struct json_object *o, const char *key);
 
+/*
+ * A pull reader for the one nested body, PUT /tenants's tenant set
+ *   {"tenants":[{"id":"..","agent_url":"..","lazy":true,"hosts":["..",..]},..]}
+ * The caller walks the structure it expects; anything else is an error
+ * with a reason (r->reason, the first one). Strings follow the flat
+ * reader's rules (\u limited to printable ASCII, no control bytes) and are
+ * decoded into the caller's arena: a body of LEN bytes never needs more
+ * than LEN + 1. Numbers and null are not read at all; nothing recurses.
+ */
+struct json_reader {
+    const char *p, *end;
+    char *out, *out_end;        /* decoded strings go here */
+    const char *reason;
+};
+
+enum json_kind { JSON_K_STRING, JSON_K_BOOL, JSON_K_OBJECT, JSON_K_ARRAY, JSON_K_OTHER,
+                 JSON_K_END };
+
+void json_reader_init(struct json_reader *r, const char *in, size_t len, char *arena,
+                      size_t cap);
+/* What the next value is (whitespace skipped), without reading it. */
+enum json_kind json_peek(struct json_reader *r);
+/* Reads '{' or '[' (@open). */
+bool json_open(struct json_reader *r, char open);
+/* Between the members of an object (@close '}') or the elements of an
+ * array (']'): set *first = true after json_open, then call before each
+ * member; *more false means @close was read. */
+bool json_next(struct json_reader *r, char close, bool *first, bool *more);
+/* A member name and its ':'. */
+bool json_key(struct json_reader *r, const char **key);
+bool json_string(struct json_reader *r, const char **s, size_t *len);
+bool json_bool(struct json_reader *r, bool *b);
+/* Nothing but whitespace left. */
+bool json_finish(struct json_reader *r);
+
 #endif

@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "demo.h"
 #include "front.h"
+#include "reload.h"
 #include "server.h"
 #include "tenants_file.h"
 
@@ -30,7 +31,8 @@ static const char usage[] =
     "  --admin-port N        admin port (default 8081; 0 = ephemeral)\n"
     "  --admin-bind ADDR     admin address; only 127.0.0.1 is accepted\n"
     "  --threads N           front worker threads (default: online CPUs)\n"
-    "  --tenants FILE        tenant_id,agent_url[,lazy] lines loaded at start\n"
+    "  --tenants FILE        tenant_id,agent_url[,lazy][,host=HOST]... lines, loaded at\n"
+    "                        start and again, as one change, on SIGHUP\n"
     "  --factory-delay-ms N  the demo factory sleeps N ms (default 100)\n"
     "  --backend tenreg|rwlock  lookup implementation (default tenreg)\n"
     "  --idle-timeout-s N    close keep-alive connections idle N s (default 30)\n"
@@ -50,6 +52,9 @@ static const char usage[] =
     "Every tenreg event (registered, unregistered, health, built, build_failed) is\n"
     "logged as one line on stderr: \"tenreg-front: event KIND tenant=ID from=H to=H\n"
     "verdict=V reason=\\\"...\\\" at=ISO8601\".\n"
+    "SIGHUP reloads --tenants FILE (PUT /tenants does the same with a JSON set): tenants\n"
+    "whose line is unchanged are kept as they are, the rest registered, tenants not in\n"
+    "the file unregistered, all as one change; a bad file changes nothing.\n"
     "Exit status: 0 after SIGINT/SIGTERM with every platform freed, 1 bad tenants\n"
     "file, 2 usage error or a port in use, 3 runtime failure.\n";
 
@@ -212,18 +217,51 @@ static size_t front_conn_limit(unsigned threads)
     return (size_t)(rl.rlim_cur - reserve);
 }
 
+/*
+ * SIGHUP, received by sigwait on the main thread (never a handler): the
+ * tenants file again, whole, as one change, under the reloader's lock (so
+ * never beside an admin request or PUT /tenants). Signals that arrive
+ * meanwhile stay pending and make one more reload.
+ */
+static void reload_on_sighup(struct reloader *r, struct backend *b, const char *path)
+{
+    if (path == NULL) {
+        fprintf(stderr, "tenreg-front: SIGHUP: no --tenants file to reload\n");
+        return;
+    }
+    struct reload_summary sum;
+    pthread_mutex_lock(&r->lock);
+    b->thread_start(b->impl);
+    int rc = tenants_file_load(r, path, &sum);
+    b->thread_stop(b->impl);
+    if (rc == 0)
+        r->ok++;
+    else
+        r->failed++;
+    pthread_mutex_unlock(&r->lock);
+    if (rc == 0) {
+        char line[160];
+        reload_summary_format(&sum, line, sizeof line);
+        fprintf(stderr, "tenreg-front: SIGHUP: reloaded %s: %s\n", path, line);
+    } else {
+        fprintf(stderr, "tenreg-front: SIGHUP: reload of %s failed; nothing changed\n", path);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
 
-    /* Block the stop signals before any thread starts so that every thread
-     * inherits the mask and only sigwait below receives them. */
+    /* Block the stop and reload signals before any thread starts so that
+     * every thread inherits the mask and only sigwait below receives them:
+     * a reload runs on this thread, never in a signal handler. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -243,23 +281,33 @@ int main(int argc, char **argv)
                 tenreg_strerror(r));
         return 3;
     }
-    /* The loader's admin calls run on this thread; register it like the
-     * admin thread so tenreg's health_of does not do it implicitly. */
-    b.thread_start(b.impl);
-    long loaded = 0;
-    if (o.tenants != NULL && (loaded = tenants_file_load(&b, o.tenants)) < 0) {
+    /* The file is loaded as every reload is (tenants_file.h), into the
+     * empty registry. The loader's admin calls run on this thread;
+     * register it like the admin thread so tenreg's health_of does not do
+     * it implicitly. */
+    static struct reloader reloader;
+    reloader_init(&reloader, &b, demo);
+    struct reload_summary sum = {0};
+    if (o.tenants != NULL) {
+        pthread_mutex_lock(&reloader.lock);
+        b.thread_start(b.impl);
+        int lr = tenants_file_load(&reloader, o.tenants, &sum);
         b.thread_stop(b.impl);
-        b.destroy(b.impl);
-        int st = check_platforms(demo) ? 1 : 3;
-        demo_free(demo);
-        return st;
+        pthread_mutex_unlock(&reloader.lock);
+        if (lr != 0) {
+            b.destroy(b.impl);
+            reloader_fini(&reloader);
+            int st = check_platforms(demo) ? 1 : 3;
+            demo_free(demo);
+            return st;
+        }
     }
-    b.thread_stop(b.impl);
+    long loaded = (long)sum.tenants;
 
     struct front front;
     struct server_handler fh, ah;
     static struct server_counters front_conns, admin_conns;
-    struct admin admin = {.backend = &b, .demo = demo, .front = &front,
+    struct admin admin = {.backend = &b, .reloader = &reloader, .demo = demo, .front = &front,
                           .front_conns = &front_conns, .admin_conns = &admin_conns};
     struct server *fs = NULL, *as = NULL;
     uint16_t fport = 0, aport = 0;
@@ -302,8 +350,9 @@ int main(int argc, char **argv)
         goto stop;
     }
 
-    int sig;
-    sigwait(&stop, &sig);
+    int sig = 0;
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
+        reload_on_sighup(&reloader, &b, o.tenants);
     fprintf(stderr, "tenreg-front: signal %d, stopping\n", sig);
 
 stop:
@@ -312,6 +361,7 @@ stop:
     front_fini(&front);
 out:
     b.destroy(b.impl);
+    reloader_fini(&reloader);
     if (!check_platforms(demo))
         status = 3;
     demo_free(demo);

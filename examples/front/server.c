@@ -411,9 +411,10 @@ static void conn_process(struct worker *w, struct conn *c)
             reject(w, c, (int)-r, req.error, 0);
             break;
         }
-        if (req.content_length > s->h.max_body) {
+        size_t limit = s->h.body_limit != NULL ? s->h.body_limit(s->h.ctx, &req) : s->h.max_body;
+        if (req.content_length > limit) {
             char why[64];
-            snprintf(why, sizeof why, "body over %zu bytes", s->h.max_body);
+            snprintf(why, sizeof why, "body over %zu bytes", limit);
             reject(w, c, 413, why, req.head ? HTTP_HEAD_ONLY : 0);
             break;
         }

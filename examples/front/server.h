@@ -60,6 +60,9 @@ struct server_counters {
 struct server_handler {
     void *ctx;
     size_t max_body;            /* larger Content-Length: 413 and close */
+    /* Optional: the limit for one request instead (its head parsed, its
+     * body not read yet), for a route that takes larger bodies. */
+    size_t (*body_limit)(void *ctx, const struct http_request *req);
     unsigned idle_timeout_s;    /* keep-alive connection with nothing to do; 0 = 30 */
     unsigned request_timeout_s; /* a request still incomplete this long after its
                                    first byte (slowloris); 0 = 10 */

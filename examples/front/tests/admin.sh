@@ -97,8 +97,8 @@ big=$(head -c 5000 /dev/zero | tr '\0' 'a')
 r=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary "{\"id\":\"$big\"}" "$ADMIN/tenants")
 expect "413 for a body over 4 KiB" 413 "$r"
-expect_match "405 with Allow" '^405 ' "$(admin PUT /tenants '{}')"
-expect_match "Allow header lists methods" 'Allow: GET, HEAD, POST' \
+expect_match "405 with Allow" '^405 ' "$(admin PATCH /tenants '{}')"
+expect_match "Allow header lists methods" 'Allow: GET, HEAD, POST, PUT' \
     "$(curl -s -i -X PATCH "$ADMIN/tenants" | tr -d '\r')"
 expect "404 for an unknown path" '404 {"error":"no such path"}' "$(admin GET /nope)"
 expect "404 for an unknown action" '404 {"error":"no such path"}' "$(admin POST /tenants/orca/explode '{}')"
