@@ -517,7 +517,12 @@ TENREG_API int tenreg_batch_keep(tenreg_batch *b, const char *tenant_id);
  * grace period, which the caller waits for (the only admin call that does):
  * readers never wait, other admin calls that change the registry wait for
  * the commit to finish (docs/design.md §5.14). A commit is linearizable
- * against single admin calls and other commits.
+ * against single admin calls and other commits. memb flavor: the commit
+ * then waits for a second grace period and frees what it replaced (records,
+ * and through platform_free the platforms of tenants it replaced or
+ * unregistered) on the calling thread before it returns; its grace periods
+ * wait for the reader threads (tenreg_thread_register) without
+ * interrupting them (docs/design.md §5.14). QSBR: those go to call_rcu.
  * Context: admin call, outside any read section; callbacks included.
  */
 TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags);
@@ -619,7 +624,9 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
  * pair with tenreg_thread_unregister() before the thread exits. Nesting is
  * counted. In the QSBR flavor the thread starts online. A thread the
  * application registered with liburcu itself is used as it is: tenreg
- * never registers or unregisters it.
+ * never registers or unregisters it, but must know it (memb: batch commits
+ * wait for the sections of the threads tenreg knows, liburcu's own
+ * rcu_read_lock sections included), so it too calls this first.
  */
 TENREG_API void tenreg_thread_register(void);
 /** tenreg_thread_unregister - undo tenreg_thread_register(); outside a read section. */

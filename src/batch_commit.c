@@ -51,6 +51,7 @@ struct plan {
     struct tenreg *reg;
     struct swap_block *swaps;
     uint8_t *swap_tab;                /* per swap: its table */
+    size_t *slot_at;                  /* per swap: its slot (a hint: tenreg__table_replace_at) */
     size_t n_swaps, swap_cap;
     uint32_t *kmap;                   /* (table, key) -> swap index + 1 */
     size_t kmap_cap;
@@ -118,6 +119,7 @@ static void swap_add(struct plan *p, int tab, tenreg__ent old, tenreg__ent new, 
     uint32_t k = (uint32_t)p->n_swaps++;
     p->swaps->s[k] = (struct tenreg__swap){.old = old, .new = new, .epoch = 0};
     p->swap_tab[k] = (uint8_t)tab;
+    p->slot_at[k] = SIZE_MAX;
     size_t mask = p->kmap_cap - 1, i = h & mask;
     while (p->kmap[i])
         i = (i + 1) & mask;
@@ -149,9 +151,11 @@ enum { ADDED, ALREADY_HELD };
  * (@tab, key of @e) goes to @owner: the new side of the swap of a key that
  * leaves, or a new swap; ALREADY_HELD when @owner holds it already (or the
  * batch gave it to @owner before); TENREG_EEXIST when another tenant would
- * hold it too.
+ * hold it too. @holder_known: who holds the key in the table now, when the
+ * caller looked it up already (NULL: look it up).
  */
-static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg__tenant *owner)
+static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg__tenant *owner,
+                    const tenreg__ent *holder_known)
 {
     size_t len;
     const char *k = ent_key(tab, e, &len);
@@ -166,11 +170,49 @@ static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg_
     }
     /* No swap: whoever holds it now keeps it (the exact key only: a
      * pattern of another tenant does not hold a host). */
-    tenreg__ent holder = tenreg__table_find(table_of(p->reg, tab), k, len);
+    tenreg__ent holder = holder_known ? *holder_known : tenreg__table_find(table_of(p->reg, tab), k, len);
     if (holder)
         return tenreg__ent_owner(holder) == owner ? ALREADY_HELD : TENREG_EEXIST;
     swap_add(p, tab, 0, e, h);
     return ADDED;
+}
+
+/*
+ * The keys of the next TENREG__FIND_GROUP new registrations from name
+ * *@next on. Their host keys' holders are looked up together, so that
+ * their misses overlap (the tables do not change while the plan runs);
+ * their ids need no lookup: an id some tenant holds is a name that leaves,
+ * whose swap plan_removal made, and find_current found no holder for the
+ * others.
+ */
+static int plan_new_group(struct plan *p, size_t *next)
+{
+    struct tenreg_batch *b = p->b;
+    struct tenreg__tenant *f[TENREG__FIND_GROUP];
+    const char *keys[TENREG__FIND_GROUP];
+    size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP], n = 0, i = *next;
+    tenreg__ent held[TENREG__FIND_GROUP];
+    for (; i < b->n_names && n < TENREG__FIND_GROUP; i++) {
+        if (b->names[i].state != TENREG__NAME_NEW)
+            continue;
+        f[n] = b->fresh[b->names[i].fresh];
+        keys[n] = ent_key(TAB_HOST, tenreg__ent_of_record(f[n]->rec), &lens[n]);
+        n++;
+    }
+    *next = i;
+    if (n)
+        tenreg__table_find_group(&p->reg->by_host, keys, lens, n, held, at);
+    const tenreg__ent none = 0;
+    for (size_t k = 0; k < n; k++) {
+        tenreg__ent rec = tenreg__ent_of_record(f[k]->rec);
+        int rc = plan_key(p, TAB_ID, rec, f[k], &none);
+        if (rc == ADDED)
+            rc = plan_key(p, TAB_HOST, rec, f[k], &held[k]);
+        p->n_new++;
+        if (rc != ADDED)
+            return rc == ALREADY_HELD ? TENREG_EEXIST : rc;
+    }
+    return TENREG_OK;
 }
 
 /* ---- plan ---------------------------------------------------------------- */
@@ -344,13 +386,14 @@ static int alloc_maps(struct plan *p)
         p->swaps->cap = p->swap_cap;
     }
     p->swap_tab = tenreg__alloc(p->reg, p->swap_cap);
+    p->slot_at = tenreg__alloc(p->reg, p->swap_cap * sizeof(*p->slot_at));
     p->kmap = tenreg__alloc(p->reg, kcap * sizeof(*p->kmap));
     if (p->kmap)
         p->kmap_cap = kcap;
     p->made = adds ? tenreg__alloc(p->reg, adds * sizeof(*p->made)) : NULL;
     if (p->made)
         p->cap_made = adds;
-    if (!p->swaps || !p->swap_tab || !p->kmap || (adds && !p->made))
+    if (!p->swaps || !p->swap_tab || !p->slot_at || !p->kmap || (adds && !p->made))
         return TENREG_ENOMEM;
     memset(p->kmap, 0, kcap * sizeof(*p->kmap));
     return TENREG_OK;
@@ -385,7 +428,7 @@ static int plan_adds(struct plan *p, struct tenreg__name *n)
             tenreg__alias_new(p->reg, text, op->text_len, op->pattern, owner->rec);
         if (!al)
             return TENREG_ENOMEM;
-        int rc = plan_key(p, tab_of_alias(al), tenreg__ent_of_alias(al), owner);
+        int rc = plan_key(p, tab_of_alias(al), tenreg__ent_of_alias(al), owner, NULL);
         if (rc == ALREADY_HELD) {
             tenreg__alias_drop(al);
             continue;
@@ -417,18 +460,8 @@ static int plan(struct plan *p, unsigned flags)
             plan_removal(p, b->names[i].cur);
     for (size_t i = 0; i < p->n_unnamed; i++)
         plan_removal(p, p->unnamed[i]);
-    for (size_t i = 0; i < b->n_names && rc == TENREG_OK; i++) {
-        struct tenreg__name *n = &b->names[i];
-        if (n->state != TENREG__NAME_NEW)
-            continue;
-        struct tenreg__tenant *f = b->fresh[n->fresh];
-        tenreg__ent rec = tenreg__ent_of_record(f->rec);
-        rc = plan_key(p, TAB_ID, rec, f);
-        if (rc == ADDED)
-            rc = plan_key(p, TAB_HOST, rec, f);
-        rc = rc == ADDED ? TENREG_OK : rc == ALREADY_HELD ? TENREG_EEXIST : rc;
-        p->n_new++;
-    }
+    for (size_t i = 0; i < b->n_names && rc == TENREG_OK;)
+        rc = plan_new_group(p, &i);
     for (size_t i = 0; i < b->n_names && rc == TENREG_OK; i++)
         rc = plan_adds(p, &b->names[i]);
     for (int tab = 0; tab < N_TABS && rc == TENREG_OK; tab++)
@@ -461,6 +494,8 @@ static void plan_free(struct plan *p, bool failed)
     }
     if (p->swap_tab)
         tenreg__dealloc(reg, p->swap_tab, p->swap_cap);
+    if (p->slot_at)
+        tenreg__dealloc(reg, p->slot_at, p->swap_cap * sizeof(*p->slot_at));
     if (p->kmap)
         tenreg__dealloc(reg, p->kmap, p->kmap_cap * sizeof(*p->kmap));
     if (p->made)
@@ -470,6 +505,31 @@ static void plan_free(struct plan *p, bool failed)
 }
 
 /* ---- install, finalize ------------------------------------------------------ */
+
+/* The slot of every swap's old side, a group at a time per table so that
+ * their misses overlap: install then stores without probing. Before the
+ * epoch lock: nothing may move the entries (write_lock), and an insert of
+ * install that re-keys a table only makes the later hints miss. */
+static void locate_old_sides(struct plan *p)
+{
+    for (size_t base = 0; base < p->n_swaps; base += TENREG__FIND_GROUP) {
+        size_t end = p->n_swaps - base < TENREG__FIND_GROUP ? p->n_swaps : base + TENREG__FIND_GROUP;
+        for (int tab = 0; tab < N_TABS; tab++) {
+            tenreg__ent ents[TENREG__FIND_GROUP];
+            size_t idx[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP], n = 0;
+            for (size_t i = base; i < end; i++)
+                if (p->swap_tab[i] == tab && p->swaps->s[i].old) {
+                    ents[n] = p->swaps->s[i].old;
+                    idx[n++] = i;
+                }
+            if (!n)
+                continue;
+            tenreg__table_locate(table_of(p->reg, tab), ents, n, at);
+            for (size_t k = 0; k < n; k++)
+                p->slot_at[idx[k]] = at[k];
+        }
+    }
+}
 
 static void install(struct plan *p)
 {
@@ -489,16 +549,15 @@ static void install(struct plan *p)
             tenreg__tenant_ref(f);
             f->registered_at_ns = tenreg__realtime_ns();
         }
+    locate_old_sides(p);
     uint64_t epoch = tenreg__epoch_begin();
     for (size_t i = 0; i < p->n_swaps; i++) {
         struct tenreg__swap *sw = &p->swaps->s[i];
         struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
         sw->epoch = epoch;
         /* The slot's release store publishes the swap whole. */
-        if (sw->old)
-            tenreg__table_replace(t, sw->old, tenreg__ent_of_swap(sw));
-        else
-            tenreg__table_insert(t, tenreg__ent_of_swap(sw));
+        p->slot_at[i] = sw->old ? tenreg__table_replace_at(t, p->slot_at[i], sw->old, tenreg__ent_of_swap(sw))
+                                : tenreg__table_insert_at(t, tenreg__ent_of_swap(sw));
     }
     tenreg__epoch_end();
     /* The alias arrays are the writers' (readers go through slots). */
@@ -553,15 +612,17 @@ static void finalize(struct plan *p)
 {
     struct tenreg *reg = p->reg;
     struct tenreg_batch *b = p->b;
-    /* Everything retired from here on goes with the swaps' one call_rcu. */
+    /* Everything retired from here on goes with the swaps, after one grace
+     * period (tenreg_batch_commit). */
     tenreg__rcu_collect_begin(&p->swaps->retired);
     for (size_t i = 0; i < p->n_swaps; i++) {
         const struct tenreg__swap *sw = &p->swaps->s[i];
         struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
+        /* The slot install put the swap in (nothing moved it since). */
         if (sw->new)
-            tenreg__table_replace(t, tenreg__ent_of_swap(sw), sw->new);
+            tenreg__table_replace_at(t, p->slot_at[i], tenreg__ent_of_swap(sw), sw->new);
         else
-            tenreg__table_remove(t, tenreg__ent_of_swap(sw));
+            tenreg__table_remove_at(t, p->slot_at[i], tenreg__ent_of_swap(sw));
     }
     /* Events in batch order, each at the op that decided its id, with the
      * health the old registration had. */
@@ -590,9 +651,6 @@ static void finalize(struct plan *p)
         end_one(reg, t, false);
     }
     tenreg__rcu_collect_end();
-    TENREG__DEFERRED(reg, 1);
-    tenreg__call_rcu(&p->swaps->rcu, swaps_free_cb);
-    p->swaps = NULL;
 }
 
 /* Registrations the batch made and unregistered again: never published,
@@ -640,6 +698,12 @@ TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
     tenreg__futex_wake_all(&reg->committing);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
+    /* The swaps and what finalize retired: memb waits here for a polite
+     * grace period and frees them (grace.h: liburcu's call_rcu thread would
+     * wait for it with synchronize_rcu); QSBR hands them to call_rcu. */
+    TENREG__DEFERRED(reg, 1);
+    tenreg__rcu_retire_here(&p.swaps->rcu, swaps_free_cb);
+    p.swaps = NULL;
     b->committed = true;
     plan_free(&p, false);
     free_orphans(b);

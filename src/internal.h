@@ -133,10 +133,17 @@ bool tenreg__rcu_thread_known(void);
 /* Whether this thread is inside a read section (tenreg's or, memb, the
  * adopter's own rcu_read_lock). */
 bool tenreg__rcu_inside(void);
-/* Waits for a grace period (synchronize_rcu): outside any read section,
+/* Waits for a grace period (memb: polite first, grace.h; QSBR:
+ * synchronize_rcu): outside any read section,
  * holding no lock that a reader or writer may wait for (QSBR: offline for
  * the wait). Only batch commits wait for one (docs/design.md §5.14). */
 void tenreg__rcu_synchronize(void);
+/* What a batch commit retires, freed by @cb after a grace period. memb: the
+ * caller waits for one (tenreg__rcu_synchronize, polite: grace.h) and runs
+ * @cb itself, so that liburcu's call_rcu thread does not wait for one with
+ * synchronize_rcu; QSBR: tenreg__call_rcu. Same conditions as
+ * tenreg__rcu_synchronize. */
+void tenreg__rcu_retire_here(struct rcu_head *head, void (*cb)(struct rcu_head *));
 
 /* Batch epochs (docs/design.md §5.14). A process-wide counter, bumped once
  * by every batch commit; each thread pins its value when a read section
@@ -657,6 +664,17 @@ void tenreg__table_insert(struct tenreg__table *t, tenreg__ent e);
 void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent e);
 /* Turns @old's slot into a tombstone. */
 void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old);
+/* The same, for a writer that will come back to the slot (a batch commit:
+ * install, then finalize): _insert_at and _replace_at return the slot's
+ * index (SIZE_MAX: unknown, the insert re-keyed the table); _replace_at and
+ * _remove_at take such an index as a hint, checked against the slot's
+ * entry, and find the slot by hashing when it does not hold @old. */
+size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent e);
+/* The slots of @n <= TENREG__FIND_GROUP entries the table holds, their
+ * misses overlapped, into @at (SIZE_MAX: not found). Writers only. */
+void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n, size_t *at);
+size_t tenreg__table_replace_at(struct tenreg__table *t, size_t hint, tenreg__ent old, tenreg__ent e);
+void tenreg__table_remove_at(struct tenreg__table *t, size_t hint, tenreg__ent old);
 /* Calls @fn on every record of a table of records only (by_id; under
  * write_lock); a swap counts as the side this section sees. */
 void tenreg__table_each(const struct tenreg__table *t,

@@ -18,6 +18,7 @@
  * QSBR spelling of "outside any read section".
  */
 #include "internal.h"
+#include "grace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,24 @@ void tenreg__epoch_end(void)
     pthread_mutex_unlock(&epoch_lock);
 }
 
+/* memb: how deep liburcu's own nesting is (the adopter may have taken
+ * rcu_read_lock itself on a borrowed thread). */
+#ifndef TENREG_FLAVOR_QSBR
+static inline unsigned long urcu_nesting(void)
+{
+    return URCU_TLS(rcu_reader).ctr & URCU_GP_CTR_NEST_MASK;
+}
+#endif
+
+/* memb: the polite grace period's list of threads (grace.h). */
+#ifdef TENREG_FLAVOR_QSBR
+#define GP_JOIN() ((void)0)
+#define GP_LEAVE() ((void)0)
+#else
+#define GP_JOIN() tenreg__gp_join()
+#define GP_LEAVE() tenreg__gp_leave()
+#endif
+
 #ifdef TENREG__TSAN
 char tenreg__tsan_grace_period;
 char tenreg__tsan_callbacks;
@@ -84,6 +103,7 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void on_thread_exit(void *arg)
 {
     (void)arg;
+    GP_LEAVE();
     if (rcu_registered && !borrowed)
         rcu_unregister_thread();
     rcu_registered = false;
@@ -101,14 +121,18 @@ void tenreg__rcu_ensure_registered(void)
     if (TENREG__LIKELY(rcu_registered))
         return;
     rcu_registered = true;
+    pthread_once(&exit_key_once, make_exit_key);
+    /* Any non-NULL value makes the destructor run at thread exit: it
+     * unregisters the thread (unless borrowed) and, memb, takes it off the
+     * polite grace period's list. */
+    pthread_setspecific(exit_key, &rcu_registered);
     if (URCU_TLS(rcu_reader).registered) {
         borrowed = true;
+        GP_JOIN();
         return;
     }
     rcu_register_thread();
-    pthread_once(&exit_key_once, make_exit_key);
-    /* Any non-NULL value makes the destructor run at thread exit. */
-    pthread_setspecific(exit_key, &rcu_registered);
+    GP_JOIN();
 #ifdef TENREG_FLAVOR_QSBR
     /* A thread registered only for admin calls (or by a read section it
      * forgot to register for) must not hold up grace periods between
@@ -150,6 +174,7 @@ TENREG_API void tenreg_thread_unregister(void)
         return;
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     if (rcu_registered && !borrowed && admins.depth == 0 && reads.depth == 0) {
+        GP_LEAVE();
         rcu_unregister_thread();
         rcu_registered = false;
         pthread_setspecific(exit_key, NULL);
@@ -191,6 +216,10 @@ static inline void nest_exit(struct nest *n)
 {
     TENREG__TSAN_RELEASE(&tenreg__tsan_grace_period);
     rcu_read_unlock();
+#ifndef TENREG_FLAVOR_QSBR
+    if (urcu_nesting() == 0)
+        tenreg__gp_section_ended();
+#endif
     if (n->depth > 0)
         n->depth--;
 #ifdef TENREG_FLAVOR_QSBR
@@ -239,15 +268,6 @@ void tenreg__rcu_exit(void)
     nest_exit(&admins);
 }
 
-/* memb: how deep liburcu's own nesting is (the adopter may have taken
- * rcu_read_lock itself on a borrowed thread). */
-#ifndef TENREG_FLAVOR_QSBR
-static inline unsigned long urcu_nesting(void)
-{
-    return URCU_TLS(rcu_reader).ctr & URCU_GP_CTR_NEST_MASK;
-}
-#endif
-
 bool tenreg__rcu_may_sleep(void)
 {
     if (!rcu_registered || admins.depth != 0)
@@ -275,6 +295,8 @@ void tenreg__rcu_sleep_begin(void)
     rcu_thread_offline();
 #else
     rcu_read_unlock();
+    if (urcu_nesting() == 0)
+        tenreg__gp_section_ended();
 #endif
 }
 
@@ -381,6 +403,7 @@ void tenreg__rcu_run_collected(struct rcu_head *list)
 
 void tenreg__rcu_thread_stop(void)
 {
+    GP_LEAVE();
     if (rcu_registered && !borrowed) {
         rcu_unregister_thread();
         pthread_setspecific(exit_key, NULL);
@@ -402,12 +425,28 @@ void tenreg__rcu_synchronize(void)
     tenreg__rcu_ensure_registered();
     /* QSBR: an online thread waiting for a grace period would wait for itself. */
     bool online = tenreg__rcu_offline_begin();
+#ifdef TENREG_FLAVOR_QSBR
     synchronize_rcu();
+#else
+    if (!tenreg__gp_polite())
+        synchronize_rcu();
+#endif
     tenreg__rcu_offline_end(online);
     /* Every read section that began before the call has ended: what they
      * did happens before what the caller does next (TSan cannot see
      * liburcu's own ordering; tsan.h). */
     TENREG__TSAN_ACQUIRE(&tenreg__tsan_grace_period);
+}
+
+void tenreg__rcu_retire_here(struct rcu_head *head, void (*cb)(struct rcu_head *))
+{
+#ifdef TENREG_FLAVOR_QSBR
+    tenreg__call_rcu(head, cb);
+#else
+    TENREG__TSAN_RELEASE(head);
+    tenreg__rcu_synchronize();
+    cb(head);
+#endif
 }
 
 unsigned tenreg__rcu_read_depth(void)

@@ -427,7 +427,7 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
     tenreg__call_rcu(&old->rcu, slots_free_cb);
 }
 
-void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
+size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent rec)
 {
     struct tenreg__slots *a = cur_of(t);
     uint64_t hash = hash_of(t, a, rec);
@@ -438,23 +438,75 @@ void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
     if (TENREG__UNLIKELY(d > bound || max_disp_of(a) > bound) && rekey(t, rec)) {
         t->live++;
         t->used = t->live;
-        return;
+        return SIZE_MAX;
     }
     if (store_at(a, i, d, hash, rec))
         t->used++;
     t->live++;
+    return i;
+}
+
+void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
+{
+    (void)tenreg__table_insert_at(t, rec);
+}
+
+/* @e's slot: at @hint if the current array holds it there (an entry is in
+ * one slot only, so that is its slot whatever happened since the hint was
+ * taken), else found by hashing its key. */
+static struct tenreg__slot *slot_hinted(const struct tenreg__table *t, size_t hint, tenreg__ent e)
+{
+    struct tenreg__slots *a = cur_of(t);
+    if (hint <= a->mask && atomic_load_explicit(&a->s[hint].ent, memory_order_relaxed) == e)
+        return &a->s[hint];
+    return slot_of(t, e);
+}
+
+void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n, size_t *at)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    size_t mask = a->mask, md = max_disp_of(a), next[TENREG__FIND_GROUP];
+    for (size_t k = 0; k < n; k++) {
+        next[k] = hash_of(t, a, ents[k]) & mask;
+        __builtin_prefetch(&a->s[next[k]]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        at[k] = SIZE_MAX;
+        size_t i = next[k];
+        for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
+            tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+            if (x == ents[k]) {
+                at[k] = i;
+                break;
+            }
+            if (!x)
+                break;
+        }
+    }
+}
+
+size_t tenreg__table_replace_at(struct tenreg__table *t, size_t hint, tenreg__ent old, tenreg__ent e)
+{
+    struct tenreg__slot *s = slot_hinted(t, hint, old);
+    /* Release: pairs with the reader's acquire load of the slot. */
+    atomic_store_explicit(&s->ent, e, memory_order_release);
+    return (size_t)(s - cur_of(t)->s);
 }
 
 void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent e)
 {
-    /* Release: pairs with the reader's acquire load of the slot. */
-    atomic_store_explicit(&slot_of(t, old)->ent, e, memory_order_release);
+    (void)tenreg__table_replace_at(t, SIZE_MAX, old, e);
+}
+
+void tenreg__table_remove_at(struct tenreg__table *t, size_t hint, tenreg__ent old)
+{
+    atomic_store_explicit(&slot_hinted(t, hint, old)->ent, TENREG__TOMBSTONE, memory_order_release);
+    t->live--;
 }
 
 void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
 {
-    atomic_store_explicit(&slot_of(t, old)->ent, TENREG__TOMBSTONE, memory_order_release);
-    t->live--;
+    tenreg__table_remove_at(t, SIZE_MAX, old);
 }
 
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
