@@ -6,6 +6,7 @@
 #define TENREG_ANSWER_H
 
 #include "internal.h"
+#include "normalize.h"
 
 /* The answer's (id, health, platform) triple; out->matched is the
  * lookup's, set by the callers. */
@@ -42,8 +43,7 @@ static inline int answer(const struct tenreg__record *rec)
 
 static inline int host_key(const char *host, size_t len, char *key, size_t *klen)
 {
-    int rc = tenreg_normalize_host(host, len, key, TENREG_HOST_KEY_MAX + 1, klen);
-    return rc == TENREG_ENOSPC ? TENREG_EINVAL : rc;
+    return tenreg__host_key(host, len, key, klen);
 }
 
 #endif

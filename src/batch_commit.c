@@ -383,6 +383,7 @@ static int alloc_maps(struct plan *p)
     p->swaps = tenreg__alloc(p->reg, sizeof(*p->swaps) + p->swap_cap * sizeof(p->swaps->s[0]));
     if (p->swaps) {
         p->swaps->reg = p->reg;
+        p->swaps->retired = NULL;
         p->swaps->cap = p->swap_cap;
     }
     p->swap_tab = tenreg__alloc(p->reg, p->swap_cap);
@@ -535,6 +536,10 @@ static void install(struct plan *p)
 {
     struct tenreg *reg = p->reg;
     struct tenreg_batch *b = p->b;
+    /* The arrays that growing or re-keying replaces go with the swaps: a
+     * call_rcu of their own would have liburcu's call_rcu thread wait for
+     * a grace period with synchronize_rcu (grace.h). */
+    tenreg__rcu_collect_begin(&p->swaps->retired);
     for (int tab = 0; tab < N_TABS; tab++)
         tenreg__table_commit(table_of(reg, tab), p->grown[tab]);
     /* Pattern bits before the slots that need them (struct tenreg). */
@@ -560,6 +565,7 @@ static void install(struct plan *p)
                                 : tenreg__table_insert_at(t, tenreg__ent_of_swap(sw));
     }
     tenreg__epoch_end();
+    tenreg__rcu_collect_end();
     /* The alias arrays are the writers' (readers go through slots). */
     for (size_t i = 0; i < b->n_names; i++) {
         struct tenreg__name *n = &b->names[i];

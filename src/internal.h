@@ -89,8 +89,9 @@ void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *));
 /* A batch commit retires thousands of objects at once; one call_rcu each
  * would have liburcu's call_rcu thread run a grace period per handful of
  * them (memb: a membarrier IPI to every reader's CPU each time). Between
- * _begin and _end, tenreg__call_rcu on this thread only links @head into
- * *@list (its node is not in liburcu's queue, so it is ours to link);
+ * _begin and _end, tenreg__call_rcu on this thread only links @head at the
+ * end of *@list (NULL-terminated; its node is not in liburcu's queue, so it
+ * is ours to link);
  * whoever owns the list hands it to one call_rcu of its own, whose
  * callback calls tenreg__rcu_run_collected. */
 void tenreg__rcu_collect_begin(struct rcu_head **list);

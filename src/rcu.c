@@ -382,7 +382,9 @@ void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *))
 
 void tenreg__rcu_collect_begin(struct rcu_head **list)
 {
-    *list = NULL;
+    /* Appends: a list may be collected into more than once. */
+    while (*list)
+        list = (struct rcu_head **)&(*list)->next.next;
     collect_tail = list;
 }
 
