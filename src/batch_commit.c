@@ -704,11 +704,14 @@ TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
     tenreg__futex_wake_all(&reg->committing);
     tenreg__rcu_exit();
     pthread_mutex_unlock(&reg->write_lock);
-    /* The swaps and what finalize retired: memb waits here for a polite
-     * grace period and frees them (grace.h: liburcu's call_rcu thread would
-     * wait for it with synchronize_rcu); QSBR hands them to call_rcu. */
+    /* The swaps and what install and finalize retired: memb, the reclaim
+     * thread frees them after a polite grace period (reclaim.c; or this
+     * thread, if it cannot start); QSBR hands them to call_rcu. */
     TENREG__DEFERRED(reg, 1);
-    tenreg__rcu_retire_here(&p.swaps->rcu, swaps_free_cb);
+#ifndef TENREG_FLAVOR_QSBR
+    if (!tenreg__reclaim_queue(&reg->reclaim, &p.swaps->rcu, swaps_free_cb))
+#endif
+        tenreg__rcu_retire_here(&p.swaps->rcu, swaps_free_cb);
     p.swaps = NULL;
     b->committed = true;
     plan_free(&p, false);

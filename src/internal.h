@@ -139,9 +139,10 @@ bool tenreg__rcu_inside(void);
  * holding no lock that a reader or writer may wait for (QSBR: offline for
  * the wait). Only batch commits wait for one (docs/design.md §5.14). */
 void tenreg__rcu_synchronize(void);
-/* What a batch commit retires, freed by @cb after a grace period. memb: the
- * caller waits for one (tenreg__rcu_synchronize, polite: grace.h) and runs
- * @cb itself, so that liburcu's call_rcu thread does not wait for one with
+/* What a batch commit retires, freed by @cb after a grace period, when the
+ * registry's reclaim thread cannot take it (reclaim.c): memb, the caller
+ * waits for one (tenreg__rcu_synchronize, polite: grace.h) and runs @cb
+ * itself, so that liburcu's call_rcu thread does not wait for one with
  * synchronize_rcu; QSBR: tenreg__call_rcu. Same conditions as
  * tenreg__rcu_synchronize. */
 void tenreg__rcu_retire_here(struct rcu_head *head, void (*cb)(struct rcu_head *));
@@ -791,6 +792,26 @@ void tenreg__event(struct tenreg *reg, tenreg_event_kind kind, const struct tenr
 
 /* ---- the registry ------------------------------------------------------ */
 
+#ifndef TENREG_FLAVOR_QSBR
+/* memb: what batch commits retired, freed by the registry's reclaim thread
+ * after a polite grace period (reclaim.c). */
+struct tenreg__reclaim {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct rcu_head *head, **tail;   /* queued, under lock */
+    pthread_t thread;
+    bool started, stop;              /* under lock */
+};
+void tenreg__reclaim_init(struct tenreg__reclaim *rc);
+/* Queues @head for @cb after a grace period; false (nothing queued) when
+ * the thread could not be started or is stopping: the caller frees. */
+bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
+                           void (*cb)(struct rcu_head *));
+/* Frees what is queued and stops the thread. tenreg_free, after its gate
+ * closed (no commit runs). */
+void tenreg__reclaim_stop(struct tenreg__reclaim *rc);
+#endif
+
 struct tenreg {
     /* read side */
     struct tenreg__table by_host;     /* host keys: records and extra-host aliases */
@@ -814,6 +835,9 @@ struct tenreg {
     _Atomic size_t count;
     _Atomic long live_bytes;
     struct tenreg__builder builder;
+#ifndef TENREG_FLAVOR_QSBR
+    struct tenreg__reclaim reclaim;   /* reclaim.c */
+#endif
     /* Teardown gate (registry.c): admin calls in progress, and whether
      * tenreg_free has begun; a futex word that tenreg_free sleeps on. */
     _Atomic uint32_t active;
