@@ -517,12 +517,13 @@ TENREG_API int tenreg_batch_keep(tenreg_batch *b, const char *tenant_id);
  * grace period, which the caller waits for (the only admin call that does):
  * readers never wait, other admin calls that change the registry wait for
  * the commit to finish (docs/design.md §5.14). A commit is linearizable
- * against single admin calls and other commits. memb flavor: the commit
- * then waits for a second grace period and frees what it replaced (records,
- * and through platform_free the platforms of tenants it replaced or
- * unregistered) on the calling thread before it returns; its grace periods
- * wait for the reader threads (tenreg_thread_register) without
- * interrupting them (docs/design.md §5.14). QSBR: those go to call_rcu.
+ * against single admin calls and other commits. What it replaced goes
+ * after a second grace period (platform_free of the tenants it replaced or
+ * unregistered included): memb flavor, on the registry's reclaim thread,
+ * which the first commit starts (or, if it cannot start, on the calling
+ * thread before the commit returns), and the commit's grace periods wait
+ * for the reader threads (tenreg_thread_register) without interrupting
+ * them (docs/design.md §5.14); QSBR, through call_rcu.
  * Context: admin call, outside any read section; callbacks included.
  */
 TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags);
