@@ -109,16 +109,19 @@ static uint64_t now_ns(void)
 
 /* Between polls: spin a little (a reader on its CPU leaves its section
  * within a lookup), then yield (one that was preempted needs a CPU), then
- * sleep (one that is descheduled for longer). */
+ * sleep, twice as long each time up to 1 ms (one that is descheduled for
+ * longer: with more threads than CPUs every wake-up of the waiter preempts
+ * some reader, so it must not wake often). */
 static void back_off(unsigned round)
 {
     if (round < 16) {
         for (int i = 0; i < 64; i++)
             caa_cpu_relax();
-    } else if (round < 64) {
+    } else if (round < 32) {
         sched_yield();
     } else {
-        struct timespec ts = {0, 20 * 1000};
+        unsigned shift = round - 32 < 6 ? round - 32 : 6;
+        struct timespec ts = {0, (long)(16 * 1000) << shift};
         nanosleep(&ts, NULL);
     }
 }
@@ -145,7 +148,7 @@ bool tenreg__gp_polite(void)
     uint64_t start = busy ? now_ns() : 0;
     uint64_t max_ns = (uint64_t)atomic_load_explicit(&tenreg__gp_polite_max_ns, memory_order_relaxed);
     for (unsigned round = 0; busy; round++) {
-        if (round % 16 == 15 && now_ns() - start > max_ns) {
+        if ((round >= 32 || round % 16 == 15) && now_ns() - start > max_ns) {
             n_fell_back++;
             pthread_mutex_unlock(&lock);
             return false;

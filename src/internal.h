@@ -139,6 +139,10 @@ bool tenreg__rcu_inside(void);
  * holding no lock that a reader or writer may wait for (QSBR: offline for
  * the wait). Only batch commits wait for one (docs/design.md §5.14). */
 void tenreg__rcu_synchronize(void);
+/* A mark of now, and whether a tenreg__rcu_synchronize that began after
+ * the mark was taken has ended (every section open at the mark is over). */
+uint64_t tenreg__rcu_gp_mark(void);
+bool tenreg__rcu_gp_covers(uint64_t mark);
 /* What a batch commit retires, freed by @cb after a grace period, when the
  * registry's reclaim thread cannot take it (reclaim.c): memb, the caller
  * waits for one (tenreg__rcu_synchronize, polite: grace.h) and runs @cb
@@ -799,6 +803,8 @@ struct tenreg__reclaim {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct rcu_head *head, **tail;   /* queued, under lock */
+    uint64_t newest_mark;            /* tenreg__rcu_gp_mark at the last queue */
+    _Atomic unsigned commits;        /* in progress: one will kick soon */
     pthread_t thread;
     bool started, stop;              /* under lock */
 };
@@ -807,6 +813,8 @@ void tenreg__reclaim_init(struct tenreg__reclaim *rc);
  * the thread could not be started or is stopping: the caller frees. */
 bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
                            void (*cb)(struct rcu_head *));
+/* A commit's grace period has ended: what was queued before it may go. */
+void tenreg__reclaim_kick(struct tenreg__reclaim *rc);
 /* Frees what is queued and stops the thread. tenreg_free, after its gate
  * closed (no commit runs). */
 void tenreg__reclaim_stop(struct tenreg__reclaim *rc);

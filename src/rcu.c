@@ -422,9 +422,25 @@ bool tenreg__rcu_inside(void)
     return inside;
 }
 
+/* Grace periods of tenreg__rcu_synchronize: how many began, and the number
+ * of the latest that ended (seq_cst: a mark read after an unlink is older
+ * than any grace period that begins after the read). */
+static _Atomic uint64_t gp_begun, gp_ended;
+
+uint64_t tenreg__rcu_gp_mark(void)
+{
+    return atomic_load(&gp_begun);
+}
+
+bool tenreg__rcu_gp_covers(uint64_t mark)
+{
+    return atomic_load(&gp_ended) > mark;
+}
+
 void tenreg__rcu_synchronize(void)
 {
     tenreg__rcu_ensure_registered();
+    uint64_t me = atomic_fetch_add(&gp_begun, 1) + 1;
     /* QSBR: an online thread waiting for a grace period would wait for itself. */
     bool online = tenreg__rcu_offline_begin();
 #ifdef TENREG_FLAVOR_QSBR
@@ -434,6 +450,10 @@ void tenreg__rcu_synchronize(void)
         synchronize_rcu();
 #endif
     tenreg__rcu_offline_end(online);
+    /* Grace periods may end out of order (a fallback's): keep the latest. */
+    uint64_t seen = atomic_load(&gp_ended);
+    while (seen < me && !atomic_compare_exchange_weak(&gp_ended, &seen, me)) {
+    }
     /* Every read section that began before the call has ended: what they
      * did happens before what the caller does next (TSan cannot see
      * liburcu's own ordering; tsan.h). */

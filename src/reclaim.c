@@ -8,8 +8,13 @@
  * to call_rcu would have liburcu's call_rcu thread wait with
  * synchronize_rcu, whose futex wake-ups and membarrier IPIs stall every
  * reader (grace.h). So commits queue them here, and one thread per
- * registry, started by the first commit, waits politely and frees; the
- * commits queued while it waited share its next grace period.
+ * registry, started by the first commit, frees them once a grace period
+ * has passed. Usually that is the next commit's own (it kicks the thread
+ * after it): on 2 cores with busy readers every extra waiter's polls and
+ * wake-ups preempt a reader, so commits back to back need no grace period
+ * but their own. When no commit is in progress (or none kicks within
+ * RECLAIM_WAIT_MS), the thread waits for one itself (politely), for
+ * everything queued.
  *
  * If the thread cannot be started, the commit frees them itself, after a
  * grace period of its own (tenreg__rcu_retire_here). tenreg_free stops the
@@ -21,7 +26,25 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <time.h>
+
 #ifndef TENREG_FLAVOR_QSBR
+
+/* While a commit is in progress the thread waits for its grace period
+ * (a 1M-tenant sync plans for ~0.5 s on 2 busy cores), up to
+ * RECLAIM_WAIT_MS; when none is, one slice, then a grace period of its own:
+ * a lone commit's frees are not held back. */
+#define RECLAIM_SLICE_MS 5
+#define RECLAIM_WAIT_MS 1000
+
+static void deadline_in_ms(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += ms * 1000000L;
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
 
 static void *reclaim_main(void *arg)
 {
@@ -31,13 +54,32 @@ static void *reclaim_main(void *arg)
     for (;;) {
         while (!rc->head && !rc->stop)
             pthread_cond_wait(&rc->cond, &rc->lock);
+        if (!rc->head) /* stop, with nothing left */
+            break;
+        /* A commit's grace period that began after the newest queued. */
+        /* Each wake-up may preempt a reader: while a commit is in progress,
+         * sleep until it kicks (after its grace period, or as it ends). */
+        bool idle_slept = false;
+        while (!rc->stop && !tenreg__rcu_gp_covers(rc->newest_mark)) {
+            bool idle = atomic_load_explicit(&rc->commits, memory_order_relaxed) == 0;
+            if (idle && idle_slept)
+                break;
+            struct timespec until;
+            deadline_in_ms(&until, idle ? RECLAIM_SLICE_MS : RECLAIM_WAIT_MS);
+            int w = pthread_cond_timedwait(&rc->cond, &rc->lock, &until);
+            if (w == ETIMEDOUT && !idle)
+                break; /* a commit that takes that long: wait on our own */
+            idle_slept = idle_slept || (idle && w == ETIMEDOUT);
+        }
         struct rcu_head *list = rc->head;
+        bool covered = tenreg__rcu_gp_covers(rc->newest_mark);
         rc->head = NULL;
         rc->tail = &rc->head;
-        if (!list) /* stop, with nothing left */
-            break;
         pthread_mutex_unlock(&rc->lock);
-        tenreg__rcu_synchronize();
+        if (covered) /* by another thread's wait, which TSan did not see end */
+            TENREG__TSAN_ACQUIRE(&tenreg__tsan_grace_period);
+        else
+            tenreg__rcu_synchronize();
         tenreg__rcu_run_collected(list);
         pthread_mutex_lock(&rc->lock);
     }
@@ -49,7 +91,13 @@ static void *reclaim_main(void *arg)
 void tenreg__reclaim_init(struct tenreg__reclaim *rc)
 {
     pthread_mutex_init(&rc->lock, NULL);
-    pthread_cond_init(&rc->cond, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rc->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    rc->newest_mark = 0;
+    atomic_init(&rc->commits, 0);
     rc->head = NULL;
     rc->tail = &rc->head;
     rc->started = rc->stop = false;
@@ -69,10 +117,21 @@ bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
         head->next.next = NULL;
         *rc->tail = head;
         rc->tail = (struct rcu_head **)&head->next.next;
+        /* After the unlinks (finalize): a grace period that begins after
+         * this mark covers them. */
+        rc->newest_mark = tenreg__rcu_gp_mark();
         pthread_cond_signal(&rc->cond);
     }
     pthread_mutex_unlock(&rc->lock);
     return queued;
+}
+
+void tenreg__reclaim_kick(struct tenreg__reclaim *rc)
+{
+    pthread_mutex_lock(&rc->lock);
+    if (rc->head)
+        pthread_cond_signal(&rc->cond);
+    pthread_mutex_unlock(&rc->lock);
 }
 
 void tenreg__reclaim_stop(struct tenreg__reclaim *rc)
