@@ -35,7 +35,12 @@ static CDS_LIST_HEAD(threads);
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long n_polite, n_fell_back;
 static size_t n_threads;
-_Atomic long long tenreg__gp_polite_max_ns = TENREG__GP_POLITE_MAX_NS;
+static _Atomic long long polite_max_ns = TENREG__GP_POLITE_MAX_NS;
+
+void tenreg__gp_set_polite_max_ns(long long ns)
+{
+    atomic_store_explicit(&polite_max_ns, ns, memory_order_relaxed);
+}
 
 static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
 static int cmd = -1; /* the membarrier command, -1: none, 0: readers fence */
@@ -146,7 +151,7 @@ bool tenreg__gp_polite(void)
         busy += t->waiting;
     }
     uint64_t start = busy ? now_ns() : 0;
-    uint64_t max_ns = (uint64_t)atomic_load_explicit(&tenreg__gp_polite_max_ns, memory_order_relaxed);
+    uint64_t max_ns = (uint64_t)atomic_load_explicit(&polite_max_ns, memory_order_relaxed);
     for (unsigned round = 0; busy; round++) {
         if ((round >= 32 || round % 16 == 15) && now_ns() - start > max_ns) {
             n_fell_back++;

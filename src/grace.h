@@ -43,9 +43,9 @@
 #ifndef TENREG_FLAVOR_QSBR
 
 /* How long a polite wait polls before it hands over to synchronize_rcu
- * (tenreg__gp_polite_max_ns starts there; white-box tests move it). */
+ * (white-box tests move it with tenreg__gp_set_polite_max_ns). */
 #define TENREG__GP_POLITE_MAX_NS (20 * 1000 * 1000)
-extern _Atomic long long tenreg__gp_polite_max_ns;
+void tenreg__gp_set_polite_max_ns(long long ns);
 
 struct tenreg__gp_thread {
     struct cds_list_head node;         /* in the list, under its lock */

@@ -5,7 +5,7 @@
  *     (tenreg_thread_register), and completes politely once they end;
  *   - a reader whose sections follow each other with no gap does not hold
  *     it up (its count of section ends moves);
- *   - past tenreg__gp_polite_max_ns it hands over to synchronize_rcu,
+ *   - past the polite wait's bound it hands over to synchronize_rcu,
  *     which still waits for the section;
  *   - threads leave its list when they exit;
  *   - what a batch commit replaced is freed after a grace period by the
@@ -34,13 +34,13 @@ static void setup(void)
     sem_init(&out, 0, 0);
     atomic_store(&gp_done, false);
     atomic_store(&stop, false);
-    atomic_store(&tenreg__gp_polite_max_ns, 10LL * 1000 * 1000 * 1000); /* > any wait here */
+    tenreg__gp_set_polite_max_ns(10LL * 1000 * 1000 * 1000); /* > any wait here */
     cr_assert_eq(tenreg_new(NULL, &reg), TENREG_OK);
 }
 
 static void teardown(void)
 {
-    atomic_store(&tenreg__gp_polite_max_ns, TENREG__GP_POLITE_MAX_NS);
+    tenreg__gp_set_polite_max_ns(TENREG__GP_POLITE_MAX_NS);
     tenreg_free(reg);
 }
 
@@ -162,7 +162,7 @@ Test(grace, back_to_back_sections_do_not_hold_it_up)
 
 Test(grace, falls_back_to_synchronize_rcu_and_still_waits)
 {
-    atomic_store(&tenreg__gp_polite_max_ns, 2LL * 1000 * 1000);
+    tenreg__gp_set_polite_max_ns(2LL * 1000 * 1000);
     unsigned long p0, f0, p1, f1;
     counts(&p0, &f0);
     pthread_t reader;
