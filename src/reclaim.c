@@ -56,9 +56,10 @@ static void *reclaim_main(void *arg)
             pthread_cond_wait(&rc->cond, &rc->lock);
         if (!rc->head) /* stop, with nothing left */
             break;
-        /* A commit's grace period that began after the newest queued. */
-        /* Each wake-up may preempt a reader: while a commit is in progress,
-         * sleep until it kicks (after its grace period, or as it ends). */
+        /* Wait for a grace period that began after the newest queued, a
+         * commit's if one is in progress: sleep until it kicks (after its
+         * grace period, or as it ends), since each wake-up of this thread
+         * may preempt a reader. */
         bool idle_slept = false;
         while (!rc->stop && !tenreg__rcu_gp_covers(rc->newest_mark)) {
             bool idle = atomic_load_explicit(&rc->commits, memory_order_relaxed) == 0;
