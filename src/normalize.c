@@ -493,6 +493,18 @@ static int fast_host(const unsigned char *p, size_t n, char *key, size_t *key_le
 }
 #endif
 
+/* A name key into the caller's @out (NUL-terminated), or ENOSPC. */
+static int put_key(const char *key, size_t key_len, char *out, size_t cap, size_t *out_len)
+{
+    if (key_len + 1 > cap)
+        return TENREG_ENOSPC;
+    memcpy(out, key, key_len);
+    out[key_len] = '\0';
+    if (out_len)
+        *out_len = key_len;
+    return 0;
+}
+
 /* The general path: blanks, a scheme, userinfo, a path, IPv6. */
 static int normalize_scan(const unsigned char *in, size_t len, char *out, size_t cap,
                           size_t *out_len)
@@ -517,13 +529,7 @@ static int normalize_scan(const unsigned char *in, size_t len, char *out, size_t
         return normalize_full(s, n, auth, out, cap, out_len);
     if (rc != 0)
         return rc;
-    if (key_len + 1 > cap)
-        return TENREG_ENOSPC;
-    memcpy(out, key, key_len);
-    out[key_len] = '\0';
-    if (out_len)
-        *out_len = key_len;
-    return 0;
+    return put_key(key, key_len, out, cap, out_len);
 }
 
 static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
@@ -536,13 +542,7 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
         return normalize_scan(in, len, out, cap, out_len);
     if (rc != 0)
         return rc;
-    if (key_len + 1 > cap)
-        return TENREG_ENOSPC;
-    memcpy(out, key, key_len);
-    out[key_len] = '\0';
-    if (out_len)
-        *out_len = key_len;
-    return 0;
+    return put_key(key, key_len, out, cap, out_len);
 }
 
 int tenreg__host_key(const char *in, size_t len, char key[TENREG_HOST_KEY_MAX + 1], size_t *key_len)
