@@ -682,9 +682,7 @@ TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
     if (!tenreg__admin_begin(reg))
         return TENREG_EINVAL;
     struct plan p = {.b = b, .reg = reg};
-#ifndef TENREG_FLAVOR_QSBR
-    atomic_fetch_add_explicit(&reg->reclaim.commits, 1, memory_order_relaxed);
-#endif
+    tenreg__reclaim_commit_begin(reg);
     tenreg__write_lock(reg);
     tenreg__rcu_enter();
     int rc = plan(&p, flags);
@@ -694,19 +692,14 @@ TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
     pthread_mutex_unlock(&reg->write_lock);
     if (rc != TENREG_OK) {
         plan_free(&p, true);
-#ifndef TENREG_FLAVOR_QSBR
-        atomic_fetch_sub_explicit(&reg->reclaim.commits, 1, memory_order_relaxed);
-    tenreg__reclaim_kick(&reg->reclaim); /* it may stop waiting for one */
-#endif
+        tenreg__reclaim_commit_end(reg);
         tenreg__admin_end(reg);
         return rc;
     }
     /* No section pinned before the bump is left after this (nor any open
      * when earlier commits queued what they retired: kick their frees). */
     tenreg__rcu_synchronize();
-#ifndef TENREG_FLAVOR_QSBR
-    tenreg__reclaim_kick(&reg->reclaim);
-#endif
+    tenreg__reclaim_kick(reg);
     pthread_mutex_lock(&reg->write_lock); /* the committer: committing is its own */
     tenreg__rcu_enter();
     finalize(&p);
@@ -719,18 +712,12 @@ TENREG_API int tenreg_batch_commit(tenreg_batch *b, unsigned flags)
      * thread frees them after a polite grace period (reclaim.c; or this
      * thread, if it cannot start); QSBR hands them to call_rcu. */
     TENREG__DEFERRED(reg, 1);
-#ifndef TENREG_FLAVOR_QSBR
-    if (!tenreg__reclaim_queue(&reg->reclaim, &p.swaps->rcu, swaps_free_cb))
-#endif
-        tenreg__rcu_retire_here(&p.swaps->rcu, swaps_free_cb);
+    tenreg__reclaim_retire(reg, &p.swaps->rcu, swaps_free_cb);
     p.swaps = NULL;
     b->committed = true;
     plan_free(&p, false);
     free_orphans(b);
-#ifndef TENREG_FLAVOR_QSBR
-    atomic_fetch_sub_explicit(&reg->reclaim.commits, 1, memory_order_relaxed);
-    tenreg__reclaim_kick(&reg->reclaim); /* it may stop waiting for one */
-#endif
+    tenreg__reclaim_commit_end(reg);
     tenreg__admin_end(reg);
     return TENREG_OK;
 }

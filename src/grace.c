@@ -34,7 +34,6 @@ static CDS_LIST_HEAD(threads);
 /* The list, and one polite wait at a time (the wait's fields). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long n_polite, n_fell_back;
-static size_t n_threads;
 static _Atomic long long polite_max_ns = TENREG__GP_POLITE_MAX_NS;
 
 void tenreg__gp_set_polite_max_ns(long long ns)
@@ -80,7 +79,6 @@ void tenreg__gp_join(void)
     me->ctr = &URCU_TLS(rcu_reader).ctr;
     pthread_mutex_lock(&lock);
     cds_list_add(&me->node, &threads);
-    n_threads++;
     me->joined = true;
     pthread_mutex_unlock(&lock);
 }
@@ -92,7 +90,6 @@ void tenreg__gp_leave(void)
         return;
     pthread_mutex_lock(&lock);
     cds_list_del(&me->node);
-    n_threads--;
     me->joined = false;
     pthread_mutex_unlock(&lock);
 }
@@ -182,7 +179,10 @@ void tenreg__gp_counts(unsigned long *polite, unsigned long *fell_back, size_t *
     pthread_mutex_lock(&lock);
     *polite = n_polite;
     *fell_back = n_fell_back;
-    *n_joined = n_threads;
+    *n_joined = 0;
+    struct tenreg__gp_thread *t;
+    cds_list_for_each_entry(t, &threads, node)
+        (*n_joined)++;
     pthread_mutex_unlock(&lock);
 }
 

@@ -143,13 +143,14 @@ void tenreg__rcu_synchronize(void);
  * the mark was taken has ended (every section open at the mark is over). */
 uint64_t tenreg__rcu_gp_mark(void);
 bool tenreg__rcu_gp_covers(uint64_t mark);
-/* What a batch commit retires, freed by @cb after a grace period, when the
- * registry's reclaim thread cannot take it (reclaim.c): memb, the caller
- * waits for one (tenreg__rcu_synchronize, polite: grace.h) and runs @cb
- * itself, so that liburcu's call_rcu thread does not wait for one with
- * synchronize_rcu; QSBR: tenreg__call_rcu. Same conditions as
- * tenreg__rcu_synchronize. */
+/* memb: waits for a grace period (tenreg__rcu_synchronize) and runs @cb
+ * on @head here: the reclaim thread's fallback (reclaim.c). Same
+ * conditions as tenreg__rcu_synchronize. */
 void tenreg__rcu_retire_here(struct rcu_head *head, void (*cb)(struct rcu_head *));
+/* Links @head (to be run as @cb) at *@tail, a NULL-terminated list of
+ * heads that no liburcu queue holds, and moves *@tail to its end. */
+void tenreg__rcu_link(struct rcu_head ***tail, struct rcu_head *head,
+                      void (*cb)(struct rcu_head *));
 
 /* Batch epochs (docs/design.md §5.14). A process-wide counter, bumped once
  * by every batch commit; each thread pins its value when a read section
@@ -798,7 +799,7 @@ void tenreg__event(struct tenreg *reg, tenreg_event_kind kind, const struct tenr
 
 #ifndef TENREG_FLAVOR_QSBR
 /* memb: what batch commits retired, freed by the registry's reclaim thread
- * after a polite grace period (reclaim.c). */
+ * after a grace period (reclaim.c). */
 struct tenreg__reclaim {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -808,17 +809,24 @@ struct tenreg__reclaim {
     pthread_t thread;
     bool started, stop;              /* under lock */
 };
-void tenreg__reclaim_init(struct tenreg__reclaim *rc);
-/* Queues @head for @cb after a grace period; false (nothing queued) when
- * the thread could not be started or is stopping: the caller frees. */
-bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
-                           void (*cb)(struct rcu_head *));
-/* A commit's grace period has ended: what was queued before it may go. */
-void tenreg__reclaim_kick(struct tenreg__reclaim *rc);
-/* Frees what is queued and stops the thread. tenreg_free, after its gate
- * closed (no commit runs). */
-void tenreg__reclaim_stop(struct tenreg__reclaim *rc);
 #endif
+struct tenreg;
+/* The batch commit's side of it (reclaim.c; QSBR: only _retire does
+ * anything, with call_rcu). _init in tenreg_new; _stop in tenreg_free once
+ * no commit can run (it frees what is queued), or when tenreg_new fails. */
+void tenreg__reclaim_init(struct tenreg *reg);
+void tenreg__reclaim_stop(struct tenreg *reg);
+/* Around a commit, so that the thread waits for its grace period. */
+void tenreg__reclaim_commit_begin(struct tenreg *reg);
+void tenreg__reclaim_commit_end(struct tenreg *reg);
+/* A commit's grace period has ended: what was queued before it may go. */
+void tenreg__reclaim_kick(struct tenreg *reg);
+/* @head (the swaps, and what was collected with them) for @cb after a grace
+ * period: queued for the thread; if it cannot be started, freed here after
+ * one (tenreg__rcu_retire_here). Outside any section, no lock held. */
+void tenreg__reclaim_retire(struct tenreg *reg, struct rcu_head *head,
+                            void (*cb)(struct rcu_head *));
+
 
 struct tenreg {
     /* read side */

@@ -371,13 +371,19 @@ void tenreg__call_rcu(struct rcu_head *head, void (*cb)(struct rcu_head *))
 {
     TENREG__TSAN_RELEASE(head);
     if (collect_tail) {
-        head->func = cb;
-        head->next.next = NULL;
-        *collect_tail = head;
-        collect_tail = (struct rcu_head **)&head->next.next;
+        tenreg__rcu_link(&collect_tail, head, cb);
         return;
     }
     call_rcu(head, cb);
+}
+
+void tenreg__rcu_link(struct rcu_head ***tail, struct rcu_head *head,
+                      void (*cb)(struct rcu_head *))
+{
+    head->func = cb;
+    head->next.next = NULL;
+    **tail = head;
+    *tail = (struct rcu_head **)&head->next.next;
 }
 
 void tenreg__rcu_collect_begin(struct rcu_head **list)
@@ -462,13 +468,9 @@ void tenreg__rcu_synchronize(void)
 
 void tenreg__rcu_retire_here(struct rcu_head *head, void (*cb)(struct rcu_head *))
 {
-#ifdef TENREG_FLAVOR_QSBR
-    tenreg__call_rcu(head, cb);
-#else
     TENREG__TSAN_RELEASE(head);
     tenreg__rcu_synchronize();
     cb(head);
-#endif
 }
 
 unsigned tenreg__rcu_read_depth(void)

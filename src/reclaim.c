@@ -21,8 +21,8 @@
  * thread once no commit can run (after its gate closed): the thread frees
  * what is queued first.
  *
- * QSBR: commits hand them to call_rcu (no IPIs to spare), and none of this
- * is compiled.
+ * QSBR: commits hand them to call_rcu (no IPIs to spare); the calls below
+ * do nothing else.
  */
 #include "internal.h"
 
@@ -89,8 +89,9 @@ static void *reclaim_main(void *arg)
     return NULL;
 }
 
-void tenreg__reclaim_init(struct tenreg__reclaim *rc)
+void tenreg__reclaim_init(struct tenreg *reg)
 {
+    struct tenreg__reclaim *rc = &reg->reclaim;
     pthread_mutex_init(&rc->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -104,20 +105,16 @@ void tenreg__reclaim_init(struct tenreg__reclaim *rc)
     rc->started = rc->stop = false;
 }
 
-bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
-                           void (*cb)(struct rcu_head *))
+/* Queues @head; false when the thread could not be started. */
+static bool queue(struct tenreg__reclaim *rc, struct rcu_head *head, void (*cb)(struct rcu_head *))
 {
     pthread_mutex_lock(&rc->lock);
-    if (!rc->started && !rc->stop) {
+    if (!rc->started && !rc->stop)
         rc->started = pthread_create(&rc->thread, NULL, reclaim_main, rc) == 0;
-    }
     bool queued = rc->started && !rc->stop;
     if (queued) {
         TENREG__TSAN_RELEASE(head);
-        head->func = cb;
-        head->next.next = NULL;
-        *rc->tail = head;
-        rc->tail = (struct rcu_head **)&head->next.next;
+        tenreg__rcu_link(&rc->tail, head, cb);
         /* After the unlinks (finalize): a grace period that begins after
          * this mark covers them. */
         rc->newest_mark = tenreg__rcu_gp_mark();
@@ -127,16 +124,36 @@ bool tenreg__reclaim_queue(struct tenreg__reclaim *rc, struct rcu_head *head,
     return queued;
 }
 
-void tenreg__reclaim_kick(struct tenreg__reclaim *rc)
+void tenreg__reclaim_retire(struct tenreg *reg, struct rcu_head *head,
+                            void (*cb)(struct rcu_head *))
 {
+    if (!queue(&reg->reclaim, head, cb))
+        tenreg__rcu_retire_here(head, cb);
+}
+
+void tenreg__reclaim_kick(struct tenreg *reg)
+{
+    struct tenreg__reclaim *rc = &reg->reclaim;
     pthread_mutex_lock(&rc->lock);
     if (rc->head)
         pthread_cond_signal(&rc->cond);
     pthread_mutex_unlock(&rc->lock);
 }
 
-void tenreg__reclaim_stop(struct tenreg__reclaim *rc)
+void tenreg__reclaim_commit_begin(struct tenreg *reg)
 {
+    atomic_fetch_add_explicit(&reg->reclaim.commits, 1, memory_order_relaxed);
+}
+
+void tenreg__reclaim_commit_end(struct tenreg *reg)
+{
+    atomic_fetch_sub_explicit(&reg->reclaim.commits, 1, memory_order_relaxed);
+    tenreg__reclaim_kick(reg); /* the thread may stop waiting for one */
+}
+
+void tenreg__reclaim_stop(struct tenreg *reg)
+{
+    struct tenreg__reclaim *rc = &reg->reclaim;
     pthread_mutex_lock(&rc->lock);
     rc->stop = true;
     bool started = rc->started;
@@ -146,6 +163,21 @@ void tenreg__reclaim_stop(struct tenreg__reclaim *rc)
         pthread_join(rc->thread, NULL);
     pthread_cond_destroy(&rc->cond);
     pthread_mutex_destroy(&rc->lock);
+}
+
+#else /* QSBR: no thread; what commits retire goes to call_rcu */
+
+void tenreg__reclaim_init(struct tenreg *reg) { (void)reg; }
+void tenreg__reclaim_stop(struct tenreg *reg) { (void)reg; }
+void tenreg__reclaim_commit_begin(struct tenreg *reg) { (void)reg; }
+void tenreg__reclaim_commit_end(struct tenreg *reg) { (void)reg; }
+void tenreg__reclaim_kick(struct tenreg *reg) { (void)reg; }
+
+void tenreg__reclaim_retire(struct tenreg *reg, struct rcu_head *head,
+                            void (*cb)(struct rcu_head *))
+{
+    (void)reg;
+    tenreg__call_rcu(head, cb);
 }
 
 #endif /* !TENREG_FLAVOR_QSBR */

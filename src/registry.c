@@ -78,9 +78,7 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
     atomic_init(&reg->live_bytes, 0);
     atomic_init(&reg->active, 0);
     atomic_init(&reg->closing, false);
-#ifndef TENREG_FLAVOR_QSBR
-    tenreg__reclaim_init(&reg->reclaim);
-#endif
+    tenreg__reclaim_init(reg);
     /* The tables' first key: from hash_seed, else from the kernel; with no
      * kernel randomness there is no registry (no weak seed). */
     struct tenreg__hash_key hkey;
@@ -116,9 +114,7 @@ TENREG_API int tenreg_new(const tenreg_config *cfg, tenreg_t **out)
         tenreg__table_destroy(reg, &reg->by_host);
         tenreg__table_destroy(reg, &reg->by_id);
         tenreg__table_destroy(reg, &reg->by_pattern);
-#ifndef TENREG_FLAVOR_QSBR
-        tenreg__reclaim_stop(&reg->reclaim);
-#endif
+        tenreg__reclaim_stop(reg);
         pthread_mutex_destroy(&reg->write_lock);
         tenreg__dealloc(NULL, reg, sizeof(*reg));
         return rc;
@@ -201,10 +197,8 @@ TENREG_API void tenreg_free(tenreg_t *reg)
      * EINVAL), then unlink everything and wait for every callback. */
     bool online = tenreg__rcu_free_begin();
     close_gate(reg);
-#ifndef TENREG_FLAVOR_QSBR
     /* What commits retired: freed now (no commit runs any more). */
-    tenreg__reclaim_stop(&reg->reclaim);
-#endif
+    tenreg__reclaim_stop(reg);
     tenreg__builder_stop(reg);
     /* Every event published before now (and by the builds that just
      * finished) is delivered; teardown itself announces nothing. */
