@@ -7,7 +7,8 @@
  * first record, lazy build record), so that a commit allocates only what
  * depends on the registry. Every array grows before the op is appended, so
  * an op that fails leaves the batch as it was. Nothing here takes a lock or
- * touches the registry's tables: a batch is its thread's alone.
+ * changes the registry (tenreg_batch_new reads by_id's hash key, in a read
+ * section): a batch is its thread's alone.
  */
 #include "batch.h"
 
@@ -108,11 +109,19 @@ static int add_op(struct tenreg_batch *b, enum tenreg__op_kind kind, const char 
     uint32_t name = tenreg__batch_find(b, id, id_len);
     size_t arena_need = b->arena_len + (name == TENREG__NONE ? id_len + 1 : 0) +
                         (text ? text_len + 1 : 0);
+    uint32_t **list = kind == TENREG__OP_ADD_HOST ? &b->adds
+                      : kind == TENREG__OP_KEEP   ? NULL
+                                                  : &b->changes;
+    size_t *list_n = list == &b->adds ? &b->n_adds : &b->n_changes;
+    size_t *list_cap = list == &b->adds ? &b->cap_adds : &b->cap_changes;
     if (b->n_ops + 1 > UINT32_MAX - 1 || arena_need > UINT32_MAX ||
         reserve(reg, (void **)&b->ops, &b->cap_ops, b->n_ops + 1, sizeof(*b->ops)) ||
         reserve(reg, (void **)&b->arena, &b->arena_cap, arena_need, 1) ||
+        (list && reserve(reg, (void **)list, list_cap, *list_n + 1, sizeof(**list))) ||
         (name == TENREG__NONE && reserve_name(b)))
         return TENREG_ENOMEM;
+    if (list)
+        (*list)[(*list_n)++] = (uint32_t)b->n_ops;
     if (name == TENREG__NONE) {
         struct tenreg__name *n = &b->names[b->n_names];
         memset(n, 0, sizeof(*n));
@@ -143,12 +152,13 @@ TENREG_API int tenreg_batch_new(tenreg_t *reg, tenreg_batch **out)
         return TENREG_ENOMEM;
     memset(b, 0, sizeof(*b));
     b->reg = reg;
-    /* The id index is keyed like the registry's tables: ids may be chosen
-     * by whoever feeds the batch. */
-    if (tenreg__hash_key_init(&b->key, 0) != TENREG_OK) {
-        tenreg__dealloc(reg, b, sizeof(*b));
-        return TENREG_ENOMEM;
-    }
+    /* The id index is keyed with by_id's own key (secret like it: ids may
+     * be chosen by whoever feeds the batch), so that the commit's lookups
+     * of the names reuse their hashes while the key stays (batch_commit.c,
+     * find_current). Inside a section: the array may be replaced meanwhile. */
+    tenreg__rcu_enter();
+    tenreg__table_hash_key(&reg->by_id, &b->key);
+    tenreg__rcu_exit();
     *out = b;
     return TENREG_OK;
 }
@@ -250,5 +260,9 @@ TENREG_API void tenreg_batch_free(tenreg_batch *b)
         tenreg__dealloc(reg, b->index, b->index_cap * sizeof(*b->index));
     if (b->arena)
         tenreg__dealloc(reg, b->arena, b->arena_cap);
+    if (b->changes)
+        tenreg__dealloc(reg, b->changes, b->cap_changes * sizeof(*b->changes));
+    if (b->adds)
+        tenreg__dealloc(reg, b->adds, b->cap_adds * sizeof(*b->adds));
     tenreg__dealloc(reg, b, sizeof(*b));
 }

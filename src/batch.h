@@ -62,6 +62,13 @@ struct tenreg_batch {
     size_t arena_len, arena_cap;
     struct tenreg__tenant **fresh;    /* every registration a register op made */
     size_t n_fresh, cap_fresh;
+    /* The register and unregister ops, and the add_host ops, in batch
+     * order: only their names can leave, be new or gain hosts, so a commit
+     * walks these instead of every name (a sync names every tenant). */
+    uint32_t *changes;
+    size_t n_changes, cap_changes;
+    uint32_t *adds;
+    size_t n_adds, cap_adds;
     bool committed;
 };
 

@@ -177,8 +177,23 @@ static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg_
     return ADDED;
 }
 
+/* The name that batch op @i (of b->changes) decides, or NULL when a later
+ * op decides it. */
+static struct tenreg__name *decided_by(const struct tenreg_batch *b, uint32_t i)
+{
+    struct tenreg__name *n = &b->names[b->ops[i].name];
+    return n->decider == i ? n : NULL;
+}
+
+/* The name whose adds begin with batch op @i (of b->adds), or NULL. */
+static struct tenreg__name *adds_begin_at(const struct tenreg_batch *b, uint32_t i)
+{
+    struct tenreg__name *n = &b->names[b->ops[i].name];
+    return n->add_head == i ? n : NULL;
+}
+
 /*
- * The keys of the next TENREG__FIND_GROUP new registrations from name
+ * The keys of the next TENREG__FIND_GROUP new registrations from change
  * *@next on. Their host keys' holders are looked up together, so that
  * their misses overlap (the tables do not change while the plan runs);
  * their ids need no lookup: an id some tenant holds is a name that leaves,
@@ -192,16 +207,17 @@ static int plan_new_group(struct plan *p, size_t *next)
     const char *keys[TENREG__FIND_GROUP];
     size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP], n = 0, i = *next;
     tenreg__ent held[TENREG__FIND_GROUP];
-    for (; i < b->n_names && n < TENREG__FIND_GROUP; i++) {
-        if (b->names[i].state != TENREG__NAME_NEW)
+    for (; i < b->n_changes && n < TENREG__FIND_GROUP; i++) {
+        const struct tenreg__name *nm = decided_by(b, b->changes[i]);
+        if (!nm || nm->state != TENREG__NAME_NEW)
             continue;
-        f[n] = b->fresh[b->names[i].fresh];
+        f[n] = b->fresh[nm->fresh];
         keys[n] = ent_key(TAB_HOST, tenreg__ent_of_record(f[n]->rec), &lens[n]);
         n++;
     }
     *next = i;
     if (n)
-        tenreg__table_find_group(&p->reg->by_host, keys, lens, n, held, at);
+        tenreg__table_find_group(&p->reg->by_host, keys, lens, NULL, n, held, at);
     const tenreg__ent none = 0;
     for (size_t k = 0; k < n; k++) {
         tenreg__ent rec = tenreg__ent_of_record(f[k]->rec);
@@ -220,77 +236,82 @@ static int plan_new_group(struct plan *p, size_t *next)
 /*
  * Who holds each named id now: by_id lookups of the names, a group at a
  * time so that their misses overlap (a sync names every tenant: this is
- * most of its cost). With REPLACE_ALL, the slots the names were found in
- * are marked, and one pass over the slot array collects the tenants no
- * op names, touching only their records.
+ * most of its cost), with the hashes the batch's index took unless by_id
+ * was re-keyed since (batch.c keys the index with by_id's key). Each
+ * name's commit scratch starts here too. With REPLACE_ALL, the slots the
+ * names were found in are marked, and one pass over the slot array
+ * collects the tenants no op names, touching only their records.
  */
 static int find_current(struct plan *p, bool replace_all)
 {
     struct tenreg_batch *b = p->b;
     const struct tenreg__table *by_id = &p->reg->by_id;
     size_t cap = tenreg__table_capacity(by_id), named = 0;
+    bool same_key = tenreg__table_keyed_with(by_id, &b->key);
     uint64_t *marks = NULL;
+    size_t marks_bytes = (cap + 63) / 64 * sizeof(*marks);
     if (replace_all) {
-        marks = tenreg__alloc(p->reg, (cap + 63) / 64 * sizeof(*marks));
-        p->cap_unnamed = tenreg__table_live(by_id);
-        p->unnamed = p->cap_unnamed ? tenreg__alloc(p->reg, p->cap_unnamed * sizeof(*p->unnamed))
-                                    : NULL;
-        if (!marks || (p->cap_unnamed && !p->unnamed)) {
-            if (marks)
-                tenreg__dealloc(p->reg, marks, (cap + 63) / 64 * sizeof(*marks));
+        marks = tenreg__alloc(p->reg, marks_bytes);
+        if (!marks)
             return TENREG_ENOMEM;
-        }
-        memset(marks, 0, (cap + 63) / 64 * sizeof(*marks));
+        memset(marks, 0, marks_bytes);
     }
     for (size_t base = 0; base < b->n_names; base += TENREG__FIND_GROUP) {
         size_t n = b->n_names - base < TENREG__FIND_GROUP ? b->n_names - base : TENREG__FIND_GROUP;
         const char *keys[TENREG__FIND_GROUP];
         size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP];
+        uint64_t hashes[TENREG__FIND_GROUP];
         tenreg__ent found[TENREG__FIND_GROUP];
         for (size_t k = 0; k < n; k++) {
             keys[k] = tenreg__name_id(b, &b->names[base + k]);
             lens[k] = b->names[base + k].id_len;
+            hashes[k] = b->names[base + k].hash;
         }
-        tenreg__table_find_group(by_id, keys, lens, n, found, at);
+        tenreg__table_find_group(by_id, keys, lens, same_key ? hashes : NULL, n, found, at);
         for (size_t k = 0; k < n; k++)
             if (found[k])
                 __builtin_prefetch(tenreg__record_tail((struct tenreg__record *)found[k]));
         for (size_t k = 0; k < n; k++) {
             struct tenreg__record *r = (struct tenreg__record *)found[k];
-            b->names[base + k].cur = r ? tenreg__record_tenant(r) : NULL;
+            struct tenreg__name *nm = &b->names[base + k];
+            nm->cur = r ? tenreg__record_tenant(r) : NULL;
+            nm->state = r ? TENREG__NAME_CURRENT : TENREG__NAME_ABSENT;
+            nm->decider = nm->fresh = nm->add_head = nm->add_tail = TENREG__NONE;
+            nm->arr = NULL;
+            nm->arr_n = nm->arr_cap = 0;
             if (r && marks) {
                 marks[at[k] / 64] |= (uint64_t)1 << (at[k] % 64);
                 named++;
             }
         }
     }
-    if (marks) {
-        /* Every tenant named: nothing to collect (the usual sync). */
-        for (size_t i = 0; i < cap && named < p->cap_unnamed; i++) {
-            if (marks[i / 64] & ((uint64_t)1 << (i % 64)))
-                continue;
-            tenreg__ent e = tenreg__table_slot(by_id, i);
-            if (e)
-                p->unnamed[p->n_unnamed++] = tenreg__record_tenant((struct tenreg__record *)e);
-            if (p->n_unnamed + named == p->cap_unnamed)
-                break;
-        }
-        tenreg__dealloc(p->reg, marks, (cap + 63) / 64 * sizeof(*marks));
+    if (!marks)
+        return TENREG_OK;
+    /* Sized for those left out, not for the registry: a sync usually
+     * names nearly every tenant. Every tenant named: nothing to collect. */
+    p->cap_unnamed = tenreg__table_live(by_id) - named;
+    p->unnamed = p->cap_unnamed ? tenreg__alloc(p->reg, p->cap_unnamed * sizeof(*p->unnamed)) : NULL;
+    if (p->cap_unnamed && !p->unnamed) {
+        p->cap_unnamed = 0;
+        tenreg__dealloc(p->reg, marks, marks_bytes);
+        return TENREG_ENOMEM;
     }
+    for (size_t i = 0; i < cap && p->n_unnamed < p->cap_unnamed; i++) {
+        if (marks[i / 64] & ((uint64_t)1 << (i % 64)))
+            continue;
+        tenreg__ent e = tenreg__table_slot(by_id, i);
+        if (e)
+            p->unnamed[p->n_unnamed++] = tenreg__record_tenant((struct tenreg__record *)e);
+    }
+    tenreg__dealloc(p->reg, marks, marks_bytes);
     return TENREG_OK;
 }
 
-/* Runs the ops in order on the names: each one's final state, the op that
- * decided it and the adds of its final registration. */
+/* Runs the ops in order on the names (find_current set where they
+ * start): each one's final state, the op that decided it and the adds of
+ * its final registration. */
 static int run_ops(struct tenreg_batch *b)
 {
-    for (size_t i = 0; i < b->n_names; i++) {
-        struct tenreg__name *n = &b->names[i];
-        n->state = n->cur ? TENREG__NAME_CURRENT : TENREG__NAME_ABSENT;
-        n->decider = n->fresh = n->add_head = n->add_tail = TENREG__NONE;
-        n->arr = NULL;
-        n->arr_n = n->arr_cap = 0;
-    }
     for (size_t i = 0; i < b->n_ops; i++) {
         struct tenreg__op *op = &b->ops[i];
         struct tenreg__name *n = &b->names[op->name];
@@ -364,13 +385,18 @@ static int alloc_maps(struct plan *p)
 {
     struct tenreg_batch *b = p->b;
     size_t keys = 0, adds = 0;
-    for (size_t i = 0; i < b->n_names; i++) {
-        const struct tenreg__name *n = &b->names[i];
-        if (leaves(n))
+    for (size_t i = 0; i < b->n_changes; i++) {
+        const struct tenreg__name *n = decided_by(b, b->changes[i]);
+        if (n && leaves(n))
             keys += 2 + n->cur->n_aliases;
-        size_t a = final_of(b, n) ? count_adds(b, n) : 0;
+        if (n && n->state == TENREG__NAME_NEW)
+            keys += 2;
+    }
+    for (size_t i = 0; i < b->n_adds; i++) {
+        const struct tenreg__name *n = adds_begin_at(b, b->adds[i]);
+        size_t a = n && final_of(b, n) ? count_adds(b, n) : 0;
         adds += a;
-        keys += a + (n->state == TENREG__NAME_NEW ? 2 : 0);
+        keys += a;
     }
     for (size_t i = 0; i < p->n_unnamed; i++)
         keys += 2 + p->unnamed[i]->n_aliases;
@@ -456,15 +482,20 @@ static int plan(struct plan *p, unsigned flags)
         rc = alloc_maps(p);
     if (rc != TENREG_OK)
         return rc;
-    for (size_t i = 0; i < b->n_names; i++)
-        if (leaves(&b->names[i]))
-            plan_removal(p, b->names[i].cur);
+    for (size_t i = 0; i < b->n_changes; i++) {
+        const struct tenreg__name *n = decided_by(b, b->changes[i]);
+        if (n && leaves(n))
+            plan_removal(p, n->cur);
+    }
     for (size_t i = 0; i < p->n_unnamed; i++)
         plan_removal(p, p->unnamed[i]);
-    for (size_t i = 0; i < b->n_names && rc == TENREG_OK;)
+    for (size_t i = 0; i < b->n_changes && rc == TENREG_OK;)
         rc = plan_new_group(p, &i);
-    for (size_t i = 0; i < b->n_names && rc == TENREG_OK; i++)
-        rc = plan_adds(p, &b->names[i]);
+    for (size_t i = 0; i < b->n_adds && rc == TENREG_OK; i++) {
+        struct tenreg__name *n = adds_begin_at(b, b->adds[i]);
+        if (n)
+            rc = plan_adds(p, n);
+    }
     for (int tab = 0; tab < N_TABS && rc == TENREG_OK; tab++)
         rc = tenreg__table_prepare(p->reg, table_of(p->reg, tab), p->inserts[tab], &p->grown[tab]);
     /* Last: the heap's room is not given back, so nothing may fail after it. */
@@ -482,8 +513,9 @@ static void plan_free(struct plan *p, bool failed)
     if (failed) {
         for (size_t i = 0; i < p->n_made; i++)
             tenreg__alias_drop(p->made[i]);
-        for (size_t i = 0; i < b->n_names; i++) {
-            struct tenreg__name *n = &b->names[i];
+        /* Only names with adds got an alias array (plan_adds). */
+        for (size_t i = 0; i < b->n_adds; i++) {
+            struct tenreg__name *n = &b->names[b->ops[b->adds[i]].name];
             if (n->arr)
                 tenreg__dealloc(reg, n->arr, n->arr_cap * sizeof(*n->arr));
             n->arr = NULL;
@@ -548,12 +580,14 @@ static void install(struct plan *p)
             tenreg__count_pattern(reg, p->made[i]->labels, +1);
     /* The first record's reference on each new registration, before any
      * reader can meet the record (a resolve may queue its build at once). */
-    for (size_t i = 0; i < b->n_names; i++)
-        if (b->names[i].state == TENREG__NAME_NEW) {
-            struct tenreg__tenant *f = b->fresh[b->names[i].fresh];
+    for (size_t i = 0; i < b->n_changes; i++) {
+        const struct tenreg__name *n = decided_by(b, b->changes[i]);
+        if (n && n->state == TENREG__NAME_NEW) {
+            struct tenreg__tenant *f = b->fresh[n->fresh];
             tenreg__tenant_ref(f);
             f->registered_at_ns = tenreg__realtime_ns();
         }
+    }
     locate_old_sides(p);
     uint64_t epoch = tenreg__epoch_begin();
     for (size_t i = 0; i < p->n_swaps; i++) {
@@ -567,9 +601,9 @@ static void install(struct plan *p)
     tenreg__epoch_end();
     tenreg__rcu_collect_end();
     /* The alias arrays are the writers' (readers go through slots). */
-    for (size_t i = 0; i < b->n_names; i++) {
-        struct tenreg__name *n = &b->names[i];
-        if (!n->arr)
+    for (size_t i = 0; i < b->n_adds; i++) {
+        struct tenreg__name *n = adds_begin_at(b, b->adds[i]);
+        if (!n || !n->arr)
             continue;
         struct tenreg__tenant *owner = final_of(b, n);
         if (owner->aliases)
@@ -632,9 +666,9 @@ static void finalize(struct plan *p)
     }
     /* Events in batch order, each at the op that decided its id, with the
      * health the old registration had. */
-    for (size_t i = 0; i < b->n_ops; i++) {
-        const struct tenreg__name *n = &b->names[b->ops[i].name];
-        if (n->decider != i)
+    for (size_t i = 0; i < b->n_changes; i++) {
+        const struct tenreg__name *n = decided_by(b, b->changes[i]);
+        if (!n)
             continue;
         struct tenreg__tenant *cur = n->cur;
         tenreg_health from = cur ? (tenreg_health)cur->rec->health : TENREG_PENDING;

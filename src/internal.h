@@ -645,11 +645,20 @@ tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
 /* Writers (under write_lock, no commit's swaps in the table): looks up
  * @n <= TENREG__FIND_GROUP keys at once, overlapping their cache misses
  * (all hashes and home slots first, then the probes, then the key
- * checks). out[i]: the entry whose key is keys[i], or 0; at[i]: its slot
- * in the current array. */
+ * checks). @hashes: the keys' hashes under the current array's key, when
+ * the caller has them (tenreg__table_keyed_with), else NULL. out[i]: the
+ * entry whose key is keys[i], or 0; at[i]: its slot in the current array. */
 #define TENREG__FIND_GROUP 16
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
-                              const size_t *lens, size_t n, tenreg__ent *out, size_t *at);
+                              const size_t *lens, const uint64_t *hashes, size_t n,
+                              tenreg__ent *out, size_t *at);
+/* The current array's SipHash key (inside a read section, or under
+ * write_lock), and whether it is still @key (under write_lock). Growing
+ * keeps an array's key; only a re-key for the probe bound changes it. A
+ * batch keys its id index with by_id's, so that a commit's lookups of
+ * the ids it names reuse the hashes taken while it was recorded. */
+void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out);
+bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key);
 /* The entry in slot @i of the current array (0: empty or a tombstone);
  * i < tenreg__table_capacity(). Writers only. */
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i);

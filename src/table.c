@@ -510,14 +510,15 @@ void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
 }
 
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
-                              const size_t *lens, size_t n, tenreg__ent *out, size_t *at)
+                              const size_t *lens, const uint64_t *hashes, size_t n,
+                              tenreg__ent *out, size_t *at)
 {
     const struct tenreg__slots *a = cur_of(t);
     size_t mask = a->mask, md = max_disp_of(a);
     uint64_t hash[TENREG__FIND_GROUP];
     size_t next[TENREG__FIND_GROUP];
     for (size_t k = 0; k < n; k++) {
-        hash[k] = tenreg__hash(&a->key, keys[k], lens[k]);
+        hash[k] = hashes ? hashes[k] : tenreg__hash(&a->key, keys[k], lens[k]);
         next[k] = hash[k] & mask;
         __builtin_prefetch(&a->s[next[k]]);
     }
@@ -533,7 +534,11 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
             if (e != TENREG__TOMBSTONE &&
                 atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash[k]) {
                 out[k] = e;
-                __builtin_prefetch((const void *)(e & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
+                /* A record's key and, a line on, the tail with its tenant
+                 * (what every caller reads next): both misses at once. */
+                const char *obj = (const char *)(e & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP));
+                __builtin_prefetch(obj);
+                __builtin_prefetch(obj + 64);
                 break;
             }
         }
@@ -557,6 +562,17 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
         }
         at[k] = i;
     }
+}
+
+void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out)
+{
+    *out = cur_of(t)->key;
+}
+
+bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    return a->key.k0 == key->k0 && a->key.k1 == key->k1;
 }
 
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i)
