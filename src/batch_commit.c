@@ -46,6 +46,14 @@ struct swap_block {
     struct tenreg__swap s[];
 };
 
+/* A key map entry: the swap's index + 1 (0: empty) and the top half of
+ * its key's hash, so that a probe touches the swap and its key only when
+ * the halves match (each would be a cache miss of its own). */
+struct kmap_ent {
+    uint32_t swap;
+    uint32_t tag;
+};
+
 struct plan {
     struct tenreg_batch *b;
     struct tenreg *reg;
@@ -53,7 +61,7 @@ struct plan {
     uint8_t *swap_tab;                /* per swap: its table */
     size_t *slot_at;                  /* per swap: its slot (a hint: tenreg__table_replace_at) */
     size_t n_swaps, swap_cap;
-    uint32_t *kmap;                   /* (table, key) -> swap index + 1 */
+    struct kmap_ent *kmap;            /* (table, key) -> swap */
     size_t kmap_cap;
     struct tenreg__tenant **unnamed;  /* REPLACE_ALL: tenants no op names */
     size_t n_unnamed, cap_unnamed;
@@ -102,9 +110,11 @@ static uint32_t kmap_find(const struct plan *p, int tab, const char *key, size_t
 {
     size_t mask = p->kmap_cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        uint32_t v = p->kmap[i];
+        uint32_t v = p->kmap[i].swap;
         if (!v)
             return TENREG__NONE;
+        if (p->kmap[i].tag != (uint32_t)(h >> 32))
+            continue;
         const struct tenreg__swap *s = &p->swaps->s[v - 1];
         size_t klen;
         const char *k = ent_key(tab, s->old ? s->old : s->new, &klen);
@@ -121,9 +131,9 @@ static void swap_add(struct plan *p, int tab, tenreg__ent old, tenreg__ent new, 
     p->swap_tab[k] = (uint8_t)tab;
     p->slot_at[k] = SIZE_MAX;
     size_t mask = p->kmap_cap - 1, i = h & mask;
-    while (p->kmap[i])
+    while (p->kmap[i].swap)
         i = (i + 1) & mask;
-    p->kmap[i] = k + 1;
+    p->kmap[i] = (struct kmap_ent){.swap = k + 1, .tag = (uint32_t)(h >> 32)};
     if (!old)
         p->inserts[tab]++;
 }
