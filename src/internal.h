@@ -652,6 +652,9 @@ tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
                               const size_t *lens, const uint64_t *hashes, size_t n,
                               tenreg__ent *out, size_t *at);
+/* Starts fetching the home slot of @s (inside a read section): for a
+ * writer that will look @s up once it holds write_lock. */
+void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t len);
 /* The current array's SipHash key (inside a read section, or under
  * write_lock), and whether it is still @key (under write_lock). Growing
  * keeps an array's key; only a re-key for the probe bound changes it. A

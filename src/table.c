@@ -564,6 +564,12 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
     }
 }
 
+void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t len)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    __builtin_prefetch(&a->s[tenreg__hash(&a->key, s, len) & a->mask]);
+}
+
 void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out)
 {
     *out = cur_of(t)->key;
