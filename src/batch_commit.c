@@ -277,6 +277,16 @@ static int find_current(struct plan *p, bool replace_all)
             lens[k] = b->names[base + k].id_len;
             hashes[k] = b->names[base + k].hash;
         }
+        /* The next group's home slots come in while this one is probed:
+         * its misses then overlap the records' of this one. */
+        size_t next = base + n, m = b->n_names - next;
+        if (same_key && m) {
+            uint64_t ahead[TENREG__FIND_GROUP];
+            m = m < TENREG__FIND_GROUP ? m : TENREG__FIND_GROUP;
+            for (size_t k = 0; k < m; k++)
+                ahead[k] = b->names[next + k].hash;
+            tenreg__table_prefetch_hashed(by_id, ahead, m);
+        }
         tenreg__table_find_group(by_id, keys, lens, same_key ? hashes : NULL, n, found, at);
         for (size_t k = 0; k < n; k++)
             if (found[k])

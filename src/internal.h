@@ -655,6 +655,9 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
 /* Starts fetching the home slot of @s (inside a read section): for a
  * writer that will look @s up once it holds write_lock. */
 void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t len);
+/* The same for @n keys whose hashes under the current array's key the
+ * caller has (a writer one group ahead of its tenreg__table_find_group). */
+void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n);
 /* The current array's SipHash key (inside a read section, or under
  * write_lock), and whether it is still @key (under write_lock). Growing
  * keeps an array's key; only a re-key for the probe bound changes it. A

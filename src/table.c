@@ -570,6 +570,13 @@ void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t
     __builtin_prefetch(&a->s[tenreg__hash(&a->key, s, len) & a->mask]);
 }
 
+void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    for (size_t k = 0; k < n; k++)
+        __builtin_prefetch(&a->s[hashes[k] & a->mask]);
+}
+
 void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out)
 {
     *out = cur_of(t)->key;
