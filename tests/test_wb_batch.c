@@ -4,7 +4,9 @@
  * as it was (tenants, health, hosts, answers, live bytes), with every
  * platform still the caller's, until the attempt that succeeds; the same
  * for recording each kind of op (the op is not recorded; nothing leaks). Also: a commit
- * installs swaps that a section pinned before it answers with the old side.
+ * installs swaps that a section pinned before it answers with the old side,
+ * and a batch recorded before by_id was re-keyed commits right (its index's
+ * hashes are by_id's only until then).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -238,5 +240,66 @@ TT_TEST(finish, wb_batch, swaps_answer_by_the_pinned_epoch)
     cr_assert_eq(tenreg__swap_pick(tenreg__ent_of_swap(&sw)), sw.old, "pinned before: old");
     sw.epoch = tenreg__epoch_pinned();
     cr_assert_eq(tenreg__swap_pick(tenreg__ent_of_swap(&sw)), 0, "pinned at: new");
+    tenreg_read_unlock();
+}
+
+/* A batch keys its id index with by_id's key, so that its commit reuses
+ * the index's hashes for the by_id lookups. When by_id is re-keyed between
+ * recording and commit, the commit must hash the names again: every kept
+ * id is still found, the moved one moves and the ids no op names go. */
+TT_TEST(finish, wb_batch, commit_after_by_id_rekey)
+{
+    enum { N = 70 }; /* by_id at 256 slots, with room for the flood below */
+    char id[32], url[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        snprintf(url, sizeof(url), "k%d.example", i);
+        cr_assert_eq(tenreg_register(reg, id, url, tt_platform_new(id, url), 0), TENREG_OK);
+    }
+    tenreg_batch *b;
+    cr_assert_eq(tenreg_batch_new(reg, &b), TENREG_OK);
+    cr_assert_eq(tenreg_batch_register(b, "k0", "k0.moved.example",
+                                       tt_platform_new("k0", "k0.moved.example")),
+                 TENREG_OK);
+    for (int i = 1; i < N; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        cr_assert_eq(tenreg_batch_keep(b, id), TENREG_OK);
+    }
+    cr_assert(tenreg__table_keyed_with(&reg->by_id, &b->key), "the index took by_id's key");
+
+    /* Ids that all home at one slot of by_id under its key: an insert past
+     * the probe bound re-keys the table (table.c). */
+    struct tenreg__hash_key k = reg->by_id.cur->key;
+    size_t cap = tenreg__table_capacity(&reg->by_id), flood = tenreg__table_disp_bound(cap) + 2;
+    cr_assert_eq(cap, 256);
+    unsigned c = 0;
+    char first[32] = "";
+    for (size_t j = 0; j < flood; j++) {
+        int len;
+        do
+            len = snprintf(id, sizeof(id), "flood%u", c++);
+        while ((tenreg__hash(&k, id, (size_t)len) & (cap - 1)) != 7);
+        snprintf(url, sizeof(url), "f%u.example", c);
+        cr_assert_eq(tenreg_register(reg, id, url, tt_platform_new(id, url), 0), TENREG_OK);
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", id);
+    }
+    cr_assert_eq(tenreg__table_capacity(&reg->by_id), cap, "by_id grew: the flood missed");
+    cr_assert(!tenreg__table_keyed_with(&reg->by_id, &b->key), "by_id was not re-keyed");
+
+    cr_assert_eq(tenreg_batch_commit(b, TENREG_BATCH_REPLACE_ALL), TENREG_OK);
+    tenreg_batch_free(b);
+    cr_assert_eq(tenreg_count(reg), N, "the flood was not left out");
+    tenreg_read_lock();
+    tenreg_resolution r;
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        cr_assert_eq(tenreg_resolve_by_id(reg, id, TENREG_NOWAIT, &r), TENREG_OK, "%s lost", id);
+        cr_assert_str_eq(r.tenant_id, id);
+    }
+    cr_assert_eq(tenreg_resolve_by_host(reg, "k0.moved.example", 16, &r), TENREG_OK);
+    cr_assert_str_eq(r.tenant_id, "k0");
+    cr_assert_eq(tenreg_resolve_by_host(reg, "k0.example", 10, &r), TENREG_ENOENT);
+    cr_assert_eq(tenreg_resolve_by_id(reg, first, TENREG_NOWAIT, &r), TENREG_ENOENT, "%s stayed", first);
     tenreg_read_unlock();
 }
