@@ -16,3 +16,33 @@ size_t bench_record_struct_size(void)
 {
     return sizeof(struct tenreg__record);
 }
+
+void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bool lazy)
+{
+    size_t tail = tenreg__record_tail_offset(host_len, id_len);
+    size_t unrounded = sizeof(struct tenreg__record) + host_len + 1 + id_len + 1;
+    size_t record = tail + sizeof(struct tenreg__record_tail);
+    acc->tenant_struct += (double)sizeof(struct tenreg__tenant);
+    acc->tenant_host += (double)(host_len + 1);
+    acc->rec_header += (double)sizeof(struct tenreg__record);
+    acc->rec_host += (double)(host_len + 1);
+    acc->rec_id += (double)(id_len + 1);
+    acc->rec_round += (double)(tail - unrounded);
+    acc->rec_tail += (double)sizeof(struct tenreg__record_tail);
+    if (lazy)
+        acc->build_rec += (double)record;
+}
+
+static double slots_of(const struct tenreg__table *t)
+{
+    return (double)(sizeof(struct tenreg__slots) +
+                    tenreg__table_capacity(t) * sizeof(struct tenreg__slot));
+}
+
+void bench_slot_bytes(tenreg_t *reg, double out[3])
+{
+    /* No writer runs while the bench measures: the arrays are stable. */
+    out[0] = slots_of(&reg->by_host);
+    out[1] = slots_of(&reg->by_id);
+    out[2] = slots_of(&reg->by_pattern);
+}

@@ -10,6 +10,7 @@
 #ifndef BENCH_HOOKS_H
 #define BENCH_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,23 @@ const char *tenreg__allocator_name(void);
 /* hooks.c: sizeof the per-tenant structures, for the bytes/tenant note. */
 size_t bench_tenant_struct_size(void);
 size_t bench_record_struct_size(void);
+
+/* Where a registration's bytes go (bench/README.md, "Bytes per tenant"),
+ * as tenreg sizes its allocations: sums over the tenants added with
+ * bench_bytes_add. The id and agent URL strings in the tenant are not
+ * counted here (every registry must hold them). */
+struct bench_bytes {
+    double tenant_struct;  /* sizeof(struct tenreg__tenant), padding included */
+    double tenant_host;    /* the tenant's host key, NUL included */
+    double rec_header;     /* sizeof(struct tenreg__record) */
+    double rec_host;       /* the record's copy of the host key */
+    double rec_id;         /* the record's copy of the id */
+    double rec_round;      /* to the 8-byte boundary of the tail */
+    double rec_tail;       /* struct tenreg__record_tail: tenant, back pointer, rcu_head */
+    double build_rec;      /* lazy: the build's record, allocated with the tenant */
+};
+void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bool lazy);
+/* The slot arrays of @reg's by_host, by_id and pattern tables, in bytes. */
+void bench_slot_bytes(tenreg_t *reg, double out[3]);
 
 #endif

@@ -21,6 +21,30 @@ static double strings_per(const struct tset *ts, size_t n, double *host)
     return s2 / (double)n;
 }
 
+/* Where the live bytes went, per tenant (bench/README.md, "Bytes per
+ * tenant"): each tenant's allocations as tenreg sizes them, the slot
+ * arrays, and the remainder. */
+static void account(struct mem_report *m, const struct tset *ts, size_t n, enum tr_mode mode,
+                    tenreg_t *reg)
+{
+    memset(&m->parts, 0, sizeof(m->parts));
+    for (size_t i = 0; i < n; i++) {
+        bool lazy = mode == TR_LAZY || (mode == TR_MIXED && ts->lazy[i]);
+        bench_bytes_add(&m->parts, ts->host_len[i], ts->id_len[i], lazy);
+    }
+    double *p = &m->parts.tenant_struct, sum = 0;
+    for (size_t k = 0; k < sizeof(m->parts) / sizeof(double); k++) {
+        p[k] /= (double)n;
+        sum += p[k];
+    }
+    bench_slot_bytes(reg, m->slots_per);
+    for (int k = 0; k < 3; k++) {
+        m->slots_per[k] /= (double)n;
+        sum += m->slots_per[k];
+    }
+    m->other_per = m->live_per - m->str2_per - sum;
+}
+
 void *registry_measured(struct bench_run *run, const char *what, const struct tset *ts, size_t n,
                         enum tr_mode mode, struct lazy_acct *acct)
 {
@@ -39,6 +63,7 @@ void *registry_measured(struct bench_run *run, const char *what, const struct ts
     m->heap_per = (sysinfo_heap_bytes() - heap0) / (double)n;
     m->rss_per = (sysinfo_rss_bytes() - rss0) / (double)n;
     m->str2_per = strings_per(ts, n, &m->host_per);
+    account(m, ts, n, mode, reg);
     return t;
 }
 

@@ -10,6 +10,22 @@
 
 /* Widths of the set and impl columns: the default run's rows fit the
  * minimum; the wildcard set's longer names widen them. */
+/* One registry's bytes beyond the id and URL strings, by where they go. */
+static void byte_accounting(FILE *out, const struct mem_report *m)
+{
+    const struct bench_bytes *b = &m->parts;
+    double slots = m->slots_per[0] + m->slots_per[1] + m->slots_per[2];
+    double record = b->rec_header + b->rec_host + b->rec_id + b->rec_round + b->rec_tail;
+    fprintf(out,
+            "  %s, B/tenant beyond id + URL: slots %.1f (by_host %.1f, by_id %.1f, patterns %.1f) "
+            "+ tenant %.1f (struct %.1f, host key %.1f) + record %.1f (header %.1f, host key %.1f, "
+            "id %.1f, rounding %.1f, tail %.1f) + build record %.1f + other %.1f = %.1f\n",
+            m->what, slots, m->slots_per[0], m->slots_per[1], m->slots_per[2],
+            b->tenant_struct + b->tenant_host, b->tenant_struct, b->tenant_host, record,
+            b->rec_header, b->rec_host, b->rec_id, b->rec_round, b->rec_tail, b->build_rec,
+            m->other_per, m->live_per - m->str2_per);
+}
+
 static void column_widths(const struct bench_run *run, int *wset, int *wimpl)
 {
     *wset = 4;
@@ -274,6 +290,8 @@ void report_text(const struct bench_run *run, FILE *out)
                 "  (tenreg also stores the host key: %.1f B/tenant of the above; struct "
                 "tenreg__tenant is %zu B, a record %zu B)\n",
                 run->mem[0].host_per, bench_tenant_struct_size(), bench_record_struct_size());
+        for (int i = 0; i < run->nmem; i++)
+            byte_accounting(out, &run->mem[i]);
     }
 
     commit_lines(run, out);

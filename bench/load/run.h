@@ -11,6 +11,7 @@
 #define BENCH_RUN_H
 
 #include "bench.h"
+#include "hooks.h"
 
 #include <stdio.h>
 
@@ -46,6 +47,12 @@ struct mem_report {
     double reg_s, free_s;
     double live_per, heap_per, rss_per;
     double str2_per, host_per; /* id + URL strings; host key */
+    /* The byte accounting, per tenant: slot arrays (by_host, by_id,
+     * patterns), the tenants' and records' parts, and what is left of
+     * live_per (the registry itself, anything not per tenant). */
+    double slots_per[3];
+    struct bench_bytes parts;
+    double other_per;
 };
 
 /* The wildcard workload's registries (wild.c). */
