@@ -204,7 +204,7 @@ struct tenreg__record_tail {
 
 static inline size_t tenreg__record_tail_offset(size_t host_len, size_t id_len)
 {
-    size_t end = sizeof(struct tenreg__record) + host_len + 1 + id_len + 1;
+    size_t end = offsetof(struct tenreg__record, strs) + host_len + 1 + id_len + 1;
     return (end + 7) & ~(size_t)7;
 }
 static inline struct tenreg__record_tail *tenreg__record_tail(const struct tenreg__record *r)

@@ -11,11 +11,14 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
+
 #include <stdlib.h>
 
 static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len)
 {
-    return sizeof(struct tenreg__tenant) + host_len + 1 + id_len + 1 + url_len + 1;
+    /* From strs, not sizeof: the struct's tail padding holds string bytes. */
+    return offsetof(struct tenreg__tenant, strs) + host_len + 1 + id_len + 1 + url_len + 1;
 }
 
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
@@ -27,7 +30,7 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     struct tenreg__tenant *t = tenreg__alloc(reg, tenant_size(host_len, id_len, url_len));
     if (!t)
         return NULL;
-    memset(t, 0, sizeof(*t));
+    memset(t, 0, offsetof(struct tenreg__tenant, strs));
     t->reg = reg;
     t->lazy = factory != NULL;
     t->factory = factory;

@@ -20,11 +20,11 @@ size_t bench_record_struct_size(void)
 void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bool lazy)
 {
     size_t tail = tenreg__record_tail_offset(host_len, id_len);
-    size_t unrounded = sizeof(struct tenreg__record) + host_len + 1 + id_len + 1;
+    size_t unrounded = offsetof(struct tenreg__record, strs) + host_len + 1 + id_len + 1;
     size_t record = tail + sizeof(struct tenreg__record_tail);
-    acc->tenant_struct += (double)sizeof(struct tenreg__tenant);
+    acc->tenant_struct += (double)offsetof(struct tenreg__tenant, strs);
     acc->tenant_host += (double)(host_len + 1);
-    acc->rec_header += (double)sizeof(struct tenreg__record);
+    acc->rec_header += (double)offsetof(struct tenreg__record, strs);
     acc->rec_host += (double)(host_len + 1);
     acc->rec_id += (double)(id_len + 1);
     acc->rec_round += (double)(tail - unrounded);

@@ -40,9 +40,9 @@ size_t bench_record_struct_size(void);
  * bench_bytes_add. The id and agent URL strings in the tenant are not
  * counted here (every registry must hold them). */
 struct bench_bytes {
-    double tenant_struct;  /* sizeof(struct tenreg__tenant), padding included */
+    double tenant_struct;  /* struct tenreg__tenant up to its strings */
     double tenant_host;    /* the tenant's host key, NUL included */
-    double rec_header;     /* sizeof(struct tenreg__record) */
+    double rec_header;     /* struct tenreg__record up to its strings */
     double rec_host;       /* the record's copy of the host key */
     double rec_id;         /* the record's copy of the id */
     double rec_round;      /* to the 8-byte boundary of the tail */
