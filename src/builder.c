@@ -34,19 +34,20 @@ static bool claim(struct tenreg__tenant *t)
  */
 static void arm_retry(struct tenreg *reg, struct tenreg__tenant *t)
 {
+    struct tenreg__build *b = t->build;
     uint64_t base = reg->cfg.build_retry_ms;
-    if (base && !t->build_rec)
-        t->build_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
-    if (!base || !t->build_rec) {
-        t->factory = NULL; /* never called again */
-        atomic_store_explicit(&t->retry_at_ns, 0, memory_order_relaxed);
+    if (base && !b->rec)
+        b->rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+    if (!base || !b->rec) {
+        b->factory = NULL; /* never called again */
+        atomic_store_explicit(&b->retry_at_ns, 0, memory_order_relaxed);
         return;
     }
     unsigned shift = t->failures > 0 ? t->failures - 1 : 0;
     uint64_t ms = shift >= 32 || (base << shift) > TENREG_BUILD_RETRY_MAX_MS
                       ? (base > TENREG_BUILD_RETRY_MAX_MS ? base : TENREG_BUILD_RETRY_MAX_MS)
                       : base << shift;
-    atomic_store_explicit(&t->retry_at_ns, tenreg__now_ns() + (int64_t)ms * 1000000,
+    atomic_store_explicit(&b->retry_at_ns, tenreg__now_ns() + (int64_t)ms * 1000000,
                           memory_order_relaxed);
 }
 
@@ -69,7 +70,7 @@ static void build_in_turn(struct tenreg__tenant *t)
     /* An unregister right after the claim makes the cell STALE: nobody
      * wants the platform any more, so the factory is not called. */
     if (atomic_load_explicit(&t->cell, memory_order_acquire) == TENREG__CELL_BUILDING) {
-        int rc = t->factory(t->factory_ctx, tenreg__tenant_id(t), &platform);
+        int rc = t->build->factory(t->build->factory_ctx, tenreg__tenant_id(t), &platform);
         if (rc < 0 || !platform) {
             platform = NULL; /* a failed factory's output is not ours to free */
             outcome = TENREG__CELL_FAILED_FACTORY;
@@ -100,9 +101,9 @@ static void build_in_turn(struct tenreg__tenant *t)
         reg->counts.checks_failed += validated && verdict != TENREG_VALID;
     }
     if (outcome != TENREG__CELL_STALE && !atomic_load(&t->removed)) {
-        struct tenreg__record *rec = t->build_rec;
+        struct tenreg__record *rec = t->build->rec;
         tenreg_health from = (tenreg_health)t->rec->health;
-        t->build_rec = NULL;
+        t->build->rec = NULL;
         if (outcome == TENREG__CELL_READY) {
             rec->health = TENREG_HEALTHY;
             rec->platform = platform;
@@ -175,7 +176,7 @@ static void *builder_main(void *arg)
         uint32_t kicks = atomic_load(&b->kicks);
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
-            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__build, node)->tenant;
             TENREG__TSAN_ACQUIRE(t); /* the queue is liburcu's: TSan cannot see it */
             if (run_queued(reg, t))
                 tenreg__tenant_unref(t);
@@ -235,7 +236,7 @@ void tenreg__builder_stop(struct tenreg *reg)
     for (;;) {
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
-            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__tenant, build_node);
+            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__build, node)->tenant;
             TENREG__TSAN_ACQUIRE(t);
             if (!tenreg__build_turn(t))
                 continue; /* parked: queued again when its turn comes */
@@ -256,9 +257,9 @@ void tenreg__builder_stop(struct tenreg *reg)
 
 static void enqueue(struct tenreg__builder *b, struct tenreg__tenant *t)
 {
-    cds_wfcq_node_init(&t->build_node);
+    cds_wfcq_node_init(&t->build->node);
     TENREG__TSAN_RELEASE(t);
-    cds_wfcq_enqueue(&b->head, &b->tail, &t->build_node);
+    cds_wfcq_enqueue(&b->head, &b->tail, &t->build->node);
     atomic_fetch_add(&b->kicks, 1);
     tenreg__futex_wake_one(&b->kicks);
 }
@@ -268,7 +269,7 @@ void tenreg__builder_submit(struct tenreg *reg, struct tenreg__tenant *t)
     tenreg__tenant_ref(t);
     /* The ticket is taken now, at arrival: a recheck that arrives later
      * runs after this build, one that arrived earlier before it. */
-    atomic_store_explicit(&t->build_ticket, tenreg__turnstile_ticket(&t->turn),
+    atomic_store_explicit(&t->build->ticket, tenreg__turnstile_ticket(&t->turn),
                           memory_order_relaxed);
     enqueue(&reg->builder, t);
 }

@@ -248,7 +248,7 @@ uint32_t tenreg__turnstile_ticket(struct tenreg__turnstile *t);
 /* Admin threads: takes a ticket and sleeps until it is served. Outside any
  * read section (QSBR: offline). */
 void tenreg__tenant_enter(struct tenreg__tenant *t);
-/* Builder threads: whether the queued build's ticket (t->build_ticket) is
+/* Builder threads: whether the queued build's ticket (t->build->ticket) is
  * being served. If not, the build is parked, never waited for: whoever
  * serves its ticket queues it again (tenreg__builder_requeue). */
 bool tenreg__build_turn(struct tenreg__tenant *t);
@@ -302,32 +302,43 @@ bool tenreg__cell_make_stale(_Atomic uint32_t *cell);
  * section. When the last goes, its platform is freed: every record that
  * could show the platform has been through a grace period by then.
  */
-struct tenreg__tenant {
-    /* Pointers and 64-bit fields first, then 32-bit, then bytes: no
-     * padding between them (bench/README.md counts the bytes). */
-    struct tenreg *reg;
-    tenreg_factory_fn factory;        /* lazy only; called once per attempt */
+/*
+ * What only a lazy registration needs: its build. It lives in the tenant's
+ * own allocation, after the strings (tenreg__tenant.build), so an eager
+ * tenant does not carry it and a lazy one costs no extra allocation.
+ */
+struct tenreg__build {
+    struct tenreg__tenant *tenant;    /* back from the builder queue's node */
+    tenreg_factory_fn factory;        /* called once per attempt; NULL: never again */
     void *factory_ctx;
-    void *platform;                   /* owned platform, set under write_lock */
-    struct tenreg__record *rec;       /* current record: written under write_lock,
-                                         read with tenreg__tenant_record() */
-    struct tenreg__record *build_rec; /* lazy: the record a build publishes,
-                                         allocated up front so a build never
-                                         fails for memory after its factory ran */
-    struct cds_wfcq_node build_node;  /* in the builder queue while QUEUED */
-    struct cds_wfcq_node check_node;  /* a parked background check, ready again */
-    struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
-                                         added; under write_lock only */
+    struct tenreg__record *rec;       /* the record a build publishes, allocated
+                                         up front so a build never fails for
+                                         memory after its factory ran */
+    struct cds_wfcq_node node;        /* in the builder queue while QUEUED */
     /* A failed build may be tried again from this tenreg__now_ns() on (0:
      * never). Stored under write_lock; resolvers take an attempt with a
      * CAS to 0 (resolve.c, retry_due). */
     _Atomic int64_t retry_at_ns;
+    _Atomic uint32_t ticket;          /* the queued build's turnstile ticket */
+    atomic_bool parked;               /* its turn had not come: see turnstile.c */
+};
+
+struct tenreg__tenant {
+    /* Pointers and 64-bit fields first, then 32-bit, then bytes: no
+     * padding between them (bench/README.md counts the bytes). */
+    struct tenreg *reg;
+    struct tenreg__build *build;      /* lazy only (NULL: eager); fixed at creation */
+    void *platform;                   /* owned platform, set under write_lock */
+    struct tenreg__record *rec;       /* current record: written under write_lock,
+                                         read with tenreg__tenant_record() */
+    struct cds_wfcq_node check_node;  /* a parked background check, ready again */
+    struct tenreg__alias **aliases;   /* extra hosts and patterns, in the order
+                                         added; under write_lock only */
     /* What the last check or build concluded (docs/design.md §8.2); under
      * write_lock, set with the record the outcome publishes. */
     int64_t registered_at_ns, checked_at_ns;
     char *reason;                     /* NULL: none; see status.c */
     struct tenreg__turnstile turn;
-    _Atomic uint32_t build_ticket;    /* the queued build's turnstile ticket */
     _Atomic uint32_t check_ticket;    /* a background check's ticket */
     _Atomic uint32_t refs;
     _Atomic uint32_t cell;            /* enum tenreg__cell_state */
@@ -335,10 +346,9 @@ struct tenreg__tenant {
                                          under sched.lock */
     uint32_t failures;
     uint32_t url_len;
-    atomic_bool build_parked;         /* its turn had not come: see turnstile.c */
-    atomic_bool check_parked;
+    atomic_bool check_parked;         /* its turn had not come: see turnstile.c */
     atomic_bool removed;              /* set under write_lock: out of the tables */
-    bool lazy;
+    bool lazy;                        /* build != NULL */
     uint8_t verdict;                  /* tenreg_verdict */
     uint8_t n_aliases, alias_cap;
     uint8_t id_len;

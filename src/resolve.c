@@ -179,7 +179,7 @@ static __attribute__((noinline)) enum retry retry_due(struct tenreg *reg,
      * done (READY, or STALE): resolve_cold answers from the cell. */
     if (s != TENREG__CELL_FAILED_FACTORY && s != TENREG__CELL_FAILED_VALIDATOR)
         return RETRY_IN_FLIGHT;
-    int64_t at = atomic_load_explicit(&t->retry_at_ns, memory_order_relaxed);
+    int64_t at = atomic_load_explicit(&t->build->retry_at_ns, memory_order_relaxed);
     if (at == 0 || tenreg__now_ns() < at)
         return RETRY_NO;
     /* Once tenreg_free has begun no build is queued. */
@@ -191,7 +191,7 @@ static __attribute__((noinline)) enum retry retry_due(struct tenreg *reg,
      * early, or one that arm_retry had cancelled). Then the cell: it is
      * STALE once the registration ended. */
     enum retry r = RETRY_IN_FLIGHT;
-    if (atomic_compare_exchange_strong_explicit(&t->retry_at_ns, &at, 0, memory_order_relaxed,
+    if (atomic_compare_exchange_strong_explicit(&t->build->retry_at_ns, &at, 0, memory_order_relaxed,
                                                 memory_order_relaxed) &&
         tenreg__cell_move(&t->cell, s, TENREG__CELL_QUEUED)) {
         tenreg__builder_submit(reg, t);

@@ -15,10 +15,23 @@
 
 #include <stdlib.h>
 
-static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len)
+static size_t strings_end(size_t host_len, size_t id_len, size_t url_len)
 {
     /* From strs, not sizeof: the struct's tail padding holds string bytes. */
     return offsetof(struct tenreg__tenant, strs) + host_len + 1 + id_len + 1 + url_len + 1;
+}
+
+/* A lazy tenant's build state follows its strings, 8-byte aligned. */
+static size_t build_offset(size_t host_len, size_t id_len, size_t url_len)
+{
+    size_t a = _Alignof(struct tenreg__build);
+    return (strings_end(host_len, id_len, url_len) + a - 1) / a * a;
+}
+
+static size_t tenant_size(size_t host_len, size_t id_len, size_t url_len, bool lazy)
+{
+    return lazy ? build_offset(host_len, id_len, url_len) + sizeof(struct tenreg__build)
+                : strings_end(host_len, id_len, url_len);
 }
 
 struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, size_t host_len,
@@ -27,14 +40,25 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
                                           void *platform, tenreg_factory_fn factory,
                                           void *factory_ctx)
 {
-    struct tenreg__tenant *t = tenreg__alloc(reg, tenant_size(host_len, id_len, url_len));
+    bool lazy = factory != NULL;
+    struct tenreg__tenant *t = tenreg__alloc(reg, tenant_size(host_len, id_len, url_len, lazy));
     if (!t)
         return NULL;
     memset(t, 0, offsetof(struct tenreg__tenant, strs));
     t->reg = reg;
-    t->lazy = factory != NULL;
-    t->factory = factory;
-    t->factory_ctx = factory_ctx;
+    t->lazy = lazy;
+    if (lazy) {
+        struct tenreg__build *b =
+            (struct tenreg__build *)((char *)t + build_offset(host_len, id_len, url_len));
+        memset(b, 0, sizeof(*b));
+        b->tenant = t;
+        b->factory = factory;
+        b->factory_ctx = factory_ctx;
+        atomic_init(&b->retry_at_ns, 0);
+        atomic_init(&b->ticket, 0);
+        atomic_init(&b->parked, false);
+        t->build = b;
+    }
     t->platform = platform;
     t->host_len = (uint8_t)host_len;
     t->id_len = (uint8_t)id_len;
@@ -42,8 +66,6 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     atomic_init(&t->refs, 0);
     atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
     atomic_init(&t->removed, false);
-    atomic_init(&t->build_ticket, 0);
-    atomic_init(&t->build_parked, false);
     t->registered_at_ns = tenreg__realtime_ns();
     t->sched_idx = UINT32_MAX;
 
@@ -58,9 +80,9 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     p[url_len] = '\0';
 
     t->rec = tenreg__record_new(t, TENREG_PENDING, platform, 0);
-    if (t->lazy)
-        t->build_rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
-    if (!t->rec || (t->lazy && !t->build_rec)) {
+    if (lazy)
+        t->build->rec = tenreg__record_new(t, TENREG_PENDING, NULL, 0);
+    if (!t->rec || (lazy && !t->build->rec)) {
         tenreg__tenant_drop(t);
         return NULL;
     }
@@ -75,8 +97,9 @@ static void tenant_dealloc(struct tenreg__tenant *t)
     if (t->aliases)
         tenreg__dealloc(t->reg, t->aliases, t->alias_cap * sizeof(t->aliases[0]));
     tenreg__reason_free(t->reg, t->reason);
-    tenreg__record_drop(t->build_rec);
-    tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len));
+    if (t->build)
+        tenreg__record_drop(t->build->rec);
+    tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len, t->lazy));
 }
 
 void tenreg__tenant_drop(struct tenreg__tenant *t)

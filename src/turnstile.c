@@ -34,9 +34,9 @@ void tenreg__tenant_enter(struct tenreg__tenant *t)
 
 /*
  * The parking handshake is a store-buffering pattern, so every access below
- * is seq_cst: the builder stores `build_parked` then loads `serving`; the
- * leaving thread increments `serving` then loads `build_parked`. At least
- * one of them sees the other's store, and the exchange on `build_parked`
+ * is seq_cst: the builder stores `build->parked` then loads `serving`; the
+ * leaving thread increments `serving` then loads `build->parked`. At least
+ * one of them sees the other's store, and the exchange on `build->parked`
  * picks exactly one of them to run (or queue) the build.
  */
 static bool turn_or_park(struct tenreg__tenant *t, _Atomic uint32_t *ticket_word,
@@ -53,7 +53,7 @@ static bool turn_or_park(struct tenreg__tenant *t, _Atomic uint32_t *ticket_word
 
 bool tenreg__build_turn(struct tenreg__tenant *t)
 {
-    return turn_or_park(t, &t->build_ticket, &t->build_parked);
+    return turn_or_park(t, &t->build->ticket, &t->build->parked);
 }
 
 bool tenreg__check_turn(struct tenreg__tenant *t)
@@ -69,9 +69,10 @@ void tenreg__tenant_leave(struct tenreg__tenant *t)
      * increment and miss a waiter that is about to sleep). This is an admin
      * path; one syscall is cheap next to a validator. */
     tenreg__futex_wake_all(&t->turn.serving);
-    if (atomic_load(&t->build_parked) &&
-        atomic_load_explicit(&t->build_ticket, memory_order_relaxed) == now &&
-        atomic_exchange(&t->build_parked, false))
+    struct tenreg__build *b = t->build; /* fixed for the tenant's life */
+    if (b && atomic_load(&b->parked) &&
+        atomic_load_explicit(&b->ticket, memory_order_relaxed) == now &&
+        atomic_exchange(&b->parked, false))
         tenreg__builder_requeue(t->reg, t);
     /* A parked background check (schedule.c): the same handshake. */
     else if (atomic_load(&t->check_parked) &&

@@ -302,7 +302,7 @@ static int resolve(unsigned flags)
 static int64_t retry_in(void)
 {
     struct tenreg__record *rec = tenreg__find_id(reg, "l", 1);
-    int64_t at = atomic_load(&tenreg__record_tenant(rec)->retry_at_ns);
+    int64_t at = atomic_load(&tenreg__record_tenant(rec)->build->retry_at_ns);
     return at ? at - tenreg__now_ns() : -1;
 }
 
@@ -557,7 +557,7 @@ TT_TEST(finish, schedule, teardown_gives_up_every_parked_turn)
         cr_assert_lt(tt_now_ns(), deadline, "the check never parked");
     /* ticket 2: a build, parked */
     cr_assert_eq(resolve(TENREG_NOWAIT), TENREG_EPENDING);
-    while (!atomic_load(&t->build_parked))
+    while (!atomic_load(&t->build->parked))
         cr_assert_lt(tt_now_ns(), deadline, "the build never parked");
     /* the only builder, busy with another tenant's build */
     cr_assert_eq(tenreg_register_lazy(reg, "u", "u.example", gated_factory, NULL, 0), TENREG_OK);

@@ -17,7 +17,8 @@ size_t bench_record_struct_size(void)
     return sizeof(struct tenreg__record);
 }
 
-void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bool lazy)
+void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, size_t url_len,
+                     bool lazy)
 {
     size_t tail = tenreg__record_tail_offset(host_len, id_len);
     size_t unrounded = offsetof(struct tenreg__record, strs) + host_len + 1 + id_len + 1;
@@ -29,8 +30,13 @@ void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bo
     acc->rec_id += (double)(id_len + 1);
     acc->rec_round += (double)(tail - unrounded);
     acc->rec_tail += (double)sizeof(struct tenreg__record_tail);
-    if (lazy)
+    if (lazy) {
+        size_t end = offsetof(struct tenreg__tenant, strs) + host_len + 1 + id_len + 1 + url_len + 1;
+        size_t a = _Alignof(struct tenreg__build);
         acc->build_rec += (double)record;
+        acc->build_state += (double)sizeof(struct tenreg__build);
+        acc->build_pad += (double)((end + a - 1) / a * a - end);
+    }
 }
 
 static double slots_of(const struct tenreg__table *t)

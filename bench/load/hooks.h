@@ -48,8 +48,11 @@ struct bench_bytes {
     double rec_round;      /* to the 8-byte boundary of the tail */
     double rec_tail;       /* struct tenreg__record_tail: tenant, back pointer, rcu_head */
     double build_rec;      /* lazy: the build's record, allocated with the tenant */
+    double build_state;    /* lazy: struct tenreg__build, after the tenant's strings */
+    double build_pad;      /* lazy: aligning it */
 };
-void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, bool lazy);
+void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, size_t url_len,
+                     bool lazy);
 /* The slot arrays of @reg's by_host, by_id and pattern tables, in bytes. */
 void bench_slot_bytes(tenreg_t *reg, double out[3]);
 

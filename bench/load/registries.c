@@ -30,7 +30,7 @@ static void account(struct mem_report *m, const struct tset *ts, size_t n, enum 
     memset(&m->parts, 0, sizeof(m->parts));
     for (size_t i = 0; i < n; i++) {
         bool lazy = mode == TR_LAZY || (mode == TR_MIXED && ts->lazy[i]);
-        bench_bytes_add(&m->parts, ts->host_len[i], ts->id_len[i], lazy);
+        bench_bytes_add(&m->parts, ts->host_len[i], ts->id_len[i], ts->url_len[i], lazy);
     }
     double *p = &m->parts.tenant_struct, sum = 0;
     for (size_t k = 0; k < sizeof(m->parts) / sizeof(double); k++) {

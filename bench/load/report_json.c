@@ -184,12 +184,13 @@ void report_json(const struct bench_run *run, FILE *out)
                 "\"slots_patterns\": %.2f, \"tenant_struct\": %.2f, \"tenant_host\": %.2f, "
                 "\"record_header\": %.2f, \"record_host\": %.2f, \"record_id\": %.2f, "
                 "\"record_rounding\": %.2f, \"record_tail\": %.2f, \"build_record\": %.2f, "
-                "\"other\": %.2f}}%s\n",
+                "\"build_state\": %.2f, \"build_alignment\": %.2f, \"other\": %.2f}}%s\n",
                 m->what, m->n, m->reg_s, m->free_s, m->live_per, m->heap_per, m->rss_per,
                 m->str2_per, m->host_per, m->live_per + m->heap_per - m->str2_per,
                 m->slots_per[0], m->slots_per[1], m->slots_per[2], m->parts.tenant_struct,
                 m->parts.tenant_host, m->parts.rec_header, m->parts.rec_host, m->parts.rec_id,
-                m->parts.rec_round, m->parts.rec_tail, m->parts.build_rec, m->other_per,
+                m->parts.rec_round, m->parts.rec_tail, m->parts.build_rec, m->parts.build_state,
+                m->parts.build_pad, m->other_per,
                 i == run->nmem - 1 ? "" : ",");
     }
     fprintf(out, "  ],\n  \"targets\": [\n");

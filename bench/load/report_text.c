@@ -19,11 +19,13 @@ static void byte_accounting(FILE *out, const struct mem_report *m)
     fprintf(out,
             "  %s, B/tenant beyond id + URL: slots %.1f (by_host %.1f, by_id %.1f, patterns %.1f) "
             "+ tenant %.1f (struct %.1f, host key %.1f) + record %.1f (header %.1f, host key %.1f, "
-            "id %.1f, rounding %.1f, tail %.1f) + build record %.1f + other %.1f = %.1f\n",
+            "id %.1f, rounding %.1f, tail %.1f) + build %.1f (record %.1f, state %.1f, "
+            "alignment %.1f) + other %.1f = %.1f\n",
             m->what, slots, m->slots_per[0], m->slots_per[1], m->slots_per[2],
             b->tenant_struct + b->tenant_host, b->tenant_struct, b->tenant_host, record,
-            b->rec_header, b->rec_host, b->rec_id, b->rec_round, b->rec_tail, b->build_rec,
-            m->other_per, m->live_per - m->str2_per);
+            b->rec_header, b->rec_host, b->rec_id, b->rec_round, b->rec_tail,
+            b->build_rec + b->build_state + b->build_pad, b->build_rec, b->build_state,
+            b->build_pad, m->other_per, m->live_per - m->str2_per);
 }
 
 static void column_widths(const struct bench_run *run, int *wset, int *wimpl)
