@@ -9,12 +9,12 @@
 
 size_t bench_tenant_struct_size(void)
 {
-    return sizeof(struct tenreg__tenant);
+    return offsetof(struct tenreg__tenant, strs);
 }
 
 size_t bench_record_struct_size(void)
 {
-    return sizeof(struct tenreg__record);
+    return offsetof(struct tenreg__record, strs);
 }
 
 void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, size_t url_len,

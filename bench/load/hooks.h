@@ -31,7 +31,8 @@ uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size
 long tenreg__live_bytes(const struct tenreg *reg);
 const char *tenreg__allocator_name(void);
 
-/* hooks.c: sizeof the per-tenant structures, for the bytes/tenant note. */
+/* hooks.c: the per-tenant structures' sizes up to their strings (what
+ * each allocation takes before them), for the bytes/tenant note. */
 size_t bench_tenant_struct_size(void);
 size_t bench_record_struct_size(void);
 

@@ -290,7 +290,7 @@ void report_text(const struct bench_run *run, FILE *out)
         }
         fprintf(out,
                 "  (tenreg also stores the host key: %.1f B/tenant of the above; struct "
-                "tenreg__tenant is %zu B, a record %zu B)\n",
+                "tenreg__tenant is %zu B and a record's header %zu B before their strings)\n",
                 run->mem[0].host_per, bench_tenant_struct_size(), bench_record_struct_size());
         for (int i = 0; i < run->nmem; i++)
             byte_accounting(out, &run->mem[i]);
