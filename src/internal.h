@@ -603,20 +603,12 @@ static inline bool tenreg__ent_key_is(tenreg__ent e, enum tenreg__table_key key,
     return al->key_len == len && memcmp(tenreg__alias_key(al), s, len) == 0;
 }
 
-/* The lookup: the entry whose key is @s, or 0. Also counts the slots it
- * reads into *@probes when @probes is not NULL (white-box tests; everything
- * else passes NULL, which the compiler folds away). Inside a read section,
- * or under write_lock: wait-free (at most max_disp + 1 slots), no stores to
- * shared memory. */
+/* The probe of array @a (t's current one, loaded acquire) for @s, whose
+ * hash under @a's key is @hash: see tenreg__table_find_counted. */
 static inline __attribute__((always_inline)) tenreg__ent
-tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t len,
-                           size_t *probes)
+tenreg__table_probe(const struct tenreg__table *t, const struct tenreg__slots *a, const char *s,
+                    size_t len, uint64_t hash, size_t *probes)
 {
-    /* Pairs with the release stores of t->cur in table.c (publish): the
-     * key, mask and the slots copied in before publication are visible.
-     * The key is the array's own, so the hash always fits the array. */
-    const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
-    uint64_t hash = tenreg__hash(&a->key, s, len);
     size_t mask = a->mask;
     /* Relaxed: a writer raises max_disp before the release store that puts
      * a record at that displacement (table.c, store_at), so a thread that
@@ -645,6 +637,22 @@ tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t 
     }
 }
 
+/* The lookup: the entry whose key is @s, or 0. Also counts the slots it
+ * reads into *@probes when @probes is not NULL (white-box tests; everything
+ * else passes NULL, which the compiler folds away). Inside a read section,
+ * or under write_lock: wait-free (at most max_disp + 1 slots), no stores to
+ * shared memory. */
+static inline __attribute__((always_inline)) tenreg__ent
+tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t len,
+                           size_t *probes)
+{
+    /* Pairs with the release stores of t->cur in table.c (publish): the
+     * key, mask and the slots copied in before publication are visible.
+     * The key is the array's own, so the hash always fits the array. */
+    const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+    return tenreg__table_probe(t, a, s, len, tenreg__hash(&a->key, s, len), probes);
+}
+
 /* Reader lookup, inside a read section: wait-free, no stores. */
 static inline __attribute__((always_inline)) tenreg__ent
 tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
@@ -662,9 +670,37 @@ tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
                               const size_t *lens, const uint64_t *hashes, size_t n,
                               tenreg__ent *out, size_t *at);
-/* Starts fetching the home slot of @s (inside a read section): for a
- * writer that will look @s up once it holds write_lock. */
-void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t len);
+/* A key's hash under the array key it was taken with: a writer hashes a
+ * key (and starts fetching its home slot) before it takes write_lock, and
+ * uses the hash under the lock unless a re-key changed the key meanwhile. */
+struct tenreg__prehash {
+    uint64_t hash;
+    struct tenreg__hash_key key;
+};
+/* Hashes @s under the current array's key into *@ph and prefetches its
+ * home slot. Inside a read section. */
+void tenreg__table_prehash(const struct tenreg__table *t, const char *s, size_t len,
+                           struct tenreg__prehash *ph);
+/* The hash of @s under @a's key: @ph's when it was taken with that key. */
+static inline uint64_t tenreg__prehash_for(const struct tenreg__slots *a,
+                                           const struct tenreg__prehash *ph, const char *s,
+                                           size_t len)
+{
+    if (ph->key.k0 == a->key.k0 && ph->key.k1 == a->key.k1)
+        return ph->hash;
+    return tenreg__hash(&a->key, s, len);
+}
+/* Writers: tenreg__table_find and tenreg__table_insert_at with @s's (or
+ * @e's key's) prehash. */
+static inline tenreg__ent tenreg__table_find_prehashed(const struct tenreg__table *t,
+                                                       const char *s, size_t len,
+                                                       const struct tenreg__prehash *ph)
+{
+    const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
+    return tenreg__table_probe(t, a, s, len, tenreg__prehash_for(a, ph, s, len), NULL);
+}
+size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
+                                      const struct tenreg__prehash *ph);
 /* The same for @n keys whose hashes under the current array's key the
  * caller has (a writer one group ahead of its tenreg__table_find_group). */
 void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n);

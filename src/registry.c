@@ -226,14 +226,18 @@ TENREG_API void tenreg_free(tenreg_t *reg)
 /* ---- register ----------------------------------------------------------- */
 
 /* Puts @t's first record into the tables in place of @old's (NULL: a new
- * id). Under write_lock, inside tenreg__rcu_enter. Returns 0, EEXIST or
- * ENOMEM, with nothing changed on error. */
-static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
+ * id), with the hashes add_tenant took of its host key and id. Under
+ * write_lock, inside tenreg__rcu_enter. Returns 0, EEXIST or ENOMEM, with
+ * nothing changed on error. */
+static int link_registration(struct tenreg *reg, struct tenreg__tenant *t,
+                             const struct tenreg__prehash *host_h,
+                             const struct tenreg__prehash *id_h)
 {
     const char *host = tenreg__tenant_host(t), *id = tenreg__tenant_id(t);
     /* The exact key only: a pattern of another tenant does not hold it. */
-    tenreg__ent holder = tenreg__table_find(&reg->by_host, host, t->host_len);
-    struct tenreg__record *old = tenreg__find_id(reg, id, t->id_len);
+    tenreg__ent holder = tenreg__table_find_prehashed(&reg->by_host, host, t->host_len, host_h);
+    struct tenreg__record *old =
+        (struct tenreg__record *)tenreg__table_find_prehashed(&reg->by_id, id, t->id_len, id_h);
     struct tenreg__tenant *prev = old ? tenreg__record_tenant(old) : NULL;
     if (holder && (!prev || tenreg__ent_owner(holder) != prev))
         return TENREG_EEXIST;
@@ -274,8 +278,8 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t)
         }
         tenreg__end_registration(prev, false);
     } else {
-        tenreg__table_insert(&reg->by_id, rec);
-        tenreg__table_insert(&reg->by_host, rec);
+        (void)tenreg__table_insert_prehashed(&reg->by_id, rec, id_h);
+        (void)tenreg__table_insert_prehashed(&reg->by_host, rec, host_h);
         atomic_fetch_add(&reg->count, 1);
     }
     /* Queued once the change is visible: the event thread may deliver it
@@ -301,10 +305,12 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
         return TENREG_EINVAL;
     /* The two slot lines link_registration probes first, fetched while the
      * tenant is built: at a million tenants each is a cache miss, and the
-     * two were most of a registration's time. */
+     * two were most of a registration's time. Their hashes serve the
+     * lookups and inserts under the lock. */
+    struct tenreg__prehash host_h, id_h;
     tenreg__rcu_enter();
-    tenreg__table_prefetch(&reg->by_host, key, key_len);
-    tenreg__table_prefetch(&reg->by_id, id, id_len);
+    tenreg__table_prehash(&reg->by_host, key, key_len, &host_h);
+    tenreg__table_prehash(&reg->by_id, id, id_len, &id_h);
     tenreg__rcu_exit();
     struct tenreg__tenant *t = tenreg__tenant_new(
         reg, key, key_len, id, id_len, url, url_len, platform, factory, factory_ctx);
@@ -324,7 +330,7 @@ static int add_tenant(struct tenreg *reg, const char *id, const char *url, void 
     }
     tenreg__write_lock(reg);
     tenreg__rcu_enter();
-    int rc = link_registration(reg, t);
+    int rc = link_registration(reg, t, &host_h, &id_h);
     if (rc == TENREG_OK && await)
         tenreg__tenant_ref(t);
     tenreg__rcu_exit();

@@ -427,10 +427,10 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
     tenreg__call_rcu(&old->rcu, slots_free_cb);
 }
 
-size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent rec)
+/* Inserts @rec, whose key's hash under @a's key is @hash. */
+static size_t insert_hashed(struct tenreg__table *t, struct tenreg__slots *a, tenreg__ent rec,
+                            uint64_t hash)
 {
-    struct tenreg__slots *a = cur_of(t);
-    uint64_t hash = hash_of(t, a, rec);
     size_t d, i = free_slot(a, hash, &d);
     size_t bound = tenreg__table_disp_bound(a->mask + 1);
     /* Past the bound, or already past it after an earlier re-key could not
@@ -444,6 +444,21 @@ size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent rec)
         t->used++;
     t->live++;
     return i;
+}
+
+size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent rec)
+{
+    struct tenreg__slots *a = cur_of(t);
+    return insert_hashed(t, a, rec, hash_of(t, a, rec));
+}
+
+size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
+                                      const struct tenreg__prehash *ph)
+{
+    struct tenreg__slots *a = cur_of(t);
+    if (ph->key.k0 != a->key.k0 || ph->key.k1 != a->key.k1)
+        return insert_hashed(t, a, e, hash_of(t, a, e));
+    return insert_hashed(t, a, e, ph->hash);
 }
 
 void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
@@ -564,10 +579,13 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
     }
 }
 
-void tenreg__table_prefetch(const struct tenreg__table *t, const char *s, size_t len)
+void tenreg__table_prehash(const struct tenreg__table *t, const char *s, size_t len,
+                           struct tenreg__prehash *ph)
 {
     const struct tenreg__slots *a = cur_of(t);
-    __builtin_prefetch(&a->s[tenreg__hash(&a->key, s, len) & a->mask]);
+    ph->key = a->key;
+    ph->hash = tenreg__hash(&a->key, s, len);
+    __builtin_prefetch(&a->s[ph->hash & a->mask]);
 }
 
 void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n)
