@@ -8,7 +8,8 @@
  * miss, may read more than tenreg__table_disp_bound(capacity) + 1 slots,
  * every host still resolves to its tenant, a re-key that cannot allocate
  * leaves the registration done and the lookups right, and the registry's
- * memory comes back.
+ * memory comes back. A hash a registration took before a re-key is not
+ * used after it.
  */
 #include <criterion/criterion.h>
 #include <sched.h>
@@ -360,5 +361,55 @@ Test(probe, rekeys_under_a_reader, .timeout = 240)
     cr_assert_eq(rekeys, 8, "every round re-keyed");
     cr_assert_gt(atomic_load(&reader_lookups), 0);
     cr_assert_eq(atomic_load(&reader_wrong), 0, "a stable host failed to resolve during re-keys");
+    tenreg_free(reg);
+}
+
+/* A registration hashes its keys before it takes write_lock (registry.c,
+ * tenreg__table_prehash); a re-key may come in between. A hash taken under
+ * the old key is then not used: the lookup still finds the key, and a
+ * registration made after the re-key resolves. */
+Test(probe, prehash_from_before_a_rekey, .timeout = 120)
+{
+    craft(hosts, 8, 2047, 5, false);
+    tenreg_t *reg = new_registry(1000); /* 2048 slots: room for the flood without growth */
+    for (size_t j = 0; j < 8; j++)
+        register_host(reg, &hosts[j]);
+    struct tenreg__prehash ph;
+    tenreg__rcu_enter();
+    tenreg__table_prehash(&reg->by_host, hosts[0].host, strlen(hosts[0].host), &ph);
+    tenreg__rcu_exit();
+
+    /* Hosts all homed at one slot under the current key: the insert past
+     * the bound re-keys the table. */
+    struct tenreg__hash_key k = reg->by_host.cur->key;
+    size_t cap = tenreg__table_capacity(&reg->by_host), n = tenreg__table_disp_bound(cap) + 2;
+    struct crafted *c = &hosts[8];
+    cr_assert_leq(n, NHOSTS - 8);
+    for (size_t j = 0; j < n; j++) {
+        for (;;) {
+            int len = snprintf(c[j].host, sizeof(c[j].host), "p%u.flood.example", counter++);
+            if ((tenreg__hash(&k, c[j].host, (size_t)len) & (cap - 1)) == 700 % cap)
+                break;
+        }
+        snprintf(c[j].id, sizeof(c[j].id), "p%zu", j);
+        register_host(reg, &c[j]);
+    }
+    cr_assert_eq(tenreg__table_capacity(&reg->by_host), cap, "the table grew instead");
+    cr_assert(!tenreg__table_keyed_with(&reg->by_host, &ph.key), "no re-key happened");
+
+    tenreg__rcu_enter();
+    tenreg__ent e = tenreg__table_find_prehashed(&reg->by_host, hosts[0].host,
+                                                 strlen(hosts[0].host), &ph);
+    tenreg__rcu_exit();
+    cr_assert(e != 0, "a stale prehash missed %s", hosts[0].host);
+    cr_assert_str_eq(tenreg__record_id(tenreg__ent_record(e)), hosts[0].id);
+    tenreg_read_lock();
+    for (size_t j = 0; j < 8 + n; j++) {
+        tenreg_resolution r;
+        cr_assert_eq(tenreg_resolve_by_host(reg, hosts[j].host, strlen(hosts[j].host), &r),
+                     TENREG_OK, "%s", hosts[j].host);
+        cr_assert_str_eq(r.tenant_id, hosts[j].id);
+    }
+    tenreg_read_unlock();
     tenreg_free(reg);
 }
