@@ -7,8 +7,7 @@
  * first record, lazy build record), so that a commit allocates only what
  * depends on the registry. Every array grows before the op is appended, so
  * an op that fails leaves the batch as it was. Nothing here takes a lock or
- * changes the registry (tenreg_batch_new reads by_id's hash key, in a read
- * section): a batch is its thread's alone.
+ * touches the registry's tables: a batch is its thread's alone.
  */
 #include "batch.h"
 
@@ -152,13 +151,15 @@ TENREG_API int tenreg_batch_new(tenreg_t *reg, tenreg_batch **out)
         return TENREG_ENOMEM;
     memset(b, 0, sizeof(*b));
     b->reg = reg;
-    /* The id index is keyed with by_id's own key (secret like it: ids may
-     * be chosen by whoever feeds the batch), so that the commit's lookups
-     * of the names reuse their hashes while the key stays (batch_commit.c,
-     * find_current). Inside a section: the array may be replaced meanwhile. */
-    tenreg__rcu_enter();
-    tenreg__table_hash_key(&reg->by_id, &b->key);
-    tenreg__rcu_exit();
+    /* The id index (and the commit's key map) are keyed like the
+     * registry's tables but with a key of their own from the kernel: ids
+     * and hosts may be chosen by whoever feeds the batch, and neither has
+     * the tables' probe bound, so a key derived from a known hash_seed
+     * would let crafted names make them quadratic. */
+    if (tenreg__hash_key_init(&b->key, 0) != TENREG_OK) {
+        tenreg__dealloc(reg, b, sizeof(*b));
+        return TENREG_ENOMEM;
+    }
     *out = b;
     return TENREG_OK;
 }

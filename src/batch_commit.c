@@ -243,21 +243,34 @@ static int plan_new_group(struct plan *p, size_t *next)
 
 /* ---- plan ---------------------------------------------------------------- */
 
+/* The ids of names [@base, @base + return value) (at most a group), their
+ * hashes under by_id's key, and their home slots on their way in. */
+static size_t load_group(const struct tenreg_batch *b, const struct tenreg__table *by_id,
+                         size_t base, const char **keys, size_t *lens, uint64_t *hashes)
+{
+    size_t n = b->n_names - base < TENREG__FIND_GROUP ? b->n_names - base : TENREG__FIND_GROUP;
+    for (size_t k = 0; k < n; k++) {
+        keys[k] = tenreg__name_id(b, &b->names[base + k]);
+        lens[k] = b->names[base + k].id_len;
+    }
+    tenreg__table_hash_group(by_id, keys, lens, n, hashes);
+    return n;
+}
+
 /*
  * Who holds each named id now: by_id lookups of the names, a group at a
  * time so that their misses overlap (a sync names every tenant: this is
- * most of its cost), with the hashes the batch's index took unless by_id
- * was re-keyed since (batch.c keys the index with by_id's key). Each
- * name's commit scratch starts here too. With REPLACE_ALL, the slots the
- * names were found in are marked, and one pass over the slot array
- * collects the tenants no op names, touching only their records.
+ * most of its cost), each group hashed and its home slots fetched while
+ * the group before it is probed. Each name's commit scratch starts here
+ * too. With REPLACE_ALL, the slots the names were found in are marked,
+ * and one pass over the slot array collects the tenants no op names,
+ * touching only their records.
  */
 static int find_current(struct plan *p, bool replace_all)
 {
     struct tenreg_batch *b = p->b;
     const struct tenreg__table *by_id = &p->reg->by_id;
     size_t cap = tenreg__table_capacity(by_id), named = 0;
-    bool same_key = tenreg__table_keyed_with(by_id, &b->key);
     uint64_t *marks = NULL;
     size_t marks_bytes = (cap + 63) / 64 * sizeof(*marks);
     if (replace_all) {
@@ -266,28 +279,18 @@ static int find_current(struct plan *p, bool replace_all)
             return TENREG_ENOMEM;
         memset(marks, 0, marks_bytes);
     }
-    for (size_t base = 0; base < b->n_names; base += TENREG__FIND_GROUP) {
-        size_t n = b->n_names - base < TENREG__FIND_GROUP ? b->n_names - base : TENREG__FIND_GROUP;
-        const char *keys[TENREG__FIND_GROUP];
-        size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP];
-        uint64_t hashes[TENREG__FIND_GROUP];
+    /* Two groups in flight: [g] is probed while [!g]'s slots come in. */
+    const char *keys[2][TENREG__FIND_GROUP];
+    size_t lens[2][TENREG__FIND_GROUP];
+    uint64_t hashes[2][TENREG__FIND_GROUP];
+    size_t base = 0, g = 0, n = b->n_names ? load_group(b, by_id, 0, keys[0], lens[0], hashes[0]) : 0;
+    while (n) {
+        size_t at[TENREG__FIND_GROUP];
         tenreg__ent found[TENREG__FIND_GROUP];
-        for (size_t k = 0; k < n; k++) {
-            keys[k] = tenreg__name_id(b, &b->names[base + k]);
-            lens[k] = b->names[base + k].id_len;
-            hashes[k] = b->names[base + k].hash;
-        }
-        /* The next group's home slots come in while this one is probed:
-         * its misses then overlap the records' of this one. */
-        size_t next = base + n, m = b->n_names - next;
-        if (same_key && m) {
-            uint64_t ahead[TENREG__FIND_GROUP];
-            m = m < TENREG__FIND_GROUP ? m : TENREG__FIND_GROUP;
-            for (size_t k = 0; k < m; k++)
-                ahead[k] = b->names[next + k].hash;
-            tenreg__table_prefetch_hashed(by_id, ahead, m);
-        }
-        tenreg__table_find_group(by_id, keys, lens, same_key ? hashes : NULL, n, found, at);
+        size_t next_n = base + n < b->n_names
+                            ? load_group(b, by_id, base + n, keys[!g], lens[!g], hashes[!g])
+                            : 0;
+        tenreg__table_find_group(by_id, keys[g], lens[g], hashes[g], n, found, at);
         for (size_t k = 0; k < n; k++)
             if (found[k])
                 __builtin_prefetch(tenreg__record_tail((struct tenreg__record *)found[k]));
@@ -304,6 +307,9 @@ static int find_current(struct plan *p, bool replace_all)
                 named++;
             }
         }
+        base += n;
+        n = next_n;
+        g ^= 1;
     }
     if (!marks)
         return TENREG_OK;

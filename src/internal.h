@@ -664,7 +664,7 @@ tenreg__table_find(const struct tenreg__table *t, const char *s, size_t len)
  * @n <= TENREG__FIND_GROUP keys at once, overlapping their cache misses
  * (all hashes and home slots first, then the probes, then the key
  * checks). @hashes: the keys' hashes under the current array's key, when
- * the caller has them (tenreg__table_keyed_with), else NULL. out[i]: the
+ * the caller has them (tenreg__table_hash_group), else NULL. out[i]: the
  * entry whose key is keys[i], or 0; at[i]: its slot in the current array. */
 #define TENREG__FIND_GROUP 16
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
@@ -701,16 +701,13 @@ static inline tenreg__ent tenreg__table_find_prehashed(const struct tenreg__tabl
 }
 size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
                                       const struct tenreg__prehash *ph);
-/* The same for @n keys whose hashes under the current array's key the
- * caller has (a writer one group ahead of its tenreg__table_find_group). */
-void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n);
-/* The current array's SipHash key (inside a read section, or under
- * write_lock), and whether it is still @key (under write_lock). Growing
- * keeps an array's key; only a re-key for the probe bound changes it. A
- * batch keys its id index with by_id's, so that a commit's lookups of
- * the ids it names reuse the hashes taken while it was recorded. */
-void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out);
-bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key);
+/* Writers: the hashes of @n <= TENREG__FIND_GROUP keys under the current
+ * array's key, for a tenreg__table_find_group that follows (nothing may
+ * re-key the table in between), their home slots prefetched: a writer one
+ * group ahead of its lookups. */
+void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *keys,
+                              const size_t *lens, size_t n, uint64_t *hashes);
+
 /* The entry in slot @i of the current array (0: empty or a tombstone);
  * i < tenreg__table_capacity(). Writers only. */
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i);

@@ -588,22 +588,14 @@ void tenreg__table_prehash(const struct tenreg__table *t, const char *s, size_t 
     __builtin_prefetch(&a->s[ph->hash & a->mask]);
 }
 
-void tenreg__table_prefetch_hashed(const struct tenreg__table *t, const uint64_t *hashes, size_t n)
+void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *keys,
+                              const size_t *lens, size_t n, uint64_t *hashes)
 {
     const struct tenreg__slots *a = cur_of(t);
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
+        hashes[k] = tenreg__hash(&a->key, keys[k], lens[k]);
         __builtin_prefetch(&a->s[hashes[k] & a->mask]);
-}
-
-void tenreg__table_hash_key(const struct tenreg__table *t, struct tenreg__hash_key *out)
-{
-    *out = cur_of(t)->key;
-}
-
-bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key)
-{
-    const struct tenreg__slots *a = cur_of(t);
-    return a->key.k0 == key->k0 && a->key.k1 == key->k1;
+    }
 }
 
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i)
