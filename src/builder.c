@@ -164,6 +164,16 @@ static bool run_queued(struct tenreg *reg, struct tenreg__tenant *t)
     return true;
 }
 
+/* The tenant whose build @n queued. The queue is liburcu's, whose ordering
+ * TSan cannot see: the edge is annotated on the build state, which the
+ * node is part of, before its back pointer is read. */
+static struct tenreg__tenant *queued_tenant(struct cds_wfcq_node *n)
+{
+    struct tenreg__build *b = caa_container_of(n, struct tenreg__build, node);
+    TENREG__TSAN_ACQUIRE(b);
+    return b->tenant;
+}
+
 static void *builder_main(void *arg)
 {
     struct tenreg *reg = arg;
@@ -176,8 +186,7 @@ static void *builder_main(void *arg)
         uint32_t kicks = atomic_load(&b->kicks);
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
-            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__build, node)->tenant;
-            TENREG__TSAN_ACQUIRE(t); /* the queue is liburcu's: TSan cannot see it */
+            struct tenreg__tenant *t = queued_tenant(n);
             if (run_queued(reg, t))
                 tenreg__tenant_unref(t);
             continue;
@@ -236,8 +245,7 @@ void tenreg__builder_stop(struct tenreg *reg)
     for (;;) {
         struct cds_wfcq_node *n = cds_wfcq_dequeue_blocking(&b->head, &b->tail);
         if (n) {
-            struct tenreg__tenant *t = caa_container_of(n, struct tenreg__build, node)->tenant;
-            TENREG__TSAN_ACQUIRE(t);
+            struct tenreg__tenant *t = queued_tenant(n);
             if (!tenreg__build_turn(t))
                 continue; /* parked: queued again when its turn comes */
             tenreg__cell_move(&t->cell, TENREG__CELL_QUEUED, TENREG__CELL_STALE);
@@ -258,7 +266,7 @@ void tenreg__builder_stop(struct tenreg *reg)
 static void enqueue(struct tenreg__builder *b, struct tenreg__tenant *t)
 {
     cds_wfcq_node_init(&t->build->node);
-    TENREG__TSAN_RELEASE(t);
+    TENREG__TSAN_RELEASE(t->build); /* paired in queued_tenant */
     cds_wfcq_enqueue(&b->head, &b->tail, &t->build->node);
     atomic_fetch_add(&b->kicks, 1);
     tenreg__futex_wake_one(&b->kicks);
