@@ -63,6 +63,11 @@ struct tenreg__hash_key {
  * unavailable). Returns TENREG_OK, or TENREG_ENOMEM when @seed is 0 and no
  * kernel randomness could be had: there is no weak fallback. */
 int tenreg__hash_key_init(struct tenreg__hash_key *key, uint64_t seed);
+static inline bool tenreg__hash_key_eq(const struct tenreg__hash_key *a,
+                                       const struct tenreg__hash_key *b)
+{
+    return a->k0 == b->k0 && a->k1 == b->k1;
+}
 /* SipHash-1-3 of @len bytes. */
 uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
 
@@ -686,7 +691,7 @@ static inline uint64_t tenreg__prehash_for(const struct tenreg__slots *a,
                                            const struct tenreg__prehash *ph, const char *s,
                                            size_t len)
 {
-    if (ph->key.k0 == a->key.k0 && ph->key.k1 == a->key.k1)
+    if (tenreg__hash_key_eq(&ph->key, &a->key))
         return ph->hash;
     return tenreg__hash(&a->key, s, len);
 }

@@ -318,7 +318,7 @@ static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash,
 static void fill(const struct tenreg__table *t, struct tenreg__slots *a,
                  const struct tenreg__slots *old, tenreg__ent extra)
 {
-    bool same_key = a->key.k0 == old->key.k0 && a->key.k1 == old->key.k1;
+    bool same_key = tenreg__hash_key_eq(&a->key, &old->key);
     for (size_t j = 0; j <= old->mask; j++) {
         tenreg__ent r = atomic_load_explicit(&old->s[j].ent, memory_order_relaxed);
         if (!r || r == TENREG__TOMBSTONE)
@@ -456,9 +456,8 @@ size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
                                       const struct tenreg__prehash *ph)
 {
     struct tenreg__slots *a = cur_of(t);
-    if (ph->key.k0 != a->key.k0 || ph->key.k1 != a->key.k1)
-        return insert_hashed(t, a, e, hash_of(t, a, e));
-    return insert_hashed(t, a, e, ph->hash);
+    return insert_hashed(t, a, e,
+                         tenreg__hash_key_eq(&ph->key, &a->key) ? ph->hash : hash_of(t, a, e));
 }
 
 void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
