@@ -668,7 +668,7 @@ static void link_new(struct tenreg *reg, struct tenreg__tenant *f, bool replaces
 {
     /* Its reference and registration time came with install. */
     tenreg__count_health(reg, -1, TENREG_PENDING);
-    reg->counts.lazy_unbuilt += f->lazy;
+    reg->counts.lazy_unbuilt += tenreg__tenant_lazy(f);
     if (!replaces)
         atomic_fetch_add(&reg->count, 1);
     tenreg__sched_first(reg, f);

@@ -353,13 +353,18 @@ struct tenreg__tenant {
     uint32_t url_len;
     atomic_bool check_parked;         /* its turn had not come: see turnstile.c */
     atomic_bool removed;              /* set under write_lock: out of the tables */
-    bool lazy;                        /* build != NULL */
     uint8_t verdict;                  /* tenreg_verdict */
     uint8_t n_aliases, alias_cap;
     uint8_t id_len;
     uint8_t host_len;
     char strs[];                      /* host key NUL, id NUL, agent URL NUL */
 };
+
+/* Whether @t is a lazy registration (it has a build). */
+static inline bool tenreg__tenant_lazy(const struct tenreg__tenant *t)
+{
+    return t->build != NULL;
+}
 
 static inline const char *tenreg__tenant_host(const struct tenreg__tenant *t)
 {

@@ -159,7 +159,7 @@ void tenreg__end_registration(struct tenreg__tenant *t, bool aliases_unlinked)
 void tenreg__uncount(struct tenreg *reg, const struct tenreg__tenant *t)
 {
     tenreg__count_health(reg, t->rec->health, -1);
-    if (t->lazy && !t->platform)
+    if (tenreg__tenant_lazy(t) && !t->platform)
         reg->counts.lazy_unbuilt--;
 }
 
@@ -260,7 +260,7 @@ static int link_registration(struct tenreg *reg, struct tenreg__tenant *t,
     tenreg__ent rec = tenreg__ent_of_record(t->rec);
     tenreg__tenant_ref(t); /* the first record's */
     tenreg__count_health(reg, -1, TENREG_PENDING);
-    reg->counts.lazy_unbuilt += t->lazy;
+    reg->counts.lazy_unbuilt += tenreg__tenant_lazy(t);
     /* Read before tenreg__end_registration retires it. */
     tenreg_health from = old ? (tenreg_health)old->health : TENREG_PENDING;
     if (old) {

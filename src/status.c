@@ -119,7 +119,7 @@ TENREG_API int tenreg_status_of(const tenreg_t *creg, const char *tenant_id, ten
         out->failures = t->failures;
         out->checked_at_ns = t->checked_at_ns;
         out->registered_at_ns = t->registered_at_ns;
-        out->lazy = t->lazy;
+        out->lazy = tenreg__tenant_lazy(t);
         out->built = rec->platform != NULL;
         out->hosts = 1u + t->n_aliases;
         if (t->reason)

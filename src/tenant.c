@@ -46,7 +46,6 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
         return NULL;
     memset(t, 0, offsetof(struct tenreg__tenant, strs));
     t->reg = reg;
-    t->lazy = lazy;
     if (lazy) {
         struct tenreg__build *b =
             (struct tenreg__build *)((char *)t + build_offset(host_len, id_len, url_len));
@@ -64,7 +63,7 @@ struct tenreg__tenant *tenreg__tenant_new(struct tenreg *reg, const char *host, 
     t->id_len = (uint8_t)id_len;
     t->url_len = (uint32_t)url_len;
     atomic_init(&t->refs, 0);
-    atomic_init(&t->cell, t->lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
+    atomic_init(&t->cell, lazy ? TENREG__CELL_EMPTY : TENREG__CELL_READY);
     atomic_init(&t->removed, false);
     t->registered_at_ns = tenreg__realtime_ns();
     t->sched_idx = UINT32_MAX;
@@ -99,7 +98,7 @@ static void tenant_dealloc(struct tenreg__tenant *t)
     tenreg__reason_free(t->reg, t->reason);
     if (t->build)
         tenreg__record_drop(t->build->rec);
-    tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len, t->lazy));
+    tenreg__dealloc(t->reg, t, tenant_size(t->host_len, t->id_len, t->url_len, tenreg__tenant_lazy(t)));
 }
 
 void tenreg__tenant_drop(struct tenreg__tenant *t)
