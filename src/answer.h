@@ -17,6 +17,22 @@ static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec
     out->platform = rec->platform;
 }
 
+/* The whole answer from an answer slot's word @w (tenreg__find_host_answer)
+ * for plain record @e, found for a key of @klen bytes: the record is not
+ * read, only pointers into it computed (its host key is the lookup's key,
+ * so its id starts klen + 1 bytes into its strings). */
+static inline int answer_from_slot(tenreg_resolution *out, tenreg__ent e, size_t klen, uint64_t w)
+{
+    const struct tenreg__record *rec = (const struct tenreg__record *)e;
+    out->tenant_id = rec->strs + klen + 1;
+    out->matched = rec->strs;
+    out->health = (tenreg_health)((w >> 1) & 7);
+    out->platform = (void *)(uintptr_t)(w >> 8);
+    if (TENREG__LIKELY(out->platform != NULL))
+        return TENREG_OK;
+    return (w & TENREG__ANSWER_FAILED) ? TENREG_EDISABLED : TENREG_EPENDING;
+}
+
 /* The host key or pattern text that found @e. */
 static inline const char *matched_of(tenreg__ent e, const struct tenreg__record *rec)
 {

@@ -555,6 +555,45 @@ struct tenreg__slot {
     _Atomic tenreg__ent ent;              /* 0: empty; TENREG__TOMBSTONE: deleted */
 };
 
+/*
+ * by_host's slots also carry their entry's answer, so that a cold lookup
+ * is one cache miss (the slot line) instead of two (the slot, then the
+ * record): the answer word of a plain record is its platform, health and
+ * build-failed flag (tenreg__answer_of), stored before the entry, and a
+ * lookup that finds the entry by its hash answers from the slot without
+ * touching the record. The key is not compared then: the 64-bit keyed
+ * hash stands for it (the digest rule, docs/design.md §8.6, and the
+ * header's tenreg_resolve_by_host). 32 bytes: two slots a line, none
+ * straddles one.
+ *
+ * The slot's three words change one by one, so a reader checks what it
+ * read (tenreg__table_probe): the entry (acquire), the hash and the
+ * answer (acquire), then the entry again (relaxed). Writers store the
+ * hash, then the answer, then the entry, each with release (store_at,
+ * tenreg__table_replace_at). If the second load of the entry gives the
+ * first, the hash and answer read in between are that entry's: a slot
+ * reused for another key went through a tombstone, stored before the new
+ * hash and answer, and a reader that read either of those (acquire) reads
+ * the tombstone or a later entry the second time. A record is never put
+ * back in a slot it left, so no ABA. The one in-place change of a plain
+ * record for another, a new record of the same registration or a
+ * re-registration of the same id and host (registry.c, tenant.c), has
+ * the same id and key: its answer word paired with the old record's
+ * pointer is still one consistent (id, health, platform) triple.
+ */
+struct tenreg__answer_slot {
+    struct tenreg__slot slot;
+    _Atomic uint64_t answer;              /* 0: none; else tenreg__answer_of */
+    uint64_t unused;
+};
+
+/* log2 of the slot sizes. */
+#define TENREG__SLOT_SHIFT 4
+#define TENREG__ANSWER_SLOT_SHIFT 5
+_Static_assert(sizeof(struct tenreg__slot) == 1u << TENREG__SLOT_SHIFT, "16-byte slots");
+_Static_assert(sizeof(struct tenreg__answer_slot) == 1u << TENREG__ANSWER_SLOT_SHIFT,
+               "32-byte answer slots");
+
 struct tenreg__slots {
     /* What a lookup reads, first: */
     size_t mask;                          /* capacity - 1 (a power of two) */
@@ -565,8 +604,42 @@ struct tenreg__slots {
     struct tenreg__hash_key key;          /* set before the array is published */
     struct tenreg *reg;
     struct rcu_head rcu;
-    _Alignas(16) struct tenreg__slot s[]; /* a 64-byte header: no slot straddles a line */
+    uint8_t shift;                        /* TENREG__SLOT_SHIFT or TENREG__ANSWER_SLOT_SHIFT */
+    uint8_t secret;                       /* 1: the key came from the kernel */
+    /* 1 while a matching hash may stand for the key (answer slots only):
+     * the array's key is secret (from the kernel, not from a fixed
+     * hash_seed) and no two of its entries have had the same hash. A
+     * writer lowers it (relaxed) before the release store of an entry
+     * whose hash another entry has; readers load it after the entry
+     * (acquire), so one that sees such an entry sees 0. Never raised. */
+    _Atomic uint8_t digest;
+    /* Slot i is at slot_mem + (i << shift): tenreg__slot_at. A 64-byte
+     * header: no slot straddles a line. */
+    _Alignas(16) unsigned char slot_mem[];
 };
+
+static inline struct tenreg__slot *tenreg__slot_at(const struct tenreg__slots *a, size_t i)
+{
+    return (struct tenreg__slot *)(a->slot_mem + (i << a->shift));
+}
+
+/* The answer word of entry @e: nonzero only for a plain record whose
+ * platform pointer fits in 56 bits (every user-space pointer on the
+ * 64-bit platforms tenreg runs on; any other value is answered from the
+ * record). Bits: 0 set, 1-3 health, 4 build failed, 8-63 platform. */
+#define TENREG__ANSWER_SET 1u
+#define TENREG__ANSWER_FAILED 0x10u
+static inline uint64_t tenreg__answer_of(tenreg__ent e)
+{
+    if (e <= TENREG__TOMBSTONE || (e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)))
+        return 0;
+    const struct tenreg__record *r = (const struct tenreg__record *)e;
+    uint64_t p = (uint64_t)(uintptr_t)r->platform;
+    if (p >> 56)
+        return 0;
+    return p << 8 | (uint64_t)r->health << 1 |
+           ((r->flags & TENREG__REC_BUILD_FAILED) ? TENREG__ANSWER_FAILED : 0) | TENREG__ANSWER_SET;
+}
 
 /* What a record entry is keyed by; alias entries always by their own key
  * (the pattern table holds aliases only). */
@@ -614,10 +687,14 @@ static inline bool tenreg__ent_key_is(tenreg__ent e, enum tenreg__table_key key,
 }
 
 /* The probe of array @a (t's current one, loaded acquire) for @s, whose
- * hash under @a's key is @hash: see tenreg__table_find_counted. */
+ * hash under @a's key is @hash: see tenreg__table_find_counted. With
+ * @answer (by_host's answer slots), an entry found by its hash alone under
+ * the digest rule comes back with its answer word in *@answer, its key
+ * not compared and its record not touched; any other comes back with
+ * *@answer 0, its key compared as without @answer. */
 static inline __attribute__((always_inline)) tenreg__ent
 tenreg__table_probe(const struct tenreg__table *t, const struct tenreg__slots *a, const char *s,
-                    size_t len, uint64_t hash, size_t *probes)
+                    size_t len, uint64_t hash, size_t *probes, uint64_t *answer)
 {
     size_t mask = a->mask;
     /* Relaxed: a writer raises max_disp before the release store that puts
@@ -630,18 +707,34 @@ tenreg__table_probe(const struct tenreg__table *t, const struct tenreg__slots *a
     for (;; i = (i + 1) & mask) {
         if (probes)
             ++*probes;
+        const struct tenreg__slot *sl = tenreg__slot_at(a, i);
         /* Pairs with the release store of the entry (table.c: store_at,
          * tenreg__table_replace): its contents and the slot's hash are
-         * visible. */
-        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+         * visible. The hash (acquire): the answer slots' check below. */
+        tenreg__ent e = atomic_load_explicit(&sl->ent, memory_order_acquire);
         if (!e)
             return 0;
-        if (e != TENREG__TOMBSTONE &&
-            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash &&
-            tenreg__ent_key_is(e, t->key, s, len))
-            /* A key a batch is committing: the side this section sees
-             * (0: absent there, and no other slot has the key). */
-            return TENREG__UNLIKELY(e & TENREG__ENT_SWAP) ? tenreg__swap_pick(e) : e;
+        if (e != TENREG__TOMBSTONE && atomic_load_explicit(&sl->hash, memory_order_acquire) == hash) {
+            if (answer && !(e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)) &&
+                atomic_load_explicit(&a->digest, memory_order_relaxed)) {
+                /* The check of struct tenreg__answer_slot: the entry
+                 * again after the hash and the answer. */
+                uint64_t w = atomic_load_explicit(
+                    &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
+                if (TENREG__LIKELY(w != 0) &&
+                    atomic_load_explicit(&sl->ent, memory_order_relaxed) == e) {
+                    *answer = w;
+                    return e;
+                }
+            }
+            if (tenreg__ent_key_is(e, t->key, s, len)) {
+                if (answer)
+                    *answer = 0;
+                /* A key a batch is committing: the side this section sees
+                 * (0: absent there, and no other slot has the key). */
+                return TENREG__UNLIKELY(e & TENREG__ENT_SWAP) ? tenreg__swap_pick(e) : e;
+            }
+        }
         if (i == last)
             return 0; /* no entry of this array sits further from home */
     }
@@ -660,7 +753,7 @@ tenreg__table_find_counted(const struct tenreg__table *t, const char *s, size_t 
      * key, mask and the slots copied in before publication are visible.
      * The key is the array's own, so the hash always fits the array. */
     const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
-    return tenreg__table_probe(t, a, s, len, tenreg__hash(&a->key, s, len), probes);
+    return tenreg__table_probe(t, a, s, len, tenreg__hash(&a->key, s, len), probes, NULL);
 }
 
 /* Reader lookup, inside a read section: wait-free, no stores. */
@@ -707,7 +800,7 @@ static inline tenreg__ent tenreg__table_find_prehashed(const struct tenreg__tabl
                                                        const struct tenreg__prehash *ph)
 {
     const struct tenreg__slots *a = __atomic_load_n(&t->cur, __ATOMIC_ACQUIRE);
-    return tenreg__table_probe(t, a, s, len, tenreg__prehash_for(a, ph, s, len), NULL);
+    return tenreg__table_probe(t, a, s, len, tenreg__prehash_for(a, ph, s, len), NULL, NULL);
 }
 size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
                                       const struct tenreg__prehash *ph);
@@ -766,6 +859,9 @@ size_t tenreg__table_disp_bound(size_t capacity);
 size_t tenreg__table_max_probe(const struct tenreg__table *t);
 size_t tenreg__table_capacity(const struct tenreg__table *t);
 size_t tenreg__table_max_disp(const struct tenreg__table *t);
+/* The bytes of the current array, header and slots (white-box tests, the
+ * bench's byte accounting). */
+size_t tenreg__table_bytes(const struct tenreg__table *t);
 
 /* ---- builder.c --------------------------------------------------------- */
 
@@ -973,6 +1069,23 @@ static inline __attribute__((always_inline)) tenreg__ent
 tenreg__find_host(const struct tenreg *reg, const char *key, size_t len)
 {
     tenreg__ent e = tenreg__table_find(&reg->by_host, key, len);
+    if (TENREG__LIKELY(e) ||
+        !atomic_load_explicit(&reg->pattern_labels, memory_order_relaxed))
+        return e;
+    return tenreg__find_pattern(reg, key, len);
+}
+
+/* tenreg__find_host, for the read side: with *@answer nonzero the entry
+ * is a plain record answered from its slot (tenreg__table_probe), which
+ * the caller must not read. */
+static inline __attribute__((always_inline)) tenreg__ent
+tenreg__find_host_answer(const struct tenreg *reg, const char *key, size_t len, uint64_t *answer)
+{
+    *answer = 0;
+    /* Acquire: as tenreg__table_find_counted. */
+    const struct tenreg__slots *a = __atomic_load_n(&reg->by_host.cur, __ATOMIC_ACQUIRE);
+    tenreg__ent e = tenreg__table_probe(&reg->by_host, a, key, len,
+                                        tenreg__hash(&a->key, key, len), NULL, answer);
     if (TENREG__LIKELY(e) ||
         !atomic_load_explicit(&reg->pattern_labels, memory_order_relaxed))
         return e;

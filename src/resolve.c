@@ -2,8 +2,10 @@
  * resolve.c - the read side.
  *
  * tenreg_resolve_by_host is the hot path: normalize into a stack buffer,
- * hash, probe the slot array, compare the key in the record (or alias) it
- * points at; on a miss, the pattern suffixes (tenreg__find_pattern). No
+ * hash, probe the slot array and answer from the slot that has the hash
+ * (internal.h, struct tenreg__answer_slot; the record is not read), or
+ * else compare the key in the record (or alias) it points at; on a miss,
+ * the pattern suffixes (tenreg__find_pattern). No
  * lock, no allocation, no syscall, no adopter code, no store to shared
  * memory. tenreg_resolve adds the once-cell on the cold path of a lazy
  * tenant.
@@ -59,9 +61,12 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK))
         return no_answer(out, rc);
-    tenreg__ent e = tenreg__find_host(reg, key, klen);
+    uint64_t w;
+    tenreg__ent e = tenreg__find_host_answer(reg, key, klen, &w);
     if (!e)
         return no_answer(out, TENREG_ENOENT);
+    if (TENREG__LIKELY(w))
+        return answer_from_slot(out, e, klen, w);
     const struct tenreg__record *rec = tenreg__ent_record(e);
     fill(out, rec);
     out->matched = matched_of(e, rec);
@@ -206,15 +211,17 @@ static int check_flags(unsigned flags)
     return (flags & ~TENREG_NOWAIT) ? TENREG_EINVAL : TENREG_OK;
 }
 
-/* The record that answers for @key, and what matched (by id: NULL). */
+/* The record that answers for @key, and what matched (by id: NULL).
+ * @first: the entry a host lookup already found (0: none), unless NULL. */
 static inline struct tenreg__record *find(const struct tenreg *reg, enum tenreg__table_key table,
-                                          const char *key, size_t len, const char **matched)
+                                          const char *key, size_t len, const char **matched,
+                                          const tenreg__ent *first)
 {
     if (table == TENREG__KEY_ID) {
         *matched = NULL;
         return tenreg__find_id(reg, key, len);
     }
-    tenreg__ent e = tenreg__find_host(reg, key, len);
+    tenreg__ent e = first ? *first : tenreg__find_host(reg, key, len);
     if (!e)
         return NULL;
     struct tenreg__record *rec = tenreg__ent_record(e);
@@ -225,16 +232,18 @@ static inline struct tenreg__record *find(const struct tenreg *reg, enum tenreg_
 /*
  * Looks @key up, and again after a stale answer or a sleep. Finding a
  * record of the very registration that went stale means it is being torn
- * down with the registry: answer as if it were already gone.
+ * down with the registry: answer as if it were already gone. @first: the
+ * first lookup's entry when the caller made it (by host), else NULL.
  */
 static int resolve_loop(struct tenreg *reg, enum tenreg__table_key table, const char *key,
-                        size_t len, unsigned flags, tenreg_resolution *out)
+                        size_t len, unsigned flags, tenreg_resolution *out,
+                        const tenreg__ent *first)
 {
     const struct tenreg__tenant *stale = NULL;
     struct waited w = {NULL, 0};
-    for (;;) {
+    for (;; first = NULL) {
         const char *matched;
-        const struct tenreg__record *rec = find(reg, table, key, len, &matched);
+        const struct tenreg__record *rec = find(reg, table, key, len, &matched, first);
         int rc;
         if (w.t) {
             /* Back from a sleep: every pointer of the old read section is
@@ -291,7 +300,13 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
     int rc = host_key(host, len, key, &klen);
     if (TENREG__UNLIKELY(rc != TENREG_OK))
         return rc;
-    return resolve_loop(reg, TENREG__KEY_HOST, key, klen, flags, out);
+    /* A built tenant answers from its slot, as in tenreg_resolve_by_host;
+     * everything else goes the long way, from the entry found. */
+    uint64_t word;
+    tenreg__ent e = tenreg__find_host_answer(reg, key, klen, &word);
+    if (TENREG__LIKELY(word) && answer_from_slot(out, e, klen, word) == TENREG_OK)
+        return TENREG_OK;
+    return resolve_loop(reg, TENREG__KEY_HOST, key, klen, flags, out, &e);
 }
 
 TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsigned flags,
@@ -303,5 +318,5 @@ TENREG_API int tenreg_resolve_by_id(tenreg_t *reg, const char *tenant_id, unsign
     size_t len;
     if (TENREG__UNLIKELY(check_flags(flags) || tenreg__id_len(tenant_id, &len)))
         return TENREG_EINVAL;
-    return resolve_loop(reg, TENREG__KEY_ID, tenant_id, len, flags, out);
+    return resolve_loop(reg, TENREG__KEY_ID, tenant_id, len, flags, out, NULL);
 }

@@ -2,14 +2,17 @@
  * resolve_many.c - tenreg_resolve_many: many lookups with their cache
  * misses overlapped (docs/design.md §8.6).
  *
- * A cold lookup is two dependent misses: the slot line, then the record
- * it points at. Done one lookup after the other, each miss waits alone.
+ * A cold lookup is one miss, the slot line, when its slot answers
+ * (internal.h, struct tenreg__answer_slot), else two: the slot, then the
+ * record it points at. Done one lookup after the other, each miss waits
+ * alone.
  * Group prefetching (Chen et al., ICDE'04) runs a group of lookups stage by
  * stage instead, issuing every lookup's load for a stage before using any:
  *   A  normalize, hash under the current array's key, prefetch the home slot;
  *   B  walk the slots (now cached) to the first live entry whose stored
- *      hash matches, prefetch the record or alias it points at;
- *   C  compare the key (now cached) and answer.
+ *      hash matches; take its answer from the slot, or else prefetch the
+ *      record or alias it points at;
+ *   C  answer from the slot, or compare the key (now cached) and answer.
  * Stage C falls back to the plain lookup for what the group cannot
  * settle: a hash that matched another key (a 64-bit collision of the
  * keyed hash), a miss that the patterns may still answer, an alias (one
@@ -29,6 +32,7 @@ struct lookup {
     uint64_t hash;
     size_t home;
     tenreg__ent e;                 /* stage B's candidate, or 0 */
+    uint64_t answer;               /* its answer word when its slot settles it, or 0 */
     size_t klen;
     int rc;                        /* from normalization */
     char key[TENREG_HOST_KEY_MAX + 1];
@@ -36,19 +40,30 @@ struct lookup {
 
 /* Stage B for one lookup: the first live entry of @l's probe sequence with
  * its hash, or 0 where the plain lookup would stop (empty slot, or past
- * max_disp). Loads as tenreg__table_find_counted does. */
-static inline tenreg__ent first_candidate(const struct lookup *l)
+ * max_disp), and its answer word when the slot settles the lookup under
+ * the digest rule (else 0). Loads and checks as tenreg__table_probe. */
+static inline tenreg__ent first_candidate(const struct lookup *l, uint64_t *answer)
 {
     const struct tenreg__slots *a = l->a;
     size_t mask = a->mask, i = l->home;
     size_t last = (i + atomic_load_explicit(&a->max_disp, memory_order_relaxed)) & mask;
+    *answer = 0;
     for (;; i = (i + 1) & mask) {
-        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+        const struct tenreg__slot *sl = tenreg__slot_at(a, i);
+        tenreg__ent e = atomic_load_explicit(&sl->ent, memory_order_acquire);
         if (!e)
             return 0;
         if (e != TENREG__TOMBSTONE &&
-            atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == l->hash)
+            atomic_load_explicit(&sl->hash, memory_order_acquire) == l->hash) {
+            if (!(e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)) &&
+                atomic_load_explicit(&a->digest, memory_order_relaxed)) {
+                uint64_t w = atomic_load_explicit(
+                    &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
+                if (w && atomic_load_explicit(&sl->ent, memory_order_relaxed) == e)
+                    *answer = w;
+            }
             return e;
+        }
         if (i == last)
             return 0;
     }
@@ -66,14 +81,14 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
         l->a = __atomic_load_n(&reg->by_host.cur, __ATOMIC_ACQUIRE);
         l->hash = tenreg__hash(&l->a->key, l->key, l->klen);
         l->home = l->hash & l->a->mask;
-        __builtin_prefetch(&l->a->s[l->home]);
+        __builtin_prefetch(tenreg__slot_at(l->a, l->home));
     }
     for (size_t i = 0; i < n; i++) { /* B */
         struct lookup *l = &g[i];
         if (l->rc != TENREG_OK)
             continue;
-        l->e = first_candidate(l);
-        if (l->e)
+        l->e = first_candidate(l, &l->answer);
+        if (l->e && !l->answer)
             __builtin_prefetch((const void *)(l->e & ~TENREG__ENT_ALIAS));
     }
     for (size_t i = 0; i < n; i++) { /* C */
@@ -83,6 +98,10 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
             continue;
         }
         tenreg__ent e = l->e;
+        if (TENREG__LIKELY(l->answer)) {
+            rc[i] = answer_from_slot(&out[i], e, l->klen, l->answer);
+            continue;
+        }
         /* The candidate is the answer when its key is ours; otherwise the
          * plain lookup settles it (collision, miss, patterns). */
         if (!e || (e & TENREG__ENT_SWAP) ||

@@ -136,7 +136,7 @@
  * keeps the arithmetic below from overflowing. */
 #define SLOTS_MAX ((size_t)1 << 40)
 
-_Static_assert(offsetof(struct tenreg__slots, s) % 16 == 0, "slots start on a 16-byte boundary");
+_Static_assert(offsetof(struct tenreg__slots, slot_mem) % 64 == 0, "slots start on a line boundary");
 
 size_t tenreg__table_disp_bound(size_t capacity)
 {
@@ -173,30 +173,48 @@ static void advise_huge_pages(void *p, size_t bytes)
 #endif
 }
 
-static size_t slots_bytes(size_t cap)
+static size_t slots_bytes(size_t cap, unsigned shift)
 {
-    return sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
+    return sizeof(struct tenreg__slots) + (cap << shift);
 }
 
-/* An empty array of @cap slots; its key is the caller's to set. */
-static struct tenreg__slots *slots_new(struct tenreg *reg, size_t cap)
+/* by_host answers from its slots (struct tenreg__answer_slot). */
+static unsigned shift_for(const struct tenreg__table *t)
+{
+    return t->key == TENREG__KEY_HOST ? TENREG__ANSWER_SLOT_SHIFT : TENREG__SLOT_SHIFT;
+}
+
+/* Gives @a @key; @secret: it came from the kernel. Before @a is filled. */
+static void set_key(struct tenreg__slots *a, const struct tenreg__hash_key *key, bool secret)
+{
+    a->key = *key;
+    a->secret = secret;
+    /* The digest rule holds in an empty array with a secret key; store_at
+     * lowers it when two entries come to share a hash. */
+    atomic_store_explicit(&a->digest, secret && a->shift == TENREG__ANSWER_SLOT_SHIFT,
+                          memory_order_relaxed);
+}
+
+/* An empty array of @cap slots for @t; its key is the caller's to set. */
+static struct tenreg__slots *slots_new(struct tenreg *reg, const struct tenreg__table *t, size_t cap)
 {
     if (cap == 0 || cap > SLOTS_MAX)
         return NULL;
-    size_t bytes = slots_bytes(cap);
+    size_t bytes = slots_bytes(cap, shift_for(t));
     struct tenreg__slots *a = tenreg__alloc(reg, bytes);
     if (!a)
         return NULL;
     advise_huge_pages(a, bytes);
     memset(a, 0, bytes); /* every slot empty: hash 0, entry 0; max_disp 0 */
     a->mask = cap - 1;
+    a->shift = (uint8_t)shift_for(t);
     a->reg = reg;
     return a;
 }
 
 static void slots_free(struct tenreg__slots *a)
 {
-    tenreg__dealloc(a->reg, a, slots_bytes(a->mask + 1));
+    tenreg__dealloc(a->reg, a, slots_bytes(a->mask + 1, a->shift));
 }
 
 static void slots_free_cb(struct rcu_head *head)
@@ -252,9 +270,9 @@ int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg_
     t->key = key;
     t->used = t->live = 0;
     /* A sizing hint past what the table can hold is treated as none. */
-    struct tenreg__slots *a = slots_new(reg, capacity_for(capacity_for(expected) ? expected : 0));
+    struct tenreg__slots *a = slots_new(reg, t, capacity_for(capacity_for(expected) ? expected : 0));
     if (a)
-        a->key = *hkey;
+        set_key(a, hkey, reg->cfg.hash_seed == 0);
     publish(t, a);
     return a ? TENREG_OK : TENREG_ENOMEM;
 }
@@ -274,9 +292,9 @@ static struct tenreg__slot *slot_of(const struct tenreg__table *t, tenreg__ent e
     struct tenreg__slots *a = cur_of(t);
     size_t i = hash_of(t, a, e) & a->mask;
     for (size_t d = 0;; d++, i = (i + 1) & a->mask) {
-        tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        tenreg__ent x = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
         if (x == e)
-            return &a->s[i];
+            return tenreg__slot_at(a, i);
         if (!x || d > max_disp_of(a))
             abort(); /* an entry the table does not hold: a tenreg bug */
     }
@@ -288,7 +306,7 @@ static size_t free_slot(const struct tenreg__slots *a, uint64_t hash, size_t *di
 {
     size_t i = hash & a->mask, d = 0;
     for (;; d++, i = (i + 1) & a->mask) {
-        tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+        tenreg__ent x = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
         if (!x || x == TENREG__TOMBSTONE)
             break;
     }
@@ -296,21 +314,56 @@ static size_t free_slot(const struct tenreg__slots *a, uint64_t hash, size_t *di
     return i;
 }
 
-/* Stores @e in slot @i, at displacement @d from its home; returns whether
- * the slot was empty (rather than a tombstone). */
-static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash, tenreg__ent e)
+/* Whether a live entry of @a has @hash. All entries with @hash's home
+ * slot sit before the first empty slot from there (slots never go back to
+ * empty in an array), so the walk stops at it. */
+static bool hash_taken(const struct tenreg__slots *a, uint64_t hash)
 {
-    bool was_empty = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed) == 0;
-    /* max_disp first, then the hash, then the entry with release: a
-     * reader's acquire load of the entry (tenreg__table_find_counted)
-     * pairs with it, so whoever sees the entry sees both (and the record
-     * or alias behind it), and so does every later lookup ordered after
-     * that one. */
+    for (size_t i = hash & a->mask;; i = (i + 1) & a->mask) {
+        const struct tenreg__slot *sl = tenreg__slot_at(a, i);
+        tenreg__ent x = atomic_load_explicit(&sl->ent, memory_order_relaxed);
+        if (!x)
+            return false;
+        if (x != TENREG__TOMBSTONE && atomic_load_explicit(&sl->hash, memory_order_relaxed) == hash)
+            return true;
+    }
+}
+
+/* Stores @e in slot @i, at displacement @d from its home, with @answer
+ * (tenreg__answer_of(@e): answer slots only); returns whether the slot
+ * was empty (rather than a tombstone). */
+static bool store_at(struct tenreg__slots *a, size_t i, size_t d, uint64_t hash, tenreg__ent e,
+                     uint64_t answer)
+{
+    struct tenreg__slot *sl = tenreg__slot_at(a, i);
+    bool was_empty = atomic_load_explicit(&sl->ent, memory_order_relaxed) == 0;
+    /* A second entry with this hash: a matching hash no longer stands for
+     * the key in this array. Before the entry's release store, which
+     * readers load before the flag. */
+    if (atomic_load_explicit(&a->digest, memory_order_relaxed) && hash_taken(a, hash))
+        atomic_store_explicit(&a->digest, 0, memory_order_relaxed);
+    /* max_disp first, then the hash, [the answer,] then the entry, each
+     * with release: a reader's acquire load of the entry
+     * (tenreg__table_probe) pairs with the last, so whoever sees the entry
+     * sees all of it (and the record or alias behind it), and so does
+     * every later lookup ordered after that one; the hash's and the
+     * answer's are the answer slots' check (struct tenreg__answer_slot):
+     * a reader that reads them reads the tombstone this slot may have
+     * held before. */
     if (d > max_disp_of(a))
         atomic_store_explicit(&a->max_disp, d, memory_order_relaxed);
-    atomic_store_explicit(&a->s[i].hash, hash, memory_order_relaxed);
-    atomic_store_explicit(&a->s[i].ent, e, memory_order_release);
+    atomic_store_explicit(&sl->hash, hash, memory_order_release);
+    if (a->shift == TENREG__ANSWER_SLOT_SHIFT)
+        atomic_store_explicit(&((struct tenreg__answer_slot *)sl)->answer, answer,
+                              memory_order_release);
+    atomic_store_explicit(&sl->ent, e, memory_order_release);
     return was_empty;
+}
+
+/* The answer word @e has in @a's slots (0 in plain slots). */
+static uint64_t answer_for(const struct tenreg__slots *a, tenreg__ent e)
+{
+    return a->shift == TENREG__ANSWER_SLOT_SHIFT ? tenreg__answer_of(e) : 0;
 }
 
 /* Puts the live entries of @old, and @extra unless 0, into the empty,
@@ -320,18 +373,24 @@ static void fill(const struct tenreg__table *t, struct tenreg__slots *a,
 {
     bool same_key = tenreg__hash_key_eq(&a->key, &old->key);
     for (size_t j = 0; j <= old->mask; j++) {
-        tenreg__ent r = atomic_load_explicit(&old->s[j].ent, memory_order_relaxed);
+        tenreg__ent r = atomic_load_explicit(&tenreg__slot_at(old, j)->ent, memory_order_relaxed);
         if (!r || r == TENREG__TOMBSTONE)
             continue;
-        uint64_t hash = same_key ? atomic_load_explicit(&old->s[j].hash, memory_order_relaxed)
+        const struct tenreg__slot *from = tenreg__slot_at(old, j);
+        uint64_t hash = same_key ? atomic_load_explicit(&from->hash, memory_order_relaxed)
                                  : hash_of(t, a, r);
+        /* Both arrays are @t's, so both or neither have answers. */
+        uint64_t answer = a->shift == TENREG__ANSWER_SLOT_SHIFT
+                              ? atomic_load_explicit(&((const struct tenreg__answer_slot *)from)->answer,
+                                                     memory_order_relaxed)
+                              : 0;
         size_t d, i = free_slot(a, hash, &d);
-        store_at(a, i, d, hash, r);
+        store_at(a, i, d, hash, r, answer);
     }
     if (extra) {
         uint64_t hash = hash_of(t, a, extra);
         size_t d, i = free_slot(a, hash, &d);
-        store_at(a, i, d, hash, extra);
+        store_at(a, i, d, hash, extra, answer_for(a, extra));
     }
 }
 
@@ -350,9 +409,9 @@ static bool fill_bounded(const struct tenreg__table *t, struct tenreg__slots *a,
             *no_random = true;
             break;
         }
-        memset(a->s, 0, (a->mask + 1) * sizeof(a->s[0]));
+        memset(a->slot_mem, 0, (a->mask + 1) << a->shift);
         atomic_store_explicit(&a->max_disp, 0, memory_order_relaxed);
-        a->key = key;
+        set_key(a, &key, true);
         fill(t, a, old, extra);
     }
     return max_disp_of(a) <= bound;
@@ -371,10 +430,10 @@ static bool rekey(struct tenreg__table *t, tenreg__ent extra)
         struct tenreg__hash_key key;
         if (tenreg__hash_key_init(&key, 0) != TENREG_OK)
             return false;
-        struct tenreg__slots *a = slots_new(old->reg, cap);
+        struct tenreg__slots *a = slots_new(old->reg, t, cap);
         if (!a)
             return false;
-        a->key = key;
+        set_key(a, &key, true);
         bool no_random = false;
         if (fill_bounded(t, a, old, extra, &no_random)) {
             publish(t, a);
@@ -398,7 +457,7 @@ int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, siz
         return TENREG_OK;
     /* Sized for the live records, so a table full of tombstones shrinks
      * back instead of growing. */
-    *grown = slots_new(reg, capacity_for(t->live + n));
+    *grown = slots_new(reg, t, capacity_for(t->live + n));
     return *grown ? TENREG_OK : TENREG_ENOMEM;
 }
 
@@ -417,7 +476,7 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
      * rehash breaks the bound; then fill_bounded re-keys in place, in the
      * unpublished array, and if even that fails the array goes out with
      * its real max_disp and the next insert tries again. */
-    a->key = old->key;
+    set_key(a, &old->key, old->secret);
     bool no_random = false;
     (void)fill_bounded(t, a, old, 0, &no_random);
     publish(t, a);
@@ -440,7 +499,7 @@ static size_t insert_hashed(struct tenreg__table *t, struct tenreg__slots *a, te
         t->used = t->live;
         return SIZE_MAX;
     }
-    if (store_at(a, i, d, hash, rec))
+    if (store_at(a, i, d, hash, rec, answer_for(a, rec)))
         t->used++;
     t->live++;
     return i;
@@ -471,8 +530,8 @@ void tenreg__table_insert(struct tenreg__table *t, tenreg__ent rec)
 static struct tenreg__slot *slot_hinted(const struct tenreg__table *t, size_t hint, tenreg__ent e)
 {
     struct tenreg__slots *a = cur_of(t);
-    if (hint <= a->mask && atomic_load_explicit(&a->s[hint].ent, memory_order_relaxed) == e)
-        return &a->s[hint];
+    if (hint <= a->mask && atomic_load_explicit(&tenreg__slot_at(a, hint)->ent, memory_order_relaxed) == e)
+        return tenreg__slot_at(a, hint);
     return slot_of(t, e);
 }
 
@@ -482,13 +541,13 @@ void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents
     size_t mask = a->mask, md = max_disp_of(a), next[TENREG__FIND_GROUP];
     for (size_t k = 0; k < n; k++) {
         next[k] = hash_of(t, a, ents[k]) & mask;
-        __builtin_prefetch(&a->s[next[k]]);
+        __builtin_prefetch(tenreg__slot_at(a, next[k]));
     }
     for (size_t k = 0; k < n; k++) {
         at[k] = SIZE_MAX;
         size_t i = next[k];
         for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
-            tenreg__ent x = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+            tenreg__ent x = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
             if (x == ents[k]) {
                 at[k] = i;
                 break;
@@ -501,10 +560,18 @@ void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents
 
 size_t tenreg__table_replace_at(struct tenreg__table *t, size_t hint, tenreg__ent old, tenreg__ent e)
 {
+    struct tenreg__slots *a = cur_of(t);
     struct tenreg__slot *s = slot_hinted(t, hint, old);
+    /* The answer, then the entry, with release: the answer slots' check
+     * (struct tenreg__answer_slot). A plain record replaces another in
+     * place only for the same id and key (registry.c, tenant.c); a
+     * commit's go through a swap. */
+    if (a->shift == TENREG__ANSWER_SLOT_SHIFT)
+        atomic_store_explicit(&((struct tenreg__answer_slot *)s)->answer, tenreg__answer_of(e),
+                              memory_order_release);
     /* Release: pairs with the reader's acquire load of the slot. */
     atomic_store_explicit(&s->ent, e, memory_order_release);
-    return (size_t)(s - cur_of(t)->s);
+    return (size_t)((unsigned char *)s - a->slot_mem) >> a->shift;
 }
 
 void tenreg__table_replace(struct tenreg__table *t, tenreg__ent old, tenreg__ent e)
@@ -534,7 +601,7 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
     for (size_t k = 0; k < n; k++) {
         hash[k] = hashes ? hashes[k] : tenreg__hash(&a->key, keys[k], lens[k]);
         next[k] = hash[k] & mask;
-        __builtin_prefetch(&a->s[next[k]]);
+        __builtin_prefetch(tenreg__slot_at(a, next[k]));
     }
     /* The first entry with the key's hash: its record is fetched while the
      * other keys probe. */
@@ -542,11 +609,11 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
         out[k] = 0;
         size_t i = next[k];
         for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
-            tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+            tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
             if (!e)
                 break;
             if (e != TENREG__TOMBSTONE &&
-                atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash[k]) {
+                atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hash[k]) {
                 out[k] = e;
                 /* A record's key and, a line on, the tail with its tenant
                  * (what every caller reads next): both misses at once. */
@@ -564,11 +631,11 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
         while (out[k] && !tenreg__ent_key_is(out[k], t->key, keys[k], lens[k])) {
             out[k] = 0;
             for (d++, i = (i + 1) & mask; d <= md; d++, i = (i + 1) & mask) {
-                tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed);
+                tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
                 if (!e)
                     break;
                 if (e != TENREG__TOMBSTONE &&
-                    atomic_load_explicit(&a->s[i].hash, memory_order_relaxed) == hash[k]) {
+                    atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hash[k]) {
                     out[k] = e;
                     break;
                 }
@@ -584,7 +651,7 @@ void tenreg__table_prehash(const struct tenreg__table *t, const char *s, size_t 
     const struct tenreg__slots *a = cur_of(t);
     ph->key = a->key;
     ph->hash = tenreg__hash(&a->key, s, len);
-    __builtin_prefetch(&a->s[ph->hash & a->mask]);
+    __builtin_prefetch(tenreg__slot_at(a, ph->hash & a->mask));
 }
 
 void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *keys,
@@ -593,13 +660,13 @@ void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *
     const struct tenreg__slots *a = cur_of(t);
     for (size_t k = 0; k < n; k++) {
         hashes[k] = tenreg__hash(&a->key, keys[k], lens[k]);
-        __builtin_prefetch(&a->s[hashes[k] & a->mask]);
+        __builtin_prefetch(tenreg__slot_at(a, hashes[k] & a->mask));
     }
 }
 
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i)
 {
-    tenreg__ent e = atomic_load_explicit(&cur_of(t)->s[i].ent, memory_order_relaxed);
+    tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(cur_of(t), i)->ent, memory_order_relaxed);
     return e == TENREG__TOMBSTONE ? 0 : e;
 }
 
@@ -617,7 +684,7 @@ void tenreg__table_each(const struct tenreg__table *t,
 {
     const struct tenreg__slots *a = cur_of(t);
     for (size_t i = 0; i <= a->mask; i++) {
-        tenreg__ent e = atomic_load_explicit(&a->s[i].ent, memory_order_acquire);
+        tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_acquire);
         if (TENREG__UNLIKELY(e & TENREG__ENT_SWAP))
             e = tenreg__swap_pick(e);
         if (e && e != TENREG__TOMBSTONE && !tenreg__ent_is_alias(e))
@@ -635,6 +702,12 @@ size_t tenreg__table_capacity(const struct tenreg__table *t)
     return cur_of(t)->mask + 1;
 }
 
+size_t tenreg__table_bytes(const struct tenreg__table *t)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    return slots_bytes(a->mask + 1, a->shift);
+}
+
 size_t tenreg__table_max_disp(const struct tenreg__table *t)
 {
     return max_disp_of(cur_of(t));
@@ -648,14 +721,14 @@ size_t tenreg__table_max_probe(const struct tenreg__table *t)
      * the distance to the next empty slot. */
     const struct tenreg__slots *a = cur_of(t);
     size_t cap = a->mask + 1, limit = max_disp_of(a) + 1, e = 0;
-    while (e < cap && atomic_load_explicit(&a->s[e].ent, memory_order_relaxed) != 0)
+    while (e < cap && atomic_load_explicit(&tenreg__slot_at(a, e)->ent, memory_order_relaxed) != 0)
         e++;
     if (e == cap)
         return limit < cap ? limit : cap;
     size_t run = 0, worst = 0;
     for (size_t k = 0; k < cap; k++) {
         size_t i = (e - k) & a->mask;
-        bool empty = atomic_load_explicit(&a->s[i].ent, memory_order_relaxed) == 0;
+        bool empty = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed) == 0;
         run = empty ? 1 : run + 1;
         size_t probes = run < limit ? run : limit;
         if (probes > worst)

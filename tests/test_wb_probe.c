@@ -140,15 +140,9 @@ static void assert_lookups(tenreg_t *reg, size_t n)
     tenreg_read_unlock();
 }
 
-static size_t slots_bytes(size_t cap)
-{
-    return sizeof(struct tenreg__slots) + cap * sizeof(struct tenreg__slot);
-}
-
 static long table_bytes(tenreg_t *reg)
 {
-    return (long)(slots_bytes(tenreg__table_capacity(&reg->by_host)) +
-                  slots_bytes(tenreg__table_capacity(&reg->by_id)));
+    return (long)(tenreg__table_bytes(&reg->by_host) + tenreg__table_bytes(&reg->by_id));
 }
 
 /* Unregisters everything and checks that what is left is the registry's

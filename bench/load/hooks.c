@@ -41,8 +41,7 @@ void bench_bytes_add(struct bench_bytes *acc, size_t host_len, size_t id_len, si
 
 static double slots_of(const struct tenreg__table *t)
 {
-    return (double)(sizeof(struct tenreg__slots) +
-                    tenreg__table_capacity(t) * sizeof(struct tenreg__slot));
+    return (double)tenreg__table_bytes(t);
 }
 
 void bench_slot_bytes(tenreg_t *reg, double out[3])
