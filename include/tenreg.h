@@ -202,7 +202,9 @@ typedef struct tenreg_config {
     tenreg_validator_fn validator;  void *validator_ctx;     /* NULL: always valid */
     tenreg_free_fn platform_free;   void *platform_free_ctx; /* NULL: not freed */
     size_t expected_tenants;        /* sizing hint, 0 = small default */
-    uint64_t hash_seed;             /* 0 = random per registry (getrandom) */
+    uint64_t hash_seed;             /* 0 = random per registry (getrandom); a fixed
+                                     * seed makes host lookups compare keys
+                                     * (the digest rule, tenreg_resolve_by_host) */
     unsigned builder_threads;       /* threads that run lazy builds; 0 = 1 */
     /* Version 2 (docs/design.md §8): */
     unsigned flags;                 /* TENREG_CFG_TRANSIENT_FAILURES, else 0 */
@@ -552,6 +554,23 @@ TENREG_API void tenreg_batch_free(tenreg_batch *b);
  * out->tenant_id and out->health are filled.
  * Context: reader thread, inside a read section; *out stays valid until the
  * read section ends.
+ *
+ * The digest rule (one cache miss per cold hit). The host table's slots
+ * hold each tenant's answer next to the 64-bit SipHash-1-3 of its host key,
+ * and a lookup whose hash equals a slot's answers from that slot without
+ * comparing the key bytes, when the table's hash key came from the kernel
+ * (hash_seed 0, or a table re-keyed since). A host that no tenant has can
+ * then be taken for one: its hash must equal that of a host key in one of
+ * the slots it probes, chance 2^-64 per slot for a key the sender does not
+ * know (SipHash is a PRF); a lookup probes one or two slots, so 10^7
+ * lookups/s of unknown hosts would make one false match in about 30,000
+ * years (at most (probe bound + 1) * 2^-64 per lookup, the bound being
+ * 4 log2(capacity): table.c). Two registered hosts with one
+ * hash (about n^2 / 2^65 for n hosts) are seen when the second is stored,
+ * and that table compares keys from then on. With a fixed hash_seed the
+ * key is public and an adversary could search for a colliding host, so
+ * every lookup compares the key, at the cost of the record's cache miss.
+ * This applies to tenreg_resolve and tenreg_resolve_many alike.
  */
 TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, size_t len,
                                       tenreg_resolution *out);
