@@ -102,6 +102,12 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
             rc[i] = answer_from_slot(&out[i], e, l->klen, l->answer);
             continue;
         }
+        /* No entry has the hash: the array has no such key, and without
+         * patterns that is the plain lookup's answer too. */
+        if (!e && !atomic_load_explicit(&reg->pattern_labels, memory_order_relaxed)) {
+            rc[i] = no_answer(&out[i], TENREG_ENOENT);
+            continue;
+        }
         /* The candidate is the answer when its key is ours; otherwise the
          * plain lookup settles it (collision, miss, patterns). */
         if (!e || (e & TENREG__ENT_SWAP) ||
