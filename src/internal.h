@@ -620,7 +620,8 @@ struct tenreg__slots {
 
 static inline struct tenreg__slot *tenreg__slot_at(const struct tenreg__slots *a, size_t i)
 {
-    return (struct tenreg__slot *)(a->slot_mem + (i << a->shift));
+    /* Via void *: slot_mem is 16-byte aligned and every slot a multiple of 16. */
+    return (struct tenreg__slot *)(void *)(a->slot_mem + (i << a->shift));
 }
 
 /* The answer word of entry @e: nonzero only for a plain record whose
