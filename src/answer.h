@@ -18,16 +18,16 @@ static inline void fill(tenreg_resolution *out, const struct tenreg__record *rec
 }
 
 /* The whole answer from an answer slot's word @w (tenreg__find_host_answer)
- * for plain record @e, found for a key of @klen bytes: the record is not
- * read, only pointers into it computed (its host key is the lookup's key,
- * so its id starts klen + 1 bytes into its strings). */
-static inline int answer_from_slot(tenreg_resolution *out, tenreg__ent e, size_t klen, uint64_t w)
+ * for plain record @e: the record is not read, only pointers into it
+ * computed (its id starts host_len + 1 bytes into its strings, and the
+ * word carries host_len). */
+static inline int answer_from_slot(tenreg_resolution *out, tenreg__ent e, uint64_t w)
 {
     const struct tenreg__record *rec = (const struct tenreg__record *)e;
-    out->tenant_id = rec->strs + klen + 1;
+    out->tenant_id = rec->strs + tenreg__answer_key_len(w) + 1;
     out->matched = rec->strs;
     out->health = (tenreg_health)((w >> 1) & 7);
-    out->platform = (void *)(uintptr_t)(w >> 8);
+    out->platform = (void *)(uintptr_t)(w >> 16);
     if (TENREG__LIKELY(out->platform != NULL))
         return TENREG_OK;
     return (w & TENREG__ANSWER_FAILED) ? TENREG_EDISABLED : TENREG_EPENDING;

@@ -625,20 +625,27 @@ static inline struct tenreg__slot *tenreg__slot_at(const struct tenreg__slots *a
 }
 
 /* The answer word of entry @e: nonzero only for a plain record whose
- * platform pointer fits in 56 bits (every user-space pointer on the
- * 64-bit platforms tenreg runs on; any other value is answered from the
- * record). Bits: 0 set, 1-3 health, 4 build failed, 8-63 platform. */
+ * platform pointer fits in 48 bits (every user-space pointer with 48-bit
+ * virtual addresses, x86-64's and AArch64's usual; any other value is
+ * answered from the record). Bits: 0 set, 1-3 health, 4 build failed,
+ * 8-15 the host key's length (a lookup takes the slot only for a key of
+ * that length, so its tenant_id, computed from it, is the record's own
+ * even on a false match), 16-63 platform. */
 #define TENREG__ANSWER_SET 1u
 #define TENREG__ANSWER_FAILED 0x10u
+static inline unsigned tenreg__answer_key_len(uint64_t w)
+{
+    return (unsigned)(w >> 8) & 0xffu;
+}
 static inline uint64_t tenreg__answer_of(tenreg__ent e)
 {
     if (e <= TENREG__TOMBSTONE || (e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)))
         return 0;
     const struct tenreg__record *r = (const struct tenreg__record *)e;
     uint64_t p = (uint64_t)(uintptr_t)r->platform;
-    if (p >> 56)
+    if (p >> 48)
         return 0;
-    return p << 8 | (uint64_t)r->health << 1 |
+    return p << 16 | (uint64_t)r->host_len << 8 | (uint64_t)r->health << 1 |
            ((r->flags & TENREG__REC_BUILD_FAILED) ? TENREG__ANSWER_FAILED : 0) | TENREG__ANSWER_SET;
 }
 
@@ -722,7 +729,7 @@ tenreg__table_probe(const struct tenreg__table *t, const struct tenreg__slots *a
                  * again after the hash and the answer. */
                 uint64_t w = atomic_load_explicit(
                     &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
-                if (TENREG__LIKELY(w != 0) &&
+                if (TENREG__LIKELY(w != 0) && tenreg__answer_key_len(w) == len &&
                     atomic_load_explicit(&sl->ent, memory_order_relaxed) == e) {
                     *answer = w;
                     return e;

@@ -66,7 +66,7 @@ TENREG_API int tenreg_resolve_by_host(const tenreg_t *reg, const char *host, siz
     if (!e)
         return no_answer(out, TENREG_ENOENT);
     if (TENREG__LIKELY(w))
-        return answer_from_slot(out, e, klen, w);
+        return answer_from_slot(out, e, w);
     const struct tenreg__record *rec = tenreg__ent_record(e);
     fill(out, rec);
     out->matched = matched_of(e, rec);
@@ -304,8 +304,14 @@ TENREG_API int tenreg_resolve(tenreg_t *reg, const char *host, size_t len, unsig
      * everything else goes the long way, from the entry found. */
     uint64_t word;
     tenreg__ent e = tenreg__find_host_answer(reg, key, klen, &word);
-    if (TENREG__LIKELY(word) && answer_from_slot(out, e, klen, word) == TENREG_OK)
-        return TENREG_OK;
+    if (TENREG__LIKELY(word)) {
+        if (TENREG__LIKELY(answer_from_slot(out, e, word) == TENREG_OK))
+            return TENREG_OK;
+        /* A build or retry may start from here: only for an entry whose
+         * key is ours, not one the digest rule alone vouched for. */
+        if (!tenreg__ent_key_is(e, TENREG__KEY_HOST, key, klen))
+            return resolve_loop(reg, TENREG__KEY_HOST, key, klen, flags, out, NULL);
+    }
     return resolve_loop(reg, TENREG__KEY_HOST, key, klen, flags, out, &e);
 }
 

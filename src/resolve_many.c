@@ -59,7 +59,8 @@ static inline tenreg__ent first_candidate(const struct lookup *l, uint64_t *answ
                 atomic_load_explicit(&a->digest, memory_order_relaxed)) {
                 uint64_t w = atomic_load_explicit(
                     &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
-                if (w && atomic_load_explicit(&sl->ent, memory_order_relaxed) == e)
+                if (w && tenreg__answer_key_len(w) == l->klen &&
+                    atomic_load_explicit(&sl->ent, memory_order_relaxed) == e)
                     *answer = w;
             }
             return e;
@@ -99,7 +100,7 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
         }
         tenreg__ent e = l->e;
         if (TENREG__LIKELY(l->answer)) {
-            rc[i] = answer_from_slot(&out[i], e, l->klen, l->answer);
+            rc[i] = answer_from_slot(&out[i], e, l->answer);
             continue;
         }
         /* No entry has the hash: the array has no such key, and without

@@ -97,9 +97,16 @@
  *
  * Publish/subscribe pairs (release at the writer, acquire at the reader):
  *   slot->ent            store_at, tenreg__table_replace/_remove (release)
- *                        <-> tenreg__table_find_counted (acquire); the slot
- *                        hash is stored relaxed before it and loaded
- *                        relaxed after it.
+ *                        <-> tenreg__table_probe (acquire); the slot's
+ *                        hash and (answer slots) answer word are stored
+ *                        with release before it and loaded with acquire
+ *                        after it, then the entry again: the answer
+ *                        slots' check (internal.h, struct
+ *                        tenreg__answer_slot).
+ *   slots->digest        lowered relaxed in store_at before the release of
+ *                        an entry whose hash another entry has <-> loaded
+ *                        relaxed after the entry's acquire in
+ *                        tenreg__table_probe.
  *   alias->rec           tenreg__tenant_publish (release; the first value
  *                        travels with the slot's release) <->
  *                        tenreg__ent_record (acquire).

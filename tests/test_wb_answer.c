@@ -131,7 +131,8 @@ Test(answer, a_hit_answers_from_its_slot_under_a_secret_key_only)
         tenreg_read_lock();
         uint64_t w = atomic_load(&slot_of_host(reg, "a.example")->answer);
         cr_assert_eq(w, tenreg__answer_of((tenreg__ent)record_of_host(reg, "a.example")));
-        cr_assert_eq((void *)(uintptr_t)(w >> 8), p);
+        cr_assert_eq((void *)(uintptr_t)(w >> 16), p);
+        cr_assert_eq(tenreg__answer_key_len(w), strlen("a.example"));
         tenreg_resolution r;
         cr_assert_eq(tenreg_resolve_by_host(reg, "A.Example:443", 13, &r), TENREG_OK);
         cr_assert_str_eq(r.tenant_id, "t1");
@@ -192,13 +193,13 @@ Test(answer, health_and_builds_reach_the_slot)
     struct tt_platform *built = r.platform;
     cr_assert_eq(tenreg_resolve_by_host(reg, "lazy.example", 12, &r), TENREG_OK);
     cr_assert_eq(r.platform, built);
-    cr_assert_eq((void *)(uintptr_t)(atomic_load(&slot_of_host(reg, "lazy.example")->answer) >> 8),
+    cr_assert_eq((void *)(uintptr_t)(atomic_load(&slot_of_host(reg, "lazy.example")->answer) >> 16),
                  built);
     tenreg_read_unlock();
     tenreg_free(reg);
 }
 
-Test(answer, a_platform_past_56_bits_is_answered_from_the_record)
+Test(answer, a_platform_past_48_bits_is_answered_from_the_record)
 {
     tenreg_config cfg = {0}; /* no platform_free: the registry never touches it */
     tenreg_t *reg;
@@ -215,15 +216,60 @@ Test(answer, a_platform_past_56_bits_is_answered_from_the_record)
     tenreg_free(reg);
 }
 
+/* Copies the slot @from into the first empty slot of the probe sequence
+ * of @hash in @a, under that hash: a made-up entry with another key's
+ * hash. */
+static struct tenreg__answer_slot *copy_under(const struct tenreg__slots *a,
+                                              const struct tenreg__answer_slot *from,
+                                              uint64_t hash)
+{
+    size_t i = hash & a->mask;
+    while (atomic_load(&tenreg__slot_at(a, i)->ent) != 0)
+        i = (i + 1) & a->mask;
+    struct tenreg__answer_slot *copy = (struct tenreg__answer_slot *)tenreg__slot_at(a, i);
+    atomic_store(&copy->slot.hash, hash);
+    atomic_store(&copy->answer, atomic_load(&from->answer));
+    atomic_store(&copy->slot.ent, atomic_load(&from->slot.ent));
+    return copy;
+}
+
+/* A host key of another length whose made-up slot has its hash but a's
+ * entry (and a's length in the answer word): the slot check does not take
+ * it, and the key comparison refuses it. */
+Test(answer, a_hash_match_of_another_key_length_is_not_taken)
+{
+    tenreg_t *reg = registry(0);
+    cr_assert_eq(tenreg_register(reg, "ta", "https://a.example/", tt_platform_new("ta", "a.example"),
+                                 0),
+                 TENREG_OK);
+    tenreg_read_lock();
+    const struct tenreg__slots *a = host_array(reg);
+    struct tenreg__answer_slot *copy =
+        copy_under(a, slot_of_host(reg, "a.example"), tenreg__hash(&a->key, "bb.example", 10));
+    tenreg_resolution r;
+    cr_assert_eq(tenreg_resolve_by_host(reg, "bb.example", 10, &r), TENREG_ENOENT);
+    cr_assert_eq(tenreg_resolve(reg, "bb.example", 10, TENREG_NOWAIT, &r), TENREG_ENOENT);
+    tenreg_query q = {"bb.example", 10};
+    int rc;
+    cr_assert_eq(tenreg_resolve_many(reg, &q, 1, &r, &rc), TENREG_OK);
+    cr_assert_eq(rc, TENREG_ENOENT);
+    tenreg_read_unlock();
+    tenreg__write_lock(reg);
+    atomic_store(&copy->slot.ent, TENREG__TOMBSTONE);
+    reg->by_host.used++;
+    pthread_mutex_unlock(&reg->write_lock);
+    tenreg_free(reg);
+}
+
 /*
  * Two keys with one hash: the slot check alone would answer either key
  * with whichever entry comes first. No such pair can be found under a
  * secret key, so the test makes one: it copies a's entry into b's probe
- * sequence under b's hash. A lookup of b then answers a (the false match
- * the digest rule accepts with probability 2^-64 per probed slot); the
- * registration of b finds the shared hash and ends the digest rule for
- * the array, and both keys answer right again; the next array, after a
- * growth without the copy, has it back.
+ * sequence under b's hash (b's key has a's length). A lookup of b then
+ * answers a (the false match the digest rule accepts with probability
+ * 2^-64 per probed slot); the registration of b finds the shared hash and
+ * ends the digest rule for the array, and both keys answer right again;
+ * the next array, after a growth without the copy, has it back.
  */
 Test(answer, a_shared_hash_ends_the_digest_rule)
 {
@@ -232,15 +278,8 @@ Test(answer, a_shared_hash_ends_the_digest_rule)
     cr_assert_eq(tenreg_register(reg, "ta", "https://a.example/", pa, 0), TENREG_OK);
     tenreg_read_lock();
     const struct tenreg__slots *a = host_array(reg);
-    struct tenreg__answer_slot *real = slot_of_host(reg, "a.example");
-    uint64_t hb = tenreg__hash(&a->key, "b.example", 9);
-    size_t i = hb & a->mask;
-    while (atomic_load(&tenreg__slot_at(a, i)->ent) != 0)
-        i = (i + 1) & a->mask;
-    struct tenreg__answer_slot *copy = (struct tenreg__answer_slot *)tenreg__slot_at(a, i);
-    atomic_store(&copy->slot.hash, hb);
-    atomic_store(&copy->answer, atomic_load(&real->answer));
-    atomic_store(&copy->slot.ent, atomic_load(&real->slot.ent));
+    struct tenreg__answer_slot *copy =
+        copy_under(a, slot_of_host(reg, "a.example"), tenreg__hash(&a->key, "b.example", 9));
     tenreg_resolution r;
     cr_assert_eq(tenreg_resolve_by_host(reg, "b.example", 9, &r), TENREG_OK);
     cr_assert_str_eq(r.tenant_id, "ta", "the slot check alone takes a's entry for b");
