@@ -694,6 +694,26 @@ static inline bool tenreg__ent_key_is(tenreg__ent e, enum tenreg__table_key key,
     return al->key_len == len && memcmp(tenreg__alias_key(al), s, len) == 0;
 }
 
+/* The answer word of slot @sl of @a, whose entry @e (loaded acquire) has
+ * the lookup's hash (loaded acquire), for a key of @len bytes: nonzero
+ * when the slot settles the lookup under the digest rule, after the check
+ * of struct tenreg__answer_slot (the entry again after the answer); 0
+ * when the key must be compared. Answer slots only. */
+static inline __attribute__((always_inline)) uint64_t
+tenreg__slot_answer(const struct tenreg__slots *a, const struct tenreg__slot *sl, tenreg__ent e,
+                    size_t len)
+{
+    if ((e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)) ||
+        !atomic_load_explicit(&a->digest, memory_order_relaxed))
+        return 0;
+    uint64_t w = atomic_load_explicit(&((const struct tenreg__answer_slot *)sl)->answer,
+                                      memory_order_acquire);
+    if (w == 0 || tenreg__answer_key_len(w) != len ||
+        atomic_load_explicit(&sl->ent, memory_order_relaxed) != e)
+        return 0;
+    return w;
+}
+
 /* The probe of array @a (t's current one, loaded acquire) for @s, whose
  * hash under @a's key is @hash: see tenreg__table_find_counted. With
  * @answer (by_host's answer slots), an entry found by its hash alone under
@@ -723,14 +743,9 @@ tenreg__table_probe(const struct tenreg__table *t, const struct tenreg__slots *a
         if (!e)
             return 0;
         if (e != TENREG__TOMBSTONE && atomic_load_explicit(&sl->hash, memory_order_acquire) == hash) {
-            if (answer && !(e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)) &&
-                atomic_load_explicit(&a->digest, memory_order_relaxed)) {
-                /* The check of struct tenreg__answer_slot: the entry
-                 * again after the hash and the answer. */
-                uint64_t w = atomic_load_explicit(
-                    &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
-                if (TENREG__LIKELY(w != 0) && tenreg__answer_key_len(w) == len &&
-                    atomic_load_explicit(&sl->ent, memory_order_relaxed) == e) {
+            if (answer) {
+                uint64_t w = tenreg__slot_answer(a, sl, e, len);
+                if (TENREG__LIKELY(w != 0)) {
                     *answer = w;
                     return e;
                 }

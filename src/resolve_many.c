@@ -55,14 +55,7 @@ static inline tenreg__ent first_candidate(const struct lookup *l, uint64_t *answ
             return 0;
         if (e != TENREG__TOMBSTONE &&
             atomic_load_explicit(&sl->hash, memory_order_acquire) == l->hash) {
-            if (!(e & (TENREG__ENT_ALIAS | TENREG__ENT_SWAP)) &&
-                atomic_load_explicit(&a->digest, memory_order_relaxed)) {
-                uint64_t w = atomic_load_explicit(
-                    &((const struct tenreg__answer_slot *)sl)->answer, memory_order_acquire);
-                if (w && tenreg__answer_key_len(w) == l->klen &&
-                    atomic_load_explicit(&sl->ent, memory_order_relaxed) == e)
-                    *answer = w;
-            }
+            *answer = tenreg__slot_answer(a, sl, e, l->klen);
             return e;
         }
         if (i == last)

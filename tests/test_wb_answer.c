@@ -233,6 +233,15 @@ static struct tenreg__answer_slot *copy_under(const struct tenreg__slots *a,
     return copy;
 }
 
+/* Takes a made-up slot out again: a tombstone, as the table counts one. */
+static void drop_copy(tenreg_t *reg, struct tenreg__answer_slot *copy)
+{
+    tenreg__write_lock(reg);
+    atomic_store(&copy->slot.ent, TENREG__TOMBSTONE);
+    reg->by_host.used++;
+    pthread_mutex_unlock(&reg->write_lock);
+}
+
 /* A host key of another length whose made-up slot has its hash but a's
  * entry (and a's length in the answer word): the slot check does not take
  * it, and the key comparison refuses it. */
@@ -254,10 +263,7 @@ Test(answer, a_hash_match_of_another_key_length_is_not_taken)
     cr_assert_eq(tenreg_resolve_many(reg, &q, 1, &r, &rc), TENREG_OK);
     cr_assert_eq(rc, TENREG_ENOENT);
     tenreg_read_unlock();
-    tenreg__write_lock(reg);
-    atomic_store(&copy->slot.ent, TENREG__TOMBSTONE);
-    reg->by_host.used++;
-    pthread_mutex_unlock(&reg->write_lock);
+    drop_copy(reg, copy);
     tenreg_free(reg);
 }
 
@@ -297,12 +303,9 @@ Test(answer, a_shared_hash_ends_the_digest_rule)
     cr_assert_str_eq(r.tenant_id, "ta");
     tenreg_read_unlock();
 
-    /* The copy goes (a tombstone, as the table counts it), then enough
-     * tenants for the table to grow into a new array. */
-    tenreg__write_lock(reg);
-    atomic_store(&copy->slot.ent, TENREG__TOMBSTONE);
-    reg->by_host.used++;
-    pthread_mutex_unlock(&reg->write_lock);
+    /* The copy goes, then enough tenants for the table to grow into a new
+     * array. */
+    drop_copy(reg, copy);
     for (int k = 0; host_array(reg) == a; k++) {
         char id[16], host[32];
         snprintf(id, sizeof id, "g%d", k);
