@@ -3,8 +3,10 @@
  * running, to separate a commit's own cost from what sharing 2 cores with
  * readers adds (the load benchmark's commit phase, bench/load/commits.c):
  *
- *   build-bench/bench/tenreg-commit-alone [tenants]     (default 1000000)
+ *   build-bench/bench/tenreg-commit-alone [tenants [hash_seed]]
  *
+ * (defaults 1000000 and 0: a kernel key, as in production and the load
+ * benchmark; a fixed seed makes the commits compare every kept id's key).
  * Loads @tenants eager tenants with one batch, then times three
  * REPLACE_ALL syncs that keep 99% and register 1% with another URL, and
  * five 10k-op batches of re-registrations (moves). Prints each commit's wall
@@ -38,12 +40,13 @@ static int check(int rc, const char *what)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1000000;
+    unsigned long long seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 0;
     if (n < 100) {
-        fprintf(stderr, "usage: %s [tenants >= 100]\n", argv[0]);
+        fprintf(stderr, "usage: %s [tenants >= 100 [hash_seed]]\n", argv[0]);
         return 2;
     }
     tenreg_t *reg;
-    tenreg_config cfg = {.expected_tenants = (size_t)n, .hash_seed = 42};
+    tenreg_config cfg = {.expected_tenants = (size_t)n, .hash_seed = seed};
     check(tenreg_new(&cfg, &reg), "tenreg_new");
     char id[32], url[64];
     tenreg_batch *b;

@@ -151,12 +151,15 @@ TENREG_API int tenreg_batch_new(tenreg_t *reg, tenreg_batch **out)
         return TENREG_ENOMEM;
     memset(b, 0, sizeof(*b));
     b->reg = reg;
-    /* The id index (and the commit's key map) are keyed like the
-     * registry's tables but with a key of their own from the kernel: ids
-     * and hosts may be chosen by whoever feeds the batch, and neither has
-     * the tables' probe bound, so a key derived from a known hash_seed
-     * would let crafted names make them quadratic. */
-    if (tenreg__hash_key_init(&b->key, 0) != TENREG_OK) {
+    /* The id index (and the commit's key map) have no probe bound, and
+     * ids and hosts may be chosen by whoever feeds the batch, so their key
+     * must be secret. by_id's is when it came from the kernel: then the
+     * index takes it, and a commit that finds by_id still under it uses
+     * the names' hashes as they are (a sync names every tenant: SipHash of
+     * a million ids is a fifth of its work). A key derived from a known
+     * hash_seed is public: then a key of the batch's own. */
+    if (!tenreg__table_secret_key(&reg->by_id, &b->key) &&
+        tenreg__hash_key_init(&b->key, 0) != TENREG_OK) {
         tenreg__dealloc(reg, b, sizeof(*b));
         return TENREG_ENOMEM;
     }

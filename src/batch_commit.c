@@ -243,34 +243,157 @@ static int plan_new_group(struct plan *p, size_t *next)
 
 /* ---- plan ---------------------------------------------------------------- */
 
+/* How find_current finds a name's holder in by_id. */
+enum find_mode {
+    FIND_KEYS,        /* hash each id under by_id's key and compare keys */
+    FIND_KEYS_HASHED, /* the same with the names' hashes (by_id has the batch's key) */
+    FIND_DIGEST,      /* by hash alone, under the digest rule; holders unread */
+};
+
 /* The ids of names [@base, @base + return value) (at most a group), their
  * hashes under by_id's key, and their home slots on their way in. */
 static size_t load_group(const struct tenreg_batch *b, const struct tenreg__table *by_id,
-                         size_t base, const char **keys, size_t *lens, uint64_t *hashes)
+                         enum find_mode mode, size_t base, const char **keys, size_t *lens,
+                         uint64_t *hashes)
 {
     size_t n = b->n_names - base < TENREG__FIND_GROUP ? b->n_names - base : TENREG__FIND_GROUP;
     for (size_t k = 0; k < n; k++) {
         keys[k] = tenreg__name_id(b, &b->names[base + k]);
         lens[k] = b->names[base + k].id_len;
+        hashes[k] = b->names[base + k].hash;
     }
-    tenreg__table_hash_group(by_id, keys, lens, n, hashes);
+    if (mode == FIND_KEYS)
+        tenreg__table_hash_group(by_id, keys, lens, n, hashes);
+    else
+        tenreg__table_prefetch_homes(by_id, hashes, n);
     return n;
 }
 
 /*
  * Who holds each named id now: by_id lookups of the names, a group at a
  * time so that their misses overlap (a sync names every tenant: this is
- * most of its cost), each group hashed and its home slots fetched while
- * the group before it is probed. Each name's commit scratch starts here
- * too. With REPLACE_ALL, the slots the names were found in are marked,
- * and one pass over the slot array collects the tenants no op names,
- * touching only their records.
+ * most of its cost), each group's home slots fetched while the group
+ * before it is probed. Each name's commit scratch starts here too, and
+ * with @marks the slots the names were found in are marked. FIND_DIGEST
+ * leaves every cur NULL (verify_changes sets those that are read).
+ */
+static size_t scan_names(struct plan *p, enum find_mode mode, uint64_t *marks)
+{
+    struct tenreg_batch *b = p->b;
+    const struct tenreg__table *by_id = &p->reg->by_id;
+    size_t named = 0;
+    /* Two groups in flight: [g] is probed while [!g]'s slots come in. */
+    const char *keys[2][TENREG__FIND_GROUP];
+    size_t lens[2][TENREG__FIND_GROUP];
+    uint64_t hashes[2][TENREG__FIND_GROUP];
+    size_t base = 0, g = 0,
+           n = b->n_names ? load_group(b, by_id, mode, 0, keys[0], lens[0], hashes[0]) : 0;
+    while (n) {
+        size_t at[TENREG__FIND_GROUP];
+        tenreg__ent found[TENREG__FIND_GROUP];
+        size_t next_n = base + n < b->n_names
+                            ? load_group(b, by_id, mode, base + n, keys[!g], lens[!g], hashes[!g])
+                            : 0;
+        if (mode == FIND_DIGEST) {
+            tenreg__table_find_group_by_hash(by_id, hashes[g], n, found, at);
+        } else {
+            tenreg__table_find_group(by_id, keys[g], lens[g], hashes[g], n, found, at);
+            for (size_t k = 0; k < n; k++)
+                if (found[k])
+                    __builtin_prefetch(tenreg__record_tail((struct tenreg__record *)found[k]));
+        }
+        for (size_t k = 0; k < n; k++) {
+            struct tenreg__record *r = (struct tenreg__record *)found[k];
+            struct tenreg__name *nm = &b->names[base + k];
+            nm->cur = r && mode != FIND_DIGEST ? tenreg__record_tenant(r) : NULL;
+            nm->state = r ? TENREG__NAME_CURRENT : TENREG__NAME_ABSENT;
+            nm->decider = nm->fresh = nm->add_head = nm->add_tail = TENREG__NONE;
+            nm->arr = NULL;
+            nm->arr_n = nm->arr_cap = 0;
+            /* Counted per slot: under the digest rule a kept id no tenant
+             * has may have found a slot another name found too. */
+            uint64_t bit = (uint64_t)1 << (at[k] % 64);
+            if (r && marks && !(marks[at[k] / 64] & bit)) {
+                marks[at[k] / 64] |= bit;
+                named++;
+            }
+        }
+        base += n;
+        n = next_n;
+        g ^= 1;
+    }
+    return named;
+}
+
+/* The name of batch op @i. */
+static struct tenreg__name *name_of_op(const struct tenreg_batch *b, uint32_t i)
+{
+    return &b->names[b->ops[i].name];
+}
+
+/*
+ * After a FIND_DIGEST scan: the holders of the names that a register,
+ * unregister or add_host op names (only theirs are read: a name that is
+ * only kept needs no more than whether it is held), looked up again with
+ * their keys compared. false when one was taken for another id's by its
+ * hash alone, the 2^-64 event of the digest rule: then the caller scans
+ * again with the keys compared, so that the ops that change a tenant
+ * never rely on a hash.
+ */
+static bool verify_changes(struct plan *p)
+{
+    struct tenreg_batch *b = p->b;
+    const struct tenreg__table *by_id = &p->reg->by_id;
+    size_t n_lists[2] = {b->n_changes, b->n_adds};
+    const uint32_t *lists[2] = {b->changes, b->adds};
+    for (int l = 0; l < 2; l++) {
+        for (size_t base = 0; base < n_lists[l]; base += TENREG__FIND_GROUP) {
+            size_t n = n_lists[l] - base < TENREG__FIND_GROUP ? n_lists[l] - base : TENREG__FIND_GROUP;
+            struct tenreg__name *nm[TENREG__FIND_GROUP];
+            const char *keys[TENREG__FIND_GROUP];
+            size_t lens[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP];
+            uint64_t hashes[TENREG__FIND_GROUP];
+            tenreg__ent found[TENREG__FIND_GROUP];
+            for (size_t k = 0; k < n; k++) {
+                nm[k] = name_of_op(b, lists[l][base + k]);
+                keys[k] = tenreg__name_id(b, nm[k]);
+                lens[k] = nm[k]->id_len;
+                hashes[k] = nm[k]->hash;
+            }
+            tenreg__table_find_group(by_id, keys, lens, hashes, n, found, at);
+            for (size_t k = 0; k < n; k++) {
+                /* Under the digest rule the first entry with the name's
+                 * hash is the one with its key whenever the table has
+                 * it: held by key iff held by hash, or a false match. */
+                if ((found[k] != 0) != (nm[k]->state == TENREG__NAME_CURRENT))
+                    return false;
+                if (found[k])
+                    nm[k]->cur = tenreg__record_tenant((struct tenreg__record *)found[k]);
+            }
+        }
+    }
+    return true;
+}
+
+/*
+ * Who holds each named id now (scan_names), and with REPLACE_ALL the
+ * tenants no op names: one pass over by_id's slot array, the slots the
+ * names were found in marked, touching only the others' records.
+ *
+ * A sync keeps nearly every tenant, and a kept name only needs to be
+ * held: when by_id's key is the batch's and the digest rule holds
+ * (tenreg__table_keyed_with), those are found by their hashes alone, one
+ * slot line each instead of the slot and two lines of the record. So a
+ * keep of an id no tenant has may, with chance 2^-64 per slot probed,
+ * keep the tenant whose id has its hash instead of failing with ENOENT
+ * (include/tenreg.h, tenreg_batch_keep); every other op's holder is
+ * checked by key.
  */
 static int find_current(struct plan *p, bool replace_all)
 {
     struct tenreg_batch *b = p->b;
     const struct tenreg__table *by_id = &p->reg->by_id;
-    size_t cap = tenreg__table_capacity(by_id), named = 0;
+    size_t cap = tenreg__table_capacity(by_id);
     uint64_t *marks = NULL;
     size_t marks_bytes = (cap + 63) / 64 * sizeof(*marks);
     if (replace_all) {
@@ -279,37 +402,18 @@ static int find_current(struct plan *p, bool replace_all)
             return TENREG_ENOMEM;
         memset(marks, 0, marks_bytes);
     }
-    /* Two groups in flight: [g] is probed while [!g]'s slots come in. */
-    const char *keys[2][TENREG__FIND_GROUP];
-    size_t lens[2][TENREG__FIND_GROUP];
-    uint64_t hashes[2][TENREG__FIND_GROUP];
-    size_t base = 0, g = 0, n = b->n_names ? load_group(b, by_id, 0, keys[0], lens[0], hashes[0]) : 0;
-    while (n) {
-        size_t at[TENREG__FIND_GROUP];
-        tenreg__ent found[TENREG__FIND_GROUP];
-        size_t next_n = base + n < b->n_names
-                            ? load_group(b, by_id, base + n, keys[!g], lens[!g], hashes[!g])
-                            : 0;
-        tenreg__table_find_group(by_id, keys[g], lens[g], hashes[g], n, found, at);
-        for (size_t k = 0; k < n; k++)
-            if (found[k])
-                __builtin_prefetch(tenreg__record_tail((struct tenreg__record *)found[k]));
-        for (size_t k = 0; k < n; k++) {
-            struct tenreg__record *r = (struct tenreg__record *)found[k];
-            struct tenreg__name *nm = &b->names[base + k];
-            nm->cur = r ? tenreg__record_tenant(r) : NULL;
-            nm->state = r ? TENREG__NAME_CURRENT : TENREG__NAME_ABSENT;
-            nm->decider = nm->fresh = nm->add_head = nm->add_tail = TENREG__NONE;
-            nm->arr = NULL;
-            nm->arr_n = nm->arr_cap = 0;
-            if (r && marks) {
-                marks[at[k] / 64] |= (uint64_t)1 << (at[k] % 64);
-                named++;
-            }
-        }
-        base += n;
-        n = next_n;
-        g ^= 1;
+    /* By hash alone only where keeps are most of the batch: the others
+     * are looked up twice then. */
+    bool digest;
+    size_t keeps = b->n_ops - b->n_changes - b->n_adds;
+    enum find_mode mode = !tenreg__table_keyed_with(by_id, &b->key, &digest) ? FIND_KEYS
+                          : digest && keeps > b->n_changes + b->n_adds   ? FIND_DIGEST
+                                                                         : FIND_KEYS_HASHED;
+    size_t named = scan_names(p, mode, marks);
+    if (mode == FIND_DIGEST && !verify_changes(p)) {
+        if (marks)
+            memset(marks, 0, marks_bytes);
+        named = scan_names(p, FIND_KEYS_HASHED, marks);
     }
     if (!marks)
         return TENREG_OK;

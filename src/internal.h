@@ -606,9 +606,11 @@ struct tenreg__slots {
     struct rcu_head rcu;
     uint8_t shift;                        /* TENREG__SLOT_SHIFT or TENREG__ANSWER_SLOT_SHIFT */
     uint8_t secret;                       /* 1: the key came from the kernel */
-    /* 1 while a matching hash may stand for the key (answer slots only):
-     * the array's key is secret (from the kernel, not from a fixed
-     * hash_seed) and no two of its entries have had the same hash. A
+    /* 1 while a matching hash may stand for the key: the array's key is
+     * secret (from the kernel, not from a fixed hash_seed) and no two of
+     * its entries have had the same hash. by_host's readers answer from
+     * its answer slots then; a batch commit finds by_id's kept ids by
+     * their hashes (batch_commit.c, find_current). A
      * writer lowers it (relaxed) before the release store of an entry
      * whose hash another entry has; readers load it after the entry
      * (acquire), so one that sees such an entry sees 0. Never raised. */
@@ -833,6 +835,28 @@ size_t tenreg__table_insert_prehashed(struct tenreg__table *t, tenreg__ent e,
  * group ahead of its lookups. */
 void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *keys,
                               const size_t *lens, size_t n, uint64_t *hashes);
+
+/* Writers: whether the current array's key is @key (hashes taken with it
+ * fit the array), and in *@digest whether a matching hash stands for the
+ * key in it (the digest rule: the key is secret and no two entries have
+ * had one hash), so that tenreg__table_find_group_by_hash may answer. */
+bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key,
+                              bool *digest);
+/* Writers, after tenreg__table_keyed_with (nothing may change the table
+ * in between): for each of @n <= TENREG__FIND_GROUP hashes, the first
+ * entry with that hash (out[i], or 0) and its slot (at[i]), without
+ * loading any entry's key: under the digest rule it is the entry of the
+ * key the hash was taken of, or (chance 2^-64 per slot probed, for a key
+ * the table does not hold) of another key. */
+void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint64_t *hashes,
+                                      size_t n, tenreg__ent *out, size_t *at);
+/* Writers: starts fetching the home slots of @n hashes taken with the
+ * current array's key, a group ahead of their lookups. */
+void tenreg__table_prefetch_homes(const struct tenreg__table *t, const uint64_t *hashes, size_t n);
+/* Any thread outside a commit's plan: the key of the table's current
+ * array when it came from the kernel (true), else false (a key derived
+ * from hash_seed, which a batch must not take: it is public). */
+bool tenreg__table_secret_key(const struct tenreg__table *t, struct tenreg__hash_key *key);
 
 /* The entry in slot @i of the current array (0: empty or a tombstone);
  * i < tenreg__table_capacity(). Writers only. */

@@ -199,8 +199,7 @@ static void set_key(struct tenreg__slots *a, const struct tenreg__hash_key *key,
     a->secret = secret;
     /* The digest rule holds in an empty array with a secret key; store_at
      * lowers it when two entries come to share a hash. */
-    atomic_store_explicit(&a->digest, secret && a->shift == TENREG__ANSWER_SLOT_SHIFT,
-                          memory_order_relaxed);
+    atomic_store_explicit(&a->digest, secret, memory_order_relaxed);
 }
 
 /* An empty array of @cap slots for @t; its key is the caller's to set. */
@@ -678,6 +677,58 @@ void tenreg__table_hash_group(const struct tenreg__table *t, const char *const *
         hashes[k] = tenreg__hash(&a->key, keys[k], lens[k]);
         __builtin_prefetch(tenreg__slot_at(a, hashes[k] & a->mask));
     }
+}
+
+bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg__hash_key *key,
+                              bool *digest)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    *digest = atomic_load_explicit(&a->digest, memory_order_relaxed);
+    return tenreg__hash_key_eq(&a->key, key);
+}
+
+void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint64_t *hashes,
+                                      size_t n, tenreg__ent *out, size_t *at)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    size_t mask = a->mask, md = max_disp_of(a);
+    for (size_t k = 0; k < n; k++)
+        __builtin_prefetch(tenreg__slot_at(a, hashes[k] & mask));
+    for (size_t k = 0; k < n; k++) {
+        out[k] = 0;
+        size_t i = hashes[k] & mask;
+        for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
+            tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
+            if (!e)
+                break;
+            if (e != TENREG__TOMBSTONE &&
+                atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hashes[k]) {
+                out[k] = e;
+                break;
+            }
+        }
+        at[k] = i;
+    }
+}
+
+void tenreg__table_prefetch_homes(const struct tenreg__table *t, const uint64_t *hashes, size_t n)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    for (size_t k = 0; k < n; k++)
+        __builtin_prefetch(tenreg__slot_at(a, hashes[k] & a->mask));
+}
+
+bool tenreg__table_secret_key(const struct tenreg__table *t, struct tenreg__hash_key *key)
+{
+    /* A writer may replace the array (and free this one after a grace
+     * period): read it inside a section. */
+    tenreg__rcu_enter();
+    const struct tenreg__slots *a = cur_of(t);
+    bool secret = a->secret;
+    if (secret)
+        *key = a->key;
+    tenreg__rcu_exit();
+    return secret;
 }
 
 tenreg__ent tenreg__table_slot(const struct tenreg__table *t, size_t i)

@@ -242,11 +242,10 @@ TT_TEST(finish, wb_batch, swaps_answer_by_the_pinned_epoch)
     tenreg_read_unlock();
 }
 
-/* A batch's id index has a key of its own, never by_id's (a known
- * hash_seed must not let crafted ids flood it), and its commit hashes the
- * names under by_id's key of that moment: after a re-key of by_id between
- * recording and commit, every kept id is still found, the moved one moves
- * and the ids no op names go. */
+/* A batch's id index takes by_id's kernel key (test_wb_batch_keep.c), and
+ * a commit that finds by_id under another key hashes the names under that
+ * one: after a re-key of by_id between recording and commit, every kept
+ * id is still found, the moved one moves and the ids no op names go. */
 TT_TEST(finish, wb_batch, commit_after_by_id_rekey)
 {
     enum { N = 70 }; /* by_id at 256 slots, with room for the flood below */
@@ -266,7 +265,7 @@ TT_TEST(finish, wb_batch, commit_after_by_id_rekey)
         cr_assert_eq(tenreg_batch_keep(b, id), TENREG_OK);
     }
     struct tenreg__hash_key recorded = reg->by_id.cur->key;
-    cr_assert(!tenreg__hash_key_eq(&b->key, &recorded), "the index took by_id's key");
+    cr_assert(tenreg__hash_key_eq(&b->key, &recorded), "the index has a key of its own");
 
     /* Ids that all home at one slot of by_id under its key: an insert past
      * the probe bound re-keys the table (table.c). */
