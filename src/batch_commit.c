@@ -778,6 +778,10 @@ static void link_new(struct tenreg *reg, struct tenreg__tenant *f, bool replaces
     tenreg__sched_first(reg, f);
 }
 
+/* How many swaps ahead finalize fetches slots: about as many misses as a
+ * core keeps in flight. */
+#define FINALIZE_AHEAD 16
+
 static void finalize(struct plan *p)
 {
     struct tenreg *reg = p->reg;
@@ -786,6 +790,15 @@ static void finalize(struct plan *p)
      * period (tenreg_batch_commit). */
     tenreg__rcu_collect_begin(&p->swaps->retired);
     for (size_t i = 0; i < p->n_swaps; i++) {
+        /* A grace period of readers since install: the slots (and the new
+         * sides, whose answer by_host's slots take) are misses again, so
+         * they are fetched a stretch ahead. */
+        if (i + FINALIZE_AHEAD < p->n_swaps) {
+            size_t j = i + FINALIZE_AHEAD;
+            tenreg__table_prefetch_slot(table_of(reg, p->swap_tab[j]), p->slot_at[j]);
+            if (p->swaps->s[j].new)
+                __builtin_prefetch((const void *)(p->swaps->s[j].new & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
+        }
         const struct tenreg__swap *sw = &p->swaps->s[i];
         struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
         /* The slot install put the swap in (nothing moved it since). */

@@ -850,6 +850,9 @@ bool tenreg__table_keyed_with(const struct tenreg__table *t, const struct tenreg
  * the table does not hold) of another key. */
 void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint64_t *hashes,
                                       size_t n, tenreg__ent *out, size_t *at);
+/* Writers: starts fetching slot @i of the current array (i <= mask; a
+ * hint for tenreg__table_replace_at and _remove_at), to write it. */
+void tenreg__table_prefetch_slot(const struct tenreg__table *t, size_t i);
 /* Writers: starts fetching the home slots of @n hashes taken with the
  * current array's key, a group ahead of their lookups. */
 void tenreg__table_prefetch_homes(const struct tenreg__table *t, const uint64_t *hashes, size_t n);

@@ -711,6 +711,13 @@ void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint6
     }
 }
 
+void tenreg__table_prefetch_slot(const struct tenreg__table *t, size_t i)
+{
+    const struct tenreg__slots *a = cur_of(t);
+    if (i <= a->mask)
+        __builtin_prefetch(tenreg__slot_at(a, i), 1);
+}
+
 void tenreg__table_prefetch_homes(const struct tenreg__table *t, const uint64_t *hashes, size_t n)
 {
     const struct tenreg__slots *a = cur_of(t);
