@@ -60,6 +60,12 @@ struct plan {
     struct swap_block *swaps;
     uint8_t *swap_tab;                /* per swap: its table */
     size_t *slot_at;                  /* per swap: its slot (a hint: tenreg__table_replace_at) */
+    uint64_t *swap_hash;              /* per swap: its key's hash (key_hash) */
+    /* Every table's key is secret: then the key map hashes each key under
+     * its table's key, and install reuses the hashes to find and fill the
+     * slots (no key read, no SipHash again). Else the batch's own key. */
+    bool tab_keyed;
+    struct tenreg__hash_key tab_key[N_TABS];
     size_t n_swaps, swap_cap;
     struct kmap_ent *kmap;            /* (table, key) -> swap */
     size_t kmap_cap;
@@ -99,15 +105,24 @@ static const char *ent_key(int tab, tenreg__ent e, size_t *len)
     return tenreg__record_host(r);
 }
 
+/* @key's hash for the key map, under a secret key (the map has no probe
+ * bound): its table's (tab_keyed) or the batch's. */
 static uint64_t key_hash(const struct plan *p, int tab, const char *key, size_t len)
 {
-    /* The table is part of the key: a pattern's NAME may equal a host key. */
-    return tenreg__hash(&p->b->key, key, len) + (uint64_t)tab * 0x9e3779b97f4a7c15u;
+    return tenreg__hash(p->tab_keyed ? &p->tab_key[tab] : &p->b->key, key, len);
+}
+
+/* Where (@tab, key of hash @h) starts in the key map. The table is part of
+ * the key: a pattern's NAME may equal a host key. */
+static uint64_t kmap_hash(int tab, uint64_t h)
+{
+    return h + (uint64_t)tab * 0x9e3779b97f4a7c15u;
 }
 
 /* The swap that holds (@tab, @key), or TENREG__NONE. */
 static uint32_t kmap_find(const struct plan *p, int tab, const char *key, size_t len, uint64_t h)
 {
+    h = kmap_hash(tab, h);
     size_t mask = p->kmap_cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t v = p->kmap[i].swap;
@@ -130,6 +145,8 @@ static void swap_add(struct plan *p, int tab, tenreg__ent old, tenreg__ent new, 
     p->swaps->s[k] = (struct tenreg__swap){.old = old, .new = new, .epoch = 0};
     p->swap_tab[k] = (uint8_t)tab;
     p->slot_at[k] = SIZE_MAX;
+    p->swap_hash[k] = h;
+    h = kmap_hash(tab, h);
     size_t mask = p->kmap_cap - 1, i = h & mask;
     while (p->kmap[i].swap)
         i = (i + 1) & mask;
@@ -544,13 +561,14 @@ static int alloc_maps(struct plan *p)
     }
     p->swap_tab = tenreg__alloc(p->reg, p->swap_cap);
     p->slot_at = tenreg__alloc(p->reg, p->swap_cap * sizeof(*p->slot_at));
+    p->swap_hash = tenreg__alloc(p->reg, p->swap_cap * sizeof(*p->swap_hash));
     p->kmap = tenreg__alloc(p->reg, kcap * sizeof(*p->kmap));
     if (p->kmap)
         p->kmap_cap = kcap;
     p->made = adds ? tenreg__alloc(p->reg, adds * sizeof(*p->made)) : NULL;
     if (p->made)
         p->cap_made = adds;
-    if (!p->swaps || !p->swap_tab || !p->slot_at || !p->kmap || (adds && !p->made))
+    if (!p->swaps || !p->swap_tab || !p->slot_at || !p->swap_hash || !p->kmap || (adds && !p->made))
         return TENREG_ENOMEM;
     memset(p->kmap, 0, kcap * sizeof(*p->kmap));
     return TENREG_OK;
@@ -605,6 +623,9 @@ static int plan_adds(struct plan *p, struct tenreg__name *n)
 static int plan(struct plan *p, unsigned flags)
 {
     struct tenreg_batch *b = p->b;
+    p->tab_keyed = true;
+    for (int tab = 0; tab < N_TABS; tab++)
+        p->tab_keyed &= tenreg__table_secret_key(table_of(p->reg, tab), &p->tab_key[tab]);
     int rc = find_current(p, flags & TENREG_BATCH_REPLACE_ALL);
     if (rc == TENREG_OK)
         rc = run_ops(b);
@@ -659,6 +680,8 @@ static void plan_free(struct plan *p, bool failed)
         tenreg__dealloc(reg, p->swap_tab, p->swap_cap);
     if (p->slot_at)
         tenreg__dealloc(reg, p->slot_at, p->swap_cap * sizeof(*p->slot_at));
+    if (p->swap_hash)
+        tenreg__dealloc(reg, p->swap_hash, p->swap_cap * sizeof(*p->swap_hash));
     if (p->kmap)
         tenreg__dealloc(reg, p->kmap, p->kmap_cap * sizeof(*p->kmap));
     if (p->made)
@@ -679,15 +702,18 @@ static void locate_old_sides(struct plan *p)
         size_t end = p->n_swaps - base < TENREG__FIND_GROUP ? p->n_swaps : base + TENREG__FIND_GROUP;
         for (int tab = 0; tab < N_TABS; tab++) {
             tenreg__ent ents[TENREG__FIND_GROUP];
+            uint64_t hashes[TENREG__FIND_GROUP];
             size_t idx[TENREG__FIND_GROUP], at[TENREG__FIND_GROUP], n = 0;
             for (size_t i = base; i < end; i++)
                 if (p->swap_tab[i] == tab && p->swaps->s[i].old) {
                     ents[n] = p->swaps->s[i].old;
+                    hashes[n] = p->swap_hash[i];
                     idx[n++] = i;
                 }
             if (!n)
                 continue;
-            tenreg__table_locate(table_of(p->reg, tab), ents, n, at);
+            tenreg__table_locate(table_of(p->reg, tab), ents, n, p->tab_keyed ? hashes : NULL,
+                                 &p->tab_key[tab], at);
             for (size_t k = 0; k < n; k++)
                 p->slot_at[idx[k]] = at[k];
         }
@@ -725,8 +751,14 @@ static void install(struct plan *p)
         struct tenreg__table *t = table_of(reg, p->swap_tab[i]);
         sw->epoch = epoch;
         /* The slot's release store publishes the swap whole. */
-        p->slot_at[i] = sw->old ? tenreg__table_replace_at(t, p->slot_at[i], sw->old, tenreg__ent_of_swap(sw))
-                                : tenreg__table_insert_at(t, tenreg__ent_of_swap(sw));
+        if (sw->old) {
+            p->slot_at[i] = tenreg__table_replace_at(t, p->slot_at[i], sw->old, tenreg__ent_of_swap(sw));
+        } else if (p->tab_keyed) {
+            struct tenreg__prehash ph = {.hash = p->swap_hash[i], .key = p->tab_key[p->swap_tab[i]]};
+            p->slot_at[i] = tenreg__table_insert_prehashed(t, tenreg__ent_of_swap(sw), &ph);
+        } else {
+            p->slot_at[i] = tenreg__table_insert_at(t, tenreg__ent_of_swap(sw));
+        }
     }
     tenreg__epoch_end();
     tenreg__rcu_collect_end();

@@ -889,8 +889,11 @@ void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old);
  * entry, and find the slot by hashing when it does not hold @old. */
 size_t tenreg__table_insert_at(struct tenreg__table *t, tenreg__ent e);
 /* The slots of @n <= TENREG__FIND_GROUP entries the table holds, their
- * misses overlapped, into @at (SIZE_MAX: not found). Writers only. */
-void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n, size_t *at);
+ * misses overlapped, into @at (SIZE_MAX: not found). @hashes: their keys'
+ * hashes under @key, used while that is the current array's key (else,
+ * or NULL, each key is read and hashed). Writers only. */
+void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n,
+                          const uint64_t *hashes, const struct tenreg__hash_key *key, size_t *at);
 size_t tenreg__table_replace_at(struct tenreg__table *t, size_t hint, tenreg__ent old, tenreg__ent e);
 void tenreg__table_remove_at(struct tenreg__table *t, size_t hint, tenreg__ent old);
 /* Calls @fn on every record of a table of records only (by_id; under

@@ -550,16 +550,19 @@ static struct tenreg__slot *slot_hinted(const struct tenreg__table *t, size_t hi
     return slot_of(t, e);
 }
 
-void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n, size_t *at)
+void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents, size_t n,
+                          const uint64_t *hashes, const struct tenreg__hash_key *key, size_t *at)
 {
     const struct tenreg__slots *a = cur_of(t);
     size_t mask = a->mask, md = max_disp_of(a), next[TENREG__FIND_GROUP];
+    if (hashes && !tenreg__hash_key_eq(key, &a->key))
+        hashes = NULL;
     /* Each entry's key is a miss of its own, and hashing one takes long
      * enough that the next miss would not start behind it: all at once. */
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n && !hashes; k++)
         __builtin_prefetch((const void *)(ents[k] & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
     for (size_t k = 0; k < n; k++) {
-        next[k] = hash_of(t, a, ents[k]) & mask;
+        next[k] = (hashes ? hashes[k] : hash_of(t, a, ents[k])) & mask;
         __builtin_prefetch(tenreg__slot_at(a, next[k]));
     }
     for (size_t k = 0; k < n; k++) {

@@ -150,3 +150,48 @@ Test(batch_keep, ops_that_change_a_tenant_never_rely_on_a_hash)
     cr_assert_str_eq(r.tenant_id, "ghost");
     tenreg_read_unlock();
 }
+
+/* Under a kernel key the commit's key map and install use the tables' own
+ * keys (the hashes found in the plan fill the slots); under a fixed seed,
+ * the batch's key and the keys read again. Both give the same registry. */
+Test(batch_keep, moves_adds_and_removals_under_either_key)
+{
+    const uint64_t seeds[] = {0, 42};
+    for (size_t s = 0; s < 2; s++) {
+        registry(seeds[s]);
+        tenreg_batch *b;
+        cr_assert_eq(tenreg_batch_new(reg, &b), TENREG_OK);
+        cr_assert_eq(tenreg_batch_register(b, "x", "x.moved.example",
+                                           tt_platform_new("x", "x.moved.example")),
+                     TENREG_OK);
+        cr_assert_eq(tenreg_batch_add_host(b, "y", "extra.example"), TENREG_OK);
+        cr_assert_eq(tenreg_batch_add_host(b, "y", "*.wild.example"), TENREG_OK);
+        cr_assert_eq(tenreg_batch_unregister(b, "z"), TENREG_OK);
+        cr_assert_eq(tenreg_batch_register(b, "v", "v.example", tt_platform_new("v", "v.example")),
+                     TENREG_OK);
+        cr_assert_eq(tenreg_batch_commit(b, 0), TENREG_OK, "seed %llu",
+                     (unsigned long long)seeds[s]);
+        tenreg_batch_free(b);
+        cr_assert_eq(tenreg_count(reg), 4);
+        const struct {
+            const char *host, *id;
+        } want[] = {{"x.moved.example", "x"}, {"extra.example", "y"}, {"a.wild.example", "y"},
+                    {"y.example", "y"},       {"v.example", "v"},     {"w.example", "w"},
+                    {"x.example", NULL},      {"z.example", NULL}};
+        tenreg_read_lock();
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            tenreg_resolution r;
+            int rc = tenreg_resolve_by_host(reg, want[i].host, strlen(want[i].host), &r);
+            if (want[i].id) {
+                cr_assert_eq(rc, TENREG_OK, "%s under seed %llu", want[i].host,
+                             (unsigned long long)seeds[s]);
+                cr_assert_str_eq(r.tenant_id, want[i].id);
+            } else {
+                cr_assert_eq(rc, TENREG_ENOENT, "%s still answers", want[i].host);
+            }
+        }
+        tenreg_read_unlock();
+        tenreg_free(reg);
+        reg = NULL;
+    }
+}
