@@ -612,6 +612,26 @@ void tenreg__table_remove(struct tenreg__table *t, tenreg__ent old)
     tenreg__table_remove_at(t, SIZE_MAX, old);
 }
 
+/* Writers: the first live entry with @hash from slot @i, at displacement
+ * @d from its home, on (0: none before an empty slot or past displacement
+ * @md); *@at: the slot it is in (else where the walk stopped). */
+static tenreg__ent next_with_hash(const struct tenreg__slots *a, size_t i, size_t d, size_t md,
+                                  uint64_t hash, size_t *at)
+{
+    for (; d <= md; d++, i = (i + 1) & a->mask) {
+        tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
+        if (!e)
+            break;
+        if (e != TENREG__TOMBSTONE &&
+            atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hash) {
+            *at = i;
+            return e;
+        }
+    }
+    *at = i;
+    return 0;
+}
+
 void tenreg__table_find_group(const struct tenreg__table *t, const char *const *keys,
                               const size_t *lens, const uint64_t *hashes, size_t n,
                               tenreg__ent *out, size_t *at)
@@ -628,43 +648,21 @@ void tenreg__table_find_group(const struct tenreg__table *t, const char *const *
     /* The first entry with the key's hash: its record is fetched while the
      * other keys probe. */
     for (size_t k = 0; k < n; k++) {
-        out[k] = 0;
-        size_t i = next[k];
-        for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
-            tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
-            if (!e)
-                break;
-            if (e != TENREG__TOMBSTONE &&
-                atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hash[k]) {
-                out[k] = e;
-                /* A record's key and, a line on, the tail with its tenant
-                 * (what every caller reads next): both misses at once. */
-                const char *obj = (const char *)(e & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP));
-                __builtin_prefetch(obj);
-                __builtin_prefetch(obj + 64);
-                break;
-            }
+        out[k] = next_with_hash(a, next[k], 0, md, hash[k], &at[k]);
+        if (out[k]) {
+            /* A record's key and, a line on, the tail with its tenant
+             * (what every caller reads next): both misses at once. */
+            const char *obj = (const char *)(out[k] & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP));
+            __builtin_prefetch(obj);
+            __builtin_prefetch(obj + 64);
         }
-        at[k] = i;
     }
     /* The key check; on the rare equal hash of another key, probe on. */
-    for (size_t k = 0; k < n; k++) {
-        size_t i = at[k], d = (i - (hash[k] & mask)) & mask;
+    for (size_t k = 0; k < n; k++)
         while (out[k] && !tenreg__ent_key_is(out[k], t->key, keys[k], lens[k])) {
-            out[k] = 0;
-            for (d++, i = (i + 1) & mask; d <= md; d++, i = (i + 1) & mask) {
-                tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
-                if (!e)
-                    break;
-                if (e != TENREG__TOMBSTONE &&
-                    atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hash[k]) {
-                    out[k] = e;
-                    break;
-                }
-            }
+            size_t d = (at[k] - (hash[k] & mask)) & mask;
+            out[k] = next_with_hash(a, (at[k] + 1) & mask, d + 1, md, hash[k], &at[k]);
         }
-        at[k] = i;
-    }
 }
 
 void tenreg__table_prehash(const struct tenreg__table *t, const char *s, size_t len,
@@ -701,21 +699,8 @@ void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint6
     size_t mask = a->mask, md = max_disp_of(a);
     for (size_t k = 0; k < n; k++)
         __builtin_prefetch(tenreg__slot_at(a, hashes[k] & mask));
-    for (size_t k = 0; k < n; k++) {
-        out[k] = 0;
-        size_t i = hashes[k] & mask;
-        for (size_t d = 0; d <= md; d++, i = (i + 1) & mask) {
-            tenreg__ent e = atomic_load_explicit(&tenreg__slot_at(a, i)->ent, memory_order_relaxed);
-            if (!e)
-                break;
-            if (e != TENREG__TOMBSTONE &&
-                atomic_load_explicit(&tenreg__slot_at(a, i)->hash, memory_order_relaxed) == hashes[k]) {
-                out[k] = e;
-                break;
-            }
-        }
-        at[k] = i;
-    }
+    for (size_t k = 0; k < n; k++)
+        out[k] = next_with_hash(a, hashes[k] & mask, 0, md, hashes[k], &at[k]);
 }
 
 void tenreg__table_prefetch_slot(const struct tenreg__table *t, size_t i)
