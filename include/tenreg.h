@@ -485,15 +485,17 @@ TENREG_API int tenreg_batch_unregister(tenreg_batch *b, const char *tenant_id);
  * flight). Only meaningful with TENREG_BATCH_REPLACE_ALL, which
  * unregisters every tenant the batch does not name.
  *
- * Under a kernel key (hash_seed 0), a commit whose ops are mostly keeps
+ * When the id table's hash key came from the kernel (hash_seed 0, or the
+ * table re-keyed since, as in tenreg_resolve_by_host's digest rule) and
+ * the batch was made under that key, a commit whose ops are mostly keeps
  * finds the kept ids by their 64-bit keyed hashes in the id table without
  * comparing the id bytes (one cache miss per kept id instead of three;
  * the digest rule of tenreg_resolve_by_host, with the same bound). A keep
  * of an id no tenant has then fails the commit with TENREG_ENOENT, except
  * with chance 2^-64 per slot probed, when it keeps the tenant whose id has
  * its hash instead (which REPLACE_ALL then leaves registered). Register,
- * unregister and add_host ops always compare ids, and with a fixed
- * hash_seed keeps do too.
+ * unregister and add_host ops always compare ids, and so do keeps while
+ * the id table's key is one derived from a fixed hash_seed.
  */
 TENREG_API int tenreg_batch_keep(tenreg_batch *b, const char *tenant_id);
 

@@ -7,7 +7,8 @@
  * first record, lazy build record), so that a commit allocates only what
  * depends on the registry. Every array grows before the op is appended, so
  * an op that fails leaves the batch as it was. Nothing here takes a lock or
- * touches the registry's tables: a batch is its thread's alone.
+ * changes the registry's tables (tenreg_batch_new only reads by_id's key,
+ * inside a section): a batch is its thread's alone.
  */
 #include "batch.h"
 

@@ -606,9 +606,9 @@ struct tenreg__slots {
     struct rcu_head rcu;
     uint8_t shift;                        /* TENREG__SLOT_SHIFT or TENREG__ANSWER_SLOT_SHIFT */
     uint8_t secret;                       /* 1: the key came from the kernel */
-    /* 1 while a matching hash may stand for the key: the array's key is
-     * secret (from the kernel, not from a fixed hash_seed) and no two of
-     * its entries have had the same hash. by_host's readers answer from
+    /* 1 while a matching hash may stand for the key (by_host, by_id): the
+     * array's key is secret (from the kernel, not from a fixed hash_seed)
+     * and no two of its entries have had the same hash. by_host's readers answer from
      * its answer slots then; a batch commit finds by_id's kept ids by
      * their hashes (batch_commit.c, find_current). A
      * writer lowers it (relaxed) before the release store of an entry
@@ -856,9 +856,10 @@ void tenreg__table_prefetch_slot(const struct tenreg__table *t, size_t i);
 /* Writers: starts fetching the home slots of @n hashes taken with the
  * current array's key, a group ahead of their lookups. */
 void tenreg__table_prefetch_homes(const struct tenreg__table *t, const uint64_t *hashes, size_t n);
-/* Any thread outside a commit's plan: the key of the table's current
- * array when it came from the kernel (true), else false (a key derived
- * from hash_seed, which a batch must not take: it is public). */
+/* Any thread (a section of its own inside): the key of the table's
+ * current array when it came from the kernel (true: hash_seed 0, or the
+ * table re-keyed since), else false (a key derived from hash_seed, which a
+ * batch must not take: it is public). */
 bool tenreg__table_secret_key(const struct tenreg__table *t, struct tenreg__hash_key *key);
 
 /* The entry in slot @i of the current array (0: empty or a tombstone);

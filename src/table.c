@@ -192,14 +192,18 @@ static unsigned shift_for(const struct tenreg__table *t)
     return t->key == TENREG__KEY_HOST ? TENREG__ANSWER_SLOT_SHIFT : TENREG__SLOT_SHIFT;
 }
 
-/* Gives @a @key; @secret: it came from the kernel. Before @a is filled. */
-static void set_key(struct tenreg__slots *a, const struct tenreg__hash_key *key, bool secret)
+/* Gives @t's array @a @key; @secret: it came from the kernel. Before @a is
+ * filled. */
+static void set_key(const struct tenreg__table *t, struct tenreg__slots *a,
+                    const struct tenreg__hash_key *key, bool secret)
 {
     a->key = *key;
     a->secret = secret;
     /* The digest rule holds in an empty array with a secret key; store_at
-     * lowers it when two entries come to share a hash. */
-    atomic_store_explicit(&a->digest, secret, memory_order_relaxed);
+     * lowers it when two entries come to share a hash. Nothing reads it
+     * for patterns, so their stores skip the upkeep (hash_taken). */
+    atomic_store_explicit(&a->digest, secret && t->key != TENREG__KEY_PATTERN,
+                          memory_order_relaxed);
 }
 
 /* An empty array of @cap slots for @t; its key is the caller's to set. */
@@ -279,7 +283,7 @@ int tenreg__table_init(struct tenreg *reg, struct tenreg__table *t, enum tenreg_
     /* A sizing hint past what the table can hold is treated as none. */
     struct tenreg__slots *a = slots_new(reg, t, capacity_for(capacity_for(expected) ? expected : 0));
     if (a)
-        set_key(a, hkey, reg->cfg.hash_seed == 0);
+        set_key(t, a, hkey, reg->cfg.hash_seed == 0);
     publish(t, a);
     return a ? TENREG_OK : TENREG_ENOMEM;
 }
@@ -418,7 +422,7 @@ static bool fill_bounded(const struct tenreg__table *t, struct tenreg__slots *a,
         }
         memset(a->slot_mem, 0, (a->mask + 1) << a->shift);
         atomic_store_explicit(&a->max_disp, 0, memory_order_relaxed);
-        set_key(a, &key, true);
+        set_key(t, a, &key, true);
         fill(t, a, old, extra);
     }
     return max_disp_of(a) <= bound;
@@ -440,7 +444,7 @@ static bool rekey(struct tenreg__table *t, tenreg__ent extra)
         struct tenreg__slots *a = slots_new(old->reg, t, cap);
         if (!a)
             return false;
-        set_key(a, &key, true);
+        set_key(t, a, &key, true);
         bool no_random = false;
         if (fill_bounded(t, a, old, extra, &no_random)) {
             publish(t, a);
@@ -491,7 +495,7 @@ void tenreg__table_commit(struct tenreg__table *t, struct tenreg__slots *a)
      * rehash breaks the bound; then fill_bounded re-keys in place, in the
      * unpublished array, and if even that fails the array goes out with
      * its real max_disp and the next insert tries again. */
-    set_key(a, &old->key, old->secret);
+    set_key(t, a, &old->key, old->secret);
     bool no_random = false;
     (void)fill_bounded(t, a, old, 0, &no_random);
     publish(t, a);

@@ -223,9 +223,16 @@ static struct tenreg__answer_slot *copy_under(const struct tenreg__slots *a,
                                               const struct tenreg__answer_slot *from,
                                               uint64_t hash)
 {
-    size_t i = hash & a->mask;
-    while (atomic_load(&tenreg__slot_at(a, i)->ent) != 0)
+    size_t i = hash & a->mask, d = 0;
+    while (atomic_load(&tenreg__slot_at(a, i)->ent) != 0) {
         i = (i + 1) & a->mask;
+        d++;
+    }
+    /* Past max_disp no lookup would reach it (the home slot may be taken:
+     * 1 in 64 at the first capacity). */
+    struct tenreg__slots *w = (struct tenreg__slots *)a;
+    if (d > atomic_load(&w->max_disp))
+        atomic_store(&w->max_disp, d);
     struct tenreg__answer_slot *copy = (struct tenreg__answer_slot *)tenreg__slot_at(a, i);
     atomic_store(&copy->slot.hash, hash);
     atomic_store(&copy->answer, atomic_load(&from->answer));
