@@ -47,7 +47,7 @@
  *
  * (Past 3*log2: ~1.5e-3 of fills from 2^9 to 2^16; past 5*log2: 1e-5 at
  * 2^11 and 2^12, none elsewhere.) Arrays grow at load 1/2 to load 1/4
- * (a rebuild that does not double leaves at most 3/8), where
+ * (a rebuild that does not grow leaves at most 3/8), where
  * the tail is far thinner (churn from load 1/4 until tombstones bring the
  * array to 1/2: worst 26 over 1e5 fills up to 2^12 slots), so a random key
  * set re-keys about once in 10^4 doublings, and a re-key costs one pass
@@ -467,14 +467,17 @@ int tenreg__table_prepare(struct tenreg *reg, const struct tenreg__table *t, siz
     if (t->used + n <= (cur_of(t)->mask + 1) / 2)
         return TENREG_OK;
     /* Sized for the live records, so a table full of tombstones shrinks
-     * back instead of growing; but with room for an eighth of the slots
-     * more: a table that stays just under half full of live entries would
-     * otherwise be rebuilt at the same size every time its few free
-     * slots are used up (measured: a 1M-tenant registry under churn, one
-     * 64 MB rebuild per 10,000 host inserts, 150 ms each). So at least
-     * capacity/8 inserts come between two rebuilds: O(1) per insert. */
+     * back instead of growing; but a rebuild that does not grow the table
+     * leaves room for an eighth of its slots more: a table that stays just
+     * under half full of live entries would otherwise be rebuilt at the
+     * same size every time its few free slots are used up (measured: a
+     * 1M-tenant registry under churn, one 64 MB rebuild per 10,000 host
+     * inserts, 150 ms each). So at least capacity/8 inserts come between
+     * two such rebuilds: O(1) per insert. (Growth needs no such room: it
+     * at least doubles, so it happens O(log n) times; a batch that loads
+     * 1M tenants into an empty registry gets 2^21 slots, not 2^22.) */
     size_t want = t->live + n, cap = capacity_for(want);
-    if (cap && want > cap / 8 * 3 && capacity_for(2 * want))
+    if (cap && cap <= cur_of(t)->mask + 1 && want > cap / 8 * 3 && capacity_for(2 * want))
         cap = capacity_for(2 * want);
     *grown = slots_new(reg, t, cap);
     return *grown ? TENREG_OK : TENREG_ENOMEM;

@@ -73,3 +73,24 @@ Test(table_growth, a_rebuild_under_churn_leaves_room_for_capacity_over_8_inserts
     cr_assert_str_eq(r.tenant_id, "t0");
     tenreg_read_unlock();
 }
+
+/* Growth needs no room of its own (it doubles at least): a batch that
+ * loads 450 tenants into an empty registry gets the 1024 slots that hold
+ * them under half, not 2048. */
+Test(table_growth, a_growing_rebuild_is_sized_for_what_it_holds)
+{
+    tenreg_config cfg = {.hash_seed = 0};
+    cr_assert_eq(tenreg_new(&cfg, &reg), TENREG_OK);
+    tenreg_batch *b;
+    cr_assert_eq(tenreg_batch_new(reg, &b), TENREG_OK);
+    char id[16], url[48];
+    for (int i = 0; i < 450; i++) {
+        snprintf(id, sizeof(id), "t%d", i);
+        snprintf(url, sizeof(url), "t%d.example", i);
+        cr_assert_eq(tenreg_batch_register(b, id, url, tt_platform_new(id, url)), TENREG_OK);
+    }
+    cr_assert_eq(tenreg_batch_commit(b, 0), TENREG_OK);
+    tenreg_batch_free(b);
+    cr_assert_eq(tenreg__table_capacity(&reg->by_host), 1024);
+    cr_assert_eq(tenreg__table_capacity(&reg->by_id), 1024);
+}
