@@ -204,18 +204,24 @@ static int plan_key(struct plan *p, int tab, tenreg__ent e, const struct tenreg_
     return ADDED;
 }
 
+/* The name of batch op @i. */
+static struct tenreg__name *name_of_op(const struct tenreg_batch *b, uint32_t i)
+{
+    return &b->names[b->ops[i].name];
+}
+
 /* The name that batch op @i (of b->changes) decides, or NULL when a later
  * op decides it. */
 static struct tenreg__name *decided_by(const struct tenreg_batch *b, uint32_t i)
 {
-    struct tenreg__name *n = &b->names[b->ops[i].name];
+    struct tenreg__name *n = name_of_op(b, i);
     return n->decider == i ? n : NULL;
 }
 
 /* The name whose adds begin with batch op @i (of b->adds), or NULL. */
 static struct tenreg__name *adds_begin_at(const struct tenreg_batch *b, uint32_t i)
 {
-    struct tenreg__name *n = &b->names[b->ops[i].name];
+    struct tenreg__name *n = name_of_op(b, i);
     return n->add_head == i ? n : NULL;
 }
 
@@ -340,12 +346,6 @@ static size_t scan_names(struct plan *p, enum find_mode mode, uint64_t *marks)
         g ^= 1;
     }
     return named;
-}
-
-/* The name of batch op @i. */
-static struct tenreg__name *name_of_op(const struct tenreg_batch *b, uint32_t i)
-{
-    return &b->names[b->ops[i].name];
 }
 
 /*
@@ -666,7 +666,7 @@ static void plan_free(struct plan *p, bool failed)
             tenreg__alias_drop(p->made[i]);
         /* Only names with adds got an alias array (plan_adds). */
         for (size_t i = 0; i < b->n_adds; i++) {
-            struct tenreg__name *n = &b->names[b->ops[b->adds[i]].name];
+            struct tenreg__name *n = name_of_op(b, b->adds[i]);
             if (n->arr)
                 tenreg__dealloc(reg, n->arr, n->arr_cap * sizeof(*n->arr));
             n->arr = NULL;

@@ -704,8 +704,7 @@ void tenreg__table_find_group_by_hash(const struct tenreg__table *t, const uint6
 {
     const struct tenreg__slots *a = cur_of(t);
     size_t mask = a->mask, md = max_disp_of(a);
-    for (size_t k = 0; k < n; k++)
-        __builtin_prefetch(tenreg__slot_at(a, hashes[k] & mask));
+    tenreg__table_prefetch_homes(t, hashes, n);
     for (size_t k = 0; k < n; k++)
         out[k] = next_with_hash(a, hashes[k] & mask, 0, md, hashes[k], &at[k]);
 }
