@@ -608,9 +608,9 @@ struct tenreg__slots {
     uint8_t secret;                       /* 1: the key came from the kernel */
     /* 1 while a matching hash may stand for the key (by_host, by_id): the
      * array's key is secret (from the kernel, not from a fixed hash_seed)
-     * and no two of its entries have had the same hash. by_host's readers answer from
-     * its answer slots then; a batch commit finds by_id's kept ids by
-     * their hashes (batch_commit.c, find_current). A
+     * and no two of its entries have had the same hash. by_host's readers
+     * answer from its answer slots then; a batch commit finds by_id's kept
+     * ids by their hashes (batch_commit.c, find_current). A
      * writer lowers it (relaxed) before the release store of an entry
      * whose hash another entry has; readers load it after the entry
      * (acquire), so one that sees such an entry sees 0. Never raised. */

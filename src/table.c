@@ -566,8 +566,9 @@ void tenreg__table_locate(const struct tenreg__table *t, const tenreg__ent *ents
         hashes = NULL;
     /* Each entry's key is a miss of its own, and hashing one takes long
      * enough that the next miss would not start behind it: all at once. */
-    for (size_t k = 0; k < n && !hashes; k++)
-        __builtin_prefetch((const void *)(ents[k] & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
+    if (!hashes)
+        for (size_t k = 0; k < n; k++)
+            __builtin_prefetch((const void *)(ents[k] & ~(TENREG__ENT_ALIAS | TENREG__ENT_SWAP)));
     for (size_t k = 0; k < n; k++) {
         next[k] = (hashes ? hashes[k] : hash_of(t, a, ents[k])) & mask;
         __builtin_prefetch(tenreg__slot_at(a, next[k]));
