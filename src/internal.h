@@ -70,6 +70,10 @@ static inline bool tenreg__hash_key_eq(const struct tenreg__hash_key *a,
 }
 /* SipHash-1-3 of @len bytes. */
 uint64_t tenreg__hash(const struct tenreg__hash_key *key, const void *data, size_t len);
+/* tenreg__hash of @a and of @b into out[0] and out[1], computed side by
+ * side (hash.c: twice the instruction-level parallelism of one). */
+void tenreg__hash2(const struct tenreg__hash_key *key, const void *a, size_t alen, const void *b,
+                   size_t blen, uint64_t out[2]);
 
 /* ---- rcu.c ------------------------------------------------------------- */
 

@@ -5,15 +5,17 @@
  * function, so any difference between how the two are read would let a
  * tenant be registered under one key and looked up under another. It is
  * also the first thing an attacker-controlled Host header reaches, hence:
- * bounded by @len (never by a NUL), no allocation, no global state, and
- * every byte is checked before anything is written to @out.
+ * bounded by @len (never by a NUL), no allocation, no state but the
+ * choice of fast path made at load time, and every byte is checked before
+ * anything is written to @out.
  *
- * Shape: fast_host takes what nearly every Host header is (a name of up to
- * 63 bytes, with or without ":port") sixteen bytes at a time, and hands
- * anything else, undecided, to scan_host, which makes one pass over the
- * authority in the style of nginx's ngx_http_validate_host, copying the lower-cased name into a
- * stack buffer and starting over at each '@' (the host follows the last
- * one); @out is written only once the whole input is known to be valid.
+ * Shape: a fast path (host_key.c) takes what nearly every Host header is
+ * (a name of up to 63 bytes, with or without ":port") a vector at a time,
+ * and hands anything else, undecided, to scan_host, which makes one pass
+ * over the authority in the style of nginx's ngx_http_validate_host,
+ * copying the lower-cased name into a stack buffer and starting over at
+ * each '@' (the host follows the last one); @out is written only once the
+ * whole input is known to be valid.
  * Bracketed IPv6 literals go to normalize_full, the step-by-step parse
  * that also states every rule plainly.
  */
@@ -173,7 +175,7 @@ static size_t check_name(const unsigned char *p, size_t n)
  * @s, @n: the trimmed input; @auth: where the authority starts.
  */
 static int normalize_full(const unsigned char *s, size_t n, size_t auth, char *out, size_t cap,
-                          size_t *out_len)
+                           size_t *out_len)
 {
     size_t auth_end = n;
     size_t host = auth;
@@ -377,122 +379,6 @@ static int scan_host(const unsigned char *p, size_t n, char key[KEY_BUF], size_t
     return 0;
 }
 
-#define NEEDS_SCAN 2
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-
-/*
- * The fast path for what nearly every Host header is: a name of at most 63
- * bytes, with or without ":port", and nothing else (the load benchmark's
- * mix: "T1234.Bid.example:443"). Sixteen bytes at a time, SSE2 (part of
- * x86-64 itself): classify each byte, lower-case it into @key, and keep
- * one bit per byte of three kinds; then the rules of §4 on the bit masks.
- * Anything else (blanks, a scheme, userinfo, a path, brackets, a longer
- * name, a port of more than five digits, bytes >= 0x80) answers
- * NEEDS_SCAN without a verdict, and scan_host decides; so this path only
- * ever accepts what scan_host accepts, with the same key, and rejects only
- * names scan_host rejects too (the differential tests and fuzz_normalize
- * go through both). Never reads past @n: inputs under 16 bytes are copied
- * first, and a last partial group is the input's last 16 bytes, again.
- */
-#define FAST_MAX 64
-
-struct classes {
-    uint64_t name; /* [A-Za-z0-9._-] */
-    uint64_t dot;  /* '.' */
-};
-
-/* Signed-compare form of lo <= x <= hi for bytes: x - lo - 128 wraps the
- * range onto -128 .. -128 + (hi - lo), which is < -128 + (hi - lo + 1). */
-static inline __m128i in_range(__m128i x, int lo, int hi)
-{
-    __m128i t = _mm_add_epi8(x, _mm_set1_epi8((char)(-lo - 128)));
-    return _mm_cmplt_epi8(t, _mm_set1_epi8((char)(-128 + (hi - lo + 1))));
-}
-
-/* Bytes @p[0..16) at bit @at of @c, lower-cased into @key[0..16). */
-static inline void classify16(const unsigned char *p, unsigned char *key, unsigned at,
-                              struct classes *c)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i case_bit = _mm_set1_epi8(0x20);
-    /* A letter of either case is a lower-case letter once 0x20 is set. */
-    __m128i alpha = in_range(_mm_or_si128(x, case_bit), 'a', 'z');
-    __m128i digit = in_range(x, '0', '9');
-    __m128i dot = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
-    __m128i other = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
-    __m128i name = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_or_si128(dot, other));
-    _mm_storeu_si128((__m128i *)(void *)key, _mm_or_si128(x, _mm_and_si128(alpha, case_bit)));
-    c->name |= (uint64_t)(unsigned)_mm_movemask_epi8(name) << at;
-    c->dot |= (uint64_t)(unsigned)_mm_movemask_epi8(dot) << at;
-}
-
-/* @key: room for FAST_MAX bytes; not NUL-terminated. Inlined into both
- * callers: on the lookups' path a call is a tenth of its cost. */
-static inline __attribute__((always_inline)) int fast_host(const unsigned char *p, size_t n, char *key, size_t *key_len)
-{
-    if (n == 0 || n > FAST_MAX)
-        return NEEDS_SCAN;
-    struct classes c = {0, 0};
-    unsigned char *k = (unsigned char *)key;
-    if (n < 16) {
-        unsigned char tmp[16] = {0};
-        memcpy(tmp, p, n);
-        classify16(tmp, k, 0, &c);
-    } else {
-        size_t i = 0;
-        for (; i + 16 <= n; i += 16)
-            classify16(p + i, k + i, (unsigned)i, &c);
-        if (i < n) /* the last 16 bytes, overlapping: same bits, same bytes */
-            classify16(p + n - 16, k + n - 16, (unsigned)(n - 16), &c);
-    }
-    uint64_t valid = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
-    uint64_t special = ~c.name & valid;
-    size_t name_n = n;
-    if (special) {
-        /* Only a port may follow the name: ':' and at most five digits. */
-        size_t colon = (size_t)__builtin_ctzll(special);
-        if (p[colon] != ':' || n - colon - 1 > 5)
-            return NEEDS_SCAN;
-        unsigned long port = 0;
-        for (size_t i = colon + 1; i < n; i++) {
-            unsigned d = (unsigned)p[i] - '0';
-            if (d > 9)
-                return NEEDS_SCAN; /* a scheme's "//", userinfo, a path */
-            port = port * 10 + d;
-        }
-        if (port > PORT_MAX)
-            return TENREG_EINVAL;
-        name_n = colon;
-    }
-    if (name_n == 0)
-        return TENREG_EINVAL;
-    if (name_n > LABEL_MAX_LEN)
-        return NEEDS_SCAN; /* its labels need counting */
-    uint64_t dots = c.dot & (((uint64_t)1 << name_n) - 1);
-    if ((dots >> (name_n - 1)) & 1) { /* fold one trailing dot, never two */
-        dots &= ~((uint64_t)1 << --name_n);
-        if (name_n == 0 || ((dots >> (name_n - 1)) & 1))
-            return TENREG_EINVAL;
-    }
-    if ((dots & 1) || (dots & (dots >> 1))) /* a leading dot, an empty label */
-        return TENREG_EINVAL;
-    *key_len = name_n;
-    return 0;
-}
-#else
-static int fast_host(const unsigned char *p, size_t n, char *key, size_t *key_len)
-{
-    (void)p;
-    (void)n;
-    (void)key;
-    (void)key_len;
-    return NEEDS_SCAN;
-}
-#endif
-
 /* A name key into the caller's @out (NUL-terminated), or ENOSPC. */
 static int put_key(const char *key, size_t key_len, char *out, size_t cap, size_t *out_len)
 {
@@ -506,8 +392,8 @@ static int put_key(const char *key, size_t key_len, char *out, size_t cap, size_
 }
 
 /* The general path: blanks, a scheme, userinfo, a path, IPv6. */
-static int normalize_scan(const unsigned char *in, size_t len, char *out, size_t cap,
-                          size_t *out_len)
+int tenreg__normalize_scan(const unsigned char *in, size_t len, char *out, size_t cap,
+                           size_t *out_len)
 {
     size_t b = 0, e = len;
 
@@ -537,23 +423,12 @@ static int normalize(const unsigned char *in, size_t len, char *out, size_t cap,
 {
     char key[KEY_BUF];
     size_t key_len = 0;
-    int rc = fast_host(in, len, key, &key_len);
-    if (rc == NEEDS_SCAN)
-        return normalize_scan(in, len, out, cap, out_len);
+    int rc = tenreg__fast_host(in, len, key, &key_len);
+    if (rc == TENREG__NEEDS_SCAN)
+        return tenreg__normalize_scan(in, len, out, cap, out_len);
     if (rc != 0)
         return rc;
     return put_key(key, key_len, out, cap, out_len);
-}
-
-int tenreg__host_key(const char *in, size_t len, char key[TENREG_HOST_KEY_MAX + 1], size_t *key_len)
-{
-    if (in == NULL)
-        return TENREG_EINVAL;
-    const unsigned char *s = (const unsigned char *)in;
-    int rc = fast_host(s, len, key, key_len);
-    if (rc == NEEDS_SCAN)
-        rc = normalize_scan(s, len, key, TENREG_HOST_KEY_MAX + 1, key_len);
-    return rc == TENREG_ENOSPC ? TENREG_EINVAL : rc;
 }
 
 /*
