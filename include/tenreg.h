@@ -598,9 +598,10 @@ typedef struct tenreg_query {
  * @q:   the hosts; @out, @rc: arrays of @n, filled.
  *
  * rc[i] and out[i] are exactly what tenreg_resolve_by_host(q[i]) would
- * give; the point is speed: the lookups go in groups whose cache misses
- * overlap (each stage of every lookup of a group is issued before the
- * next stage of any). Returns 0, or TENREG_EINVAL (NULL @reg, or a NULL
+ * give (while writers change the registry: what it would give had it run
+ * when q[i]'s group of 16 began); the point is speed: the lookups go in
+ * groups whose cache misses overlap (each stage of every lookup of a group
+ * is issued before the next stage of any). Returns 0, or TENREG_EINVAL (NULL @reg, or a NULL
  * array with @n > 0; nothing written then).
  * Context, guarantees: as tenreg_resolve_by_host (wait-free, no store to
  * shared memory; every out[i] valid until the read section ends).

@@ -39,11 +39,16 @@ int tenreg__normalize_scan(const unsigned char *in, size_t len, char *out, size_
                            size_t *out_len);
 
 /* The fast paths, lowest first (host_key.c). */
-enum { TENREG__FAST_SCALAR = 0, TENREG__FAST_SSE2 = 1, TENREG__FAST_AVX2 = 2 };
+enum {
+    TENREG__FAST_SCALAR = 0,
+    TENREG__FAST_SSE2 = 1,
+    TENREG__FAST_AVX2 = 2,
+    TENREG__FAST_AVX512 = 3
+};
 
 /*
  * Makes every later normalization in the process use @path (the scan
- * only, SSE2, AVX2). Returns the path used before, or -1 (nothing changed)
+ * only, SSE2, AVX2, AVX-512). Returns the path used before, or -1 (nothing changed)
  * when this CPU or build does not have @path. For tests: not to be called
  * while another thread normalizes.
  */

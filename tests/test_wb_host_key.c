@@ -96,14 +96,17 @@ static struct answer lookup_answer(const char *in, size_t len)
 
 static const char *path_name(int path)
 {
-    return path == TENREG__FAST_AVX2 ? "avx2" : path == TENREG__FAST_SSE2 ? "sse2" : "scalar";
+    return path == TENREG__FAST_AVX512 ? "avx512"
+           : path == TENREG__FAST_AVX2 ? "avx2"
+           : path == TENREG__FAST_SSE2 ? "sse2"
+                                       : "scalar";
 }
 
 /* The paths this build and CPU have, after the scan: returns how many. */
 static int vector_paths(int *paths)
 {
     int n = 0;
-    for (int p = TENREG__FAST_SSE2; p <= TENREG__FAST_AVX2; p++) {
+    for (int p = TENREG__FAST_SSE2; p <= TENREG__FAST_AVX512; p++) {
         int before = tenreg__fast_path_select(p);
         if (before >= 0) {
             paths[n++] = p;
@@ -133,7 +136,7 @@ static void expect_same(const struct answer *want, const struct answer *got, con
 
 static void restore_best(void)
 {
-    int paths[2];
+    int paths[3];
     int n = vector_paths(paths);
     if (n > 0)
         tenreg__fast_path_select(paths[n - 1]);
@@ -145,7 +148,7 @@ TestSuite(host_key, .fini = restore_best, .timeout = 120);
  * compare; AVX2 where the CPU has it (printed). */
 Test(host_key, paths_available)
 {
-    int paths[2];
+    int paths[3];
     int n = vector_paths(paths);
 #if defined(__x86_64__)
     cr_assert_geq(n, 1, "x86-64 always has the SSE2 path");
@@ -153,13 +156,13 @@ Test(host_key, paths_available)
 #endif
     for (int i = 0; i < n; i++)
         cr_log_info("fast path here: %s", path_name(paths[i]));
-    cr_expect_eq(tenreg__fast_path_select(TENREG__FAST_AVX2 + 1), -1);
+    cr_expect_eq(tenreg__fast_path_select(TENREG__FAST_AVX512 + 1), -1);
     cr_expect_eq(tenreg__fast_path_select(-1), -1);
 }
 
 Test(host_key, every_path_answers_as_the_scan)
 {
-    int paths[2];
+    int paths[3];
     int npaths = vector_paths(paths);
     char in[MAX_IN];
     size_t fast_ok = 0, total = 0;
@@ -203,7 +206,7 @@ Test(host_key, never_reads_past_len)
                             -1, 0);
     cr_assert_neq(m, MAP_FAILED, "mmap: %s", strerror(errno));
     cr_assert_eq(mprotect(m + page, page, PROT_NONE), 0);
-    int paths[2];
+    int paths[3];
     int npaths = vector_paths(paths);
     size_t checked = 0;
 
@@ -253,7 +256,7 @@ Test(host_key, ports_at_the_edges)
         {"abcdefghijklmnop.example..:443", NULL},
         {":443abcdefghijklmnopqrstuvwxyz", NULL},
     };
-    int paths[3] = {TENREG__FAST_SCALAR};
+    int paths[4] = {TENREG__FAST_SCALAR};
     int npaths = 1 + vector_paths(paths + 1);
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
