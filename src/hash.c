@@ -11,12 +11,12 @@
  * Why SipHash and not a faster hash: the faster keyed hashes in use
  * (wyhash, xxh3, gxhash) have published collisions that do not depend on
  * the seed, so their key protects nothing against a chosen Host header;
- * SipHash is a PRF with no such attack known. It costs ~127 instructions
+ * SipHash is a PRF with no such attack known. It costs ~142 instructions
  * for a 17-byte key (callgrind, bench/hotpath.c), less than half of what
- * normalization cost before its fast path, and the two together are 228
- * per lookup now (259 with the SSE2 normalizer instead of AVX2's); the
- * one-round SipHash-1-3 rather than 2-4 is the variant Rust's and Python's
- * hash tables chose for the same job.
+ * normalization cost before its fast path, and the two together are 243
+ * per lookup now (278 with the SSE2 normalizer instead of AVX2's); the
+ * one-round SipHash-1-3 rather than 2-4 is the variant Rust's and
+ * Python's hash tables chose for the same job.
  */
 #include "internal.h"
 
