@@ -197,8 +197,8 @@ AVX2 static inline struct masks32 classify32(__m256i x, __m256i *lower)
     __asm__("" : "+r"(k));
     __m256i case_bit = k[C_CASE];
     /* lo <= x <= hi as in in_range16: x - lo - 128 < -128 + (hi - lo + 1). */
-    __m256i alpha = _mm256_cmpgt_epi8(k[C_ALPHA_LT],
-                                      _mm256_add_epi8(_mm256_or_si256(x, case_bit), k[C_ALPHA_ADD]));
+    __m256i folded = _mm256_or_si256(x, case_bit);
+    __m256i alpha = _mm256_cmpgt_epi8(k[C_ALPHA_LT], _mm256_add_epi8(folded, k[C_ALPHA_ADD]));
     __m256i digit = _mm256_cmpgt_epi8(k[C_DIGIT_LT], _mm256_add_epi8(x, k[C_DIGIT_ADD]));
     __m256i dot = _mm256_cmpeq_epi8(x, k[C_DOT]);
     __m256i other = _mm256_or_si256(_mm256_cmpeq_epi8(x, k[C_DASH]),
@@ -255,8 +255,8 @@ AVX2 static int fast_host_avx2_call(const unsigned char *p, size_t n, char *key,
 /*
  * AVX-512 (BW and VL) on 256-bit vectors: masked loads read exactly the
  * input's bytes (masked-off bytes are never touched, so no copy for short
- * inputs and no overlapping group), the compares write mask registers
- * directly, and a masked store writes exactly the key's bytes. Two groups
+ * inputs and no overlapping group), and the compares write mask registers
+ * directly. Two groups
  * always, the second empty (mask 0) up to 32 bytes: a branch on the length
  * would be mispredicted half the time on a real Host mix. 256-bit, not
  * 512: on Skylake-SP and its successors any 512-bit instruction lowers
@@ -273,8 +273,11 @@ AVX512 static inline void classify32_k(const unsigned char *p, __mmask32 in, cha
     __mmask32 alpha = _mm256_cmplt_epu8_mask(_mm256_sub_epi8(folded, k[C_LOWER_A]), k[C_26]);
     __mmask32 digit = _mm256_cmplt_epu8_mask(_mm256_sub_epi8(x, k[C_ZERO]), k[C_10]);
     __mmask32 dot = _mm256_cmpeq_epi8_mask(x, k[C_DOT]);
-    __mmask32 other = _mm256_cmpeq_epi8_mask(x, k[C_DASH]) | _mm256_cmpeq_epi8_mask(x, k[C_UNDERSCORE]);
-    _mm256_mask_storeu_epi8(key, in, _mm256_mask_mov_epi8(x, alpha, folded));
+    __mmask32 other =
+        _mm256_cmpeq_epi8_mask(x, k[C_DASH]) | _mm256_cmpeq_epi8_mask(x, k[C_UNDERSCORE]);
+    /* All 32 bytes (zeros past the input; @key has room for FAST_MAX):
+     * a masked store would not forward to the hash's loads of the key. */
+    _mm256_storeu_si256((__m256i *)(void *)key, _mm256_mask_mov_epi8(x, alpha, folded));
     c->name |= (uint64_t)(alpha | digit | dot | other) << at;
     c->dot |= (uint64_t)dot << at;
     c->digit |= (uint64_t)digit << at;

@@ -29,8 +29,7 @@
 #define GROUP 16
 
 struct lookup {
-    const struct tenreg__slots *a; /* the array the hash belongs to */
-    uint64_t hash;
+    uint64_t hash;                 /* under the group's array's key */
     size_t home;
     tenreg__ent e;                 /* stage B's candidate, or 0 */
     uint64_t answer;               /* its answer word when its slot settles it, or 0 */
@@ -39,15 +38,17 @@ struct lookup {
     char key[TENREG_HOST_KEY_MAX + 1];
 };
 
-/* Stage B for one lookup: the first live entry of @l's probe sequence with
- * its hash, or 0 where the plain lookup would stop (empty slot, or past
- * max_disp), and its answer word when the slot settles the lookup under
- * the digest rule (else 0). Loads and checks as tenreg__table_probe. */
-static inline tenreg__ent first_candidate(const struct lookup *l, uint64_t *answer)
+/* Stage B for one lookup: the first live entry of @l's probe sequence in
+ * array @a with its hash, or 0 where the plain lookup would stop (empty
+ * slot, or past @max_disp, @a's, loaded once for the group), and its
+ * answer word when the slot settles the lookup under the digest rule (else
+ * 0). Loads and checks as tenreg__table_probe. */
+static inline tenreg__ent first_candidate(const struct tenreg__slots *a, size_t mask,
+                                          size_t max_disp, const struct lookup *l,
+                                          uint64_t *answer)
 {
-    const struct tenreg__slots *a = l->a;
-    size_t mask = a->mask, i = l->home;
-    size_t last = (i + atomic_load_explicit(&a->max_disp, memory_order_relaxed)) & mask;
+    size_t i = l->home;
+    size_t last = (i + max_disp) & mask;
     *answer = 0;
     for (;; i = (i + 1) & mask) {
         const struct tenreg__slot *sl = tenreg__slot_at(a, i);
@@ -64,12 +65,13 @@ static inline tenreg__ent first_candidate(const struct lookup *l, uint64_t *answ
     }
 }
 
-/* Stage A's end for @l, whose hash is @hash: its home slot, on its way. */
-static inline void prefetch_home(struct lookup *l, uint64_t hash)
+/* Stage A's end for @l, whose hash in @a is @hash: its home slot, on its
+ * way. */
+static inline void prefetch_home(const struct tenreg__slots *a, struct lookup *l, uint64_t hash)
 {
     l->hash = hash;
-    l->home = hash & l->a->mask;
-    __builtin_prefetch(tenreg__slot_at(l->a, l->home));
+    l->home = hash & a->mask;
+    __builtin_prefetch(tenreg__slot_at(a, l->home));
 }
 
 static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_t n,
@@ -85,24 +87,27 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
         l->rc = q[i].host ? host_key(q[i].host, q[i].len, l->key, &l->klen) : TENREG_EINVAL;
         if (l->rc != TENREG_OK)
             continue;
-        l->a = a;
         if (!pending) {
             pending = l;
             continue;
         }
         uint64_t h[2];
         tenreg__hash2(&a->key, pending->key, pending->klen, l->key, l->klen, h);
-        prefetch_home(pending, h[0]);
-        prefetch_home(l, h[1]);
+        prefetch_home(a, pending, h[0]);
+        prefetch_home(a, l, h[1]);
         pending = NULL;
     }
     if (pending)
-        prefetch_home(pending, tenreg__hash(&a->key, pending->key, pending->klen));
-    for (size_t i = 0; i < n; i++) { /* B */
+        prefetch_home(a, pending, tenreg__hash(&a->key, pending->key, pending->klen));
+    /* B. Relaxed, as in tenreg__table_probe: the bound of the array as
+     * the group found it. */
+    const size_t mask = a->mask;
+    const size_t max_disp = atomic_load_explicit(&a->max_disp, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++) {
         struct lookup *l = &g[i];
         if (l->rc != TENREG_OK)
             continue;
-        l->e = first_candidate(l, &l->answer);
+        l->e = first_candidate(a, mask, max_disp, l, &l->answer);
         if (l->e && !l->answer)
             __builtin_prefetch((const void *)(l->e & ~TENREG__ENT_ALIAS));
     }

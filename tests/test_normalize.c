@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "tenreg.h"
+#include "test_support.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -64,37 +65,6 @@ static int key_alphabet_ok(const char *k, size_t n)
 
 /* One page readable, the next PROT_NONE: bytes placed to end exactly at
  * the boundary fault on any read past them. */
-struct guard {
-    unsigned char *base;
-    size_t page;
-};
-
-static struct guard guard_new(void)
-{
-    struct guard g;
-    g.page = (size_t)sysconf(_SC_PAGESIZE);
-    void *m = mmap(NULL, 2 * g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(m, MAP_FAILED, "mmap: %s", strerror(errno));
-    g.base = m;
-    cr_assert_eq(mprotect(g.base + g.page, g.page, PROT_NONE), 0, "mprotect: %s",
-                 strerror(errno));
-    return g;
-}
-
-static const char *guard_place(struct guard *g, const char *p, size_t n)
-{
-    cr_assert_leq(n, g->page);
-    unsigned char *dst = g->base + g->page - n;
-    if (n > 0)
-        memcpy(dst, p, n);
-    return (const char *)dst;
-}
-
-static void guard_free(struct guard *g)
-{
-    munmap(g->base, 2 * g->page);
-}
-
 /* ---- the table ---------------------------------------------------------- */
 
 struct ncase {
@@ -441,13 +411,13 @@ Test(normalize, table_lengths, .timeout = 30)
  * read of in[len] faults. Also a zero length at the very edge. */
 Test(normalize, never_reads_past_len, .timeout = 30)
 {
-    struct guard g = guard_new();
+    struct tt_guard g = tt_guard_new();
     char out[TENREG_HOST_KEY_MAX + 1];
 
     for (size_t i = 0; i < NCASES; i++) {
-        check_case(&cases[i], guard_place(&g, cases[i].in, cases[i].len));
+        check_case(&cases[i], tt_guard_place(&g, cases[i].in, cases[i].len));
         for (size_t n = 0; n < cases[i].len; n++) {
-            const char *in = guard_place(&g, cases[i].in, n);
+            const char *in = tt_guard_place(&g, cases[i].in, n);
             int rc = tenreg_normalize_host(in, n, out, sizeof(out), NULL);
             cr_expect(rc == 0 || rc == TENREG_EINVAL, "prefix %zu of \"%s\": rc %d", n,
                       ESC(cases[i].in, cases[i].len), rc);
@@ -455,7 +425,7 @@ Test(normalize, never_reads_past_len, .timeout = 30)
     }
     cr_expect_eq(tenreg_normalize_host((const char *)g.base + g.page, 0, out, sizeof(out), NULL),
                  TENREG_EINVAL);
-    guard_free(&g);
+    tt_guard_free(&g);
 }
 
 /* Whatever follows in[len-1] in memory must not change the answer. */
@@ -638,7 +608,7 @@ Test(normalize, random_invariants, .timeout = 30)
         "1.2.3.4", "\\",
     };
     const size_t natoms = sizeof(atoms) / sizeof(atoms[0]);
-    struct guard g = guard_new();
+    struct tt_guard g = tt_guard_new();
     uint64_t seed = 0x9E3779B97F4A7C15ull;
     char buf[601], out[TENREG_HOST_KEY_MAX + 1], out2[TENREG_HOST_KEY_MAX + 1];
     size_t accepted = 0;
@@ -655,7 +625,7 @@ Test(normalize, random_invariants, .timeout = 30)
             n += al;
         }
         size_t out_len = 0, out2_len = 0;
-        const char *in = guard_place(&g, buf, n);
+        const char *in = tt_guard_place(&g, buf, n);
         int rc = tenreg_normalize_host(in, n, out, sizeof(out), &out_len);
         cr_assert(rc == 0 || rc == TENREG_EINVAL, "\"%s\": rc %d", ESC(buf, n), rc);
 
@@ -671,7 +641,7 @@ Test(normalize, random_invariants, .timeout = 30)
         cr_assert_eq(strlen(out), out_len);
         check_idempotent(out, out_len, buf, n);
     }
-    guard_free(&g);
+    tt_guard_free(&g);
     /* The generator must actually reach the accepting paths. */
     cr_assert_geq(accepted, 1000, "only %zu random inputs accepted", accepted);
 }

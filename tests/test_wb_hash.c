@@ -7,21 +7,16 @@
  * inputs' tenreg__hash values, for every pair of lengths 0..80.
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "test_support.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return tt_xorshift(&rng);
 }
 
 static uint64_t rotl(uint64_t x, int b)
@@ -74,33 +69,19 @@ static uint64_t reference(uint64_t k0, uint64_t k1, const unsigned char *m, size
     return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-struct guard {
-    unsigned char *base;
-    size_t page;
-};
-
-static struct guard guard_new(void)
-{
-    struct guard g;
-    g.page = (size_t)sysconf(_SC_PAGESIZE);
-    g.base = mmap(NULL, 2 * g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(g.base, MAP_FAILED, "mmap: %s", strerror(errno));
-    cr_assert_eq(mprotect(g.base + g.page, g.page, PROT_NONE), 0);
-    return g;
-}
-
 /* @len random bytes ending at the guard page. */
-static const unsigned char *at_guard(struct guard *g, size_t len)
+static const unsigned char *at_guard(struct tt_guard *g, size_t len)
 {
-    unsigned char *p = g->base + g->page - len;
+    unsigned char bytes[320];
+    cr_assert_leq(len, sizeof(bytes));
     for (size_t i = 0; i < len; i++)
-        p[i] = (unsigned char)next();
-    return p;
+        bytes[i] = (unsigned char)next();
+    return (const unsigned char *)tt_guard_place(g, bytes, len);
 }
 
 Test(hash, is_siphash_1_3, .timeout = 60)
 {
-    struct guard g = guard_new();
+    struct tt_guard g = tt_guard_new();
     for (int k = 0; k < 64; k++) {
         struct tenreg__hash_key key = {next(), next()};
         for (size_t len = 0; len <= 300; len++) {
@@ -119,12 +100,12 @@ Test(hash, is_siphash_1_3, .timeout = 60)
             cr_assert_eq(tenreg__hash(&key, buf + off, len),
                          reference(key.k0, key.k1, buf + off, len), "offset %zu, length %zu",
                          off, len);
-    munmap(g.base, 2 * g.page);
+    tt_guard_free(&g);
 }
 
 Test(hash, pairs_hash_as_one, .timeout = 60)
 {
-    struct guard ga = guard_new(), gb = guard_new();
+    struct tt_guard ga = tt_guard_new(), gb = tt_guard_new();
     for (int k = 0; k < 4; k++) {
         struct tenreg__hash_key key = {next(), next()};
         for (size_t la = 0; la <= 80; la++) {
@@ -149,6 +130,6 @@ Test(hash, pairs_hash_as_one, .timeout = 60)
     tenreg__hash2(&key, s, strlen(s), s, strlen(s), h);
     cr_expect_eq(h[0], h[1]);
     cr_expect_eq(h[0], reference(7, 9, (const unsigned char *)s, strlen(s)));
-    munmap(ga.base, 2 * ga.page);
-    munmap(gb.base, 2 * gb.page);
+    tt_guard_free(&ga);
+    tt_guard_free(&gb);
 }

@@ -15,14 +15,12 @@
  * >= 0x80, NUL).
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "normalize.h"
+#include "test_support.h"
 
 #define DRAWS 400000
 #define MAX_IN 72
@@ -37,10 +35,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return tt_xorshift(&rng);
 }
 
 /* One input of at most MAX_IN bytes into @buf; returns its length. */
@@ -129,9 +124,10 @@ static void expect_same(const struct answer *want, const struct answer *got, con
         k += (size_t)snprintf(shown + k, sizeof(shown) - k, c > 0x20 && c < 0x7f ? "%c" : "\\x%02x",
                               c);
     }
-    cr_expect(false, "%s, %s path, \"%s\" (%zu bytes): rc %d key \"%.*s\", the scan: rc %d key \"%.*s\"",
-            entry, path_name(path), shown, len, got->rc, (int)got->len, got->key, want->rc,
-            (int)want->len, want->key);
+    cr_expect(false,
+              "%s, %s path, \"%s\" (%zu bytes): rc %d key \"%.*s\", the scan: rc %d key \"%.*s\"",
+              entry, path_name(path), shown, len, got->rc, (int)got->len, got->key, want->rc,
+              (int)want->len, want->key);
 }
 
 static void restore_best(void)
@@ -201,11 +197,7 @@ Test(host_key, every_path_answers_as_the_scan)
  * faults. */
 Test(host_key, never_reads_past_len)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    unsigned char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                            -1, 0);
-    cr_assert_neq(m, MAP_FAILED, "mmap: %s", strerror(errno));
-    cr_assert_eq(mprotect(m + page, page, PROT_NONE), 0);
+    struct tt_guard g = tt_guard_new();
     int paths[3];
     int npaths = vector_paths(paths);
     size_t checked = 0;
@@ -213,11 +205,12 @@ Test(host_key, never_reads_past_len)
     for (size_t n = 1; n <= 66; n++) {
         for (size_t at = 0; at < n; at++) {
             for (int v = 0; v < 4; v++) {
-                char *in = (char *)m + page - n;
-                memset(in, 'a', n);
-                in[at] = v == 0 ? '.' : v == 1 ? ':' : v == 2 ? 'Q' : '5';
+                char host[66];
+                memset(host, 'a', n);
+                host[at] = v == 0 ? '.' : v == 1 ? ':' : v == 2 ? 'Q' : '5';
                 if (v == 1)
-                    memset(in + at + 1, '7', n - at - 1);
+                    memset(host + at + 1, '7', n - at - 1);
+                const char *in = tt_guard_place(&g, host, n);
                 cr_assert_geq(tenreg__fast_path_select(TENREG__FAST_SCALAR), 0);
                 struct answer want = lookup_answer(in, n);
                 struct answer want_pub = public_answer(in, n);
@@ -232,7 +225,7 @@ Test(host_key, never_reads_past_len)
             }
         }
     }
-    munmap(m, 2 * page);
+    tt_guard_free(&g);
     cr_log_info("%zu inputs at a guard page", checked);
 }
 

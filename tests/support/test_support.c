@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -656,4 +657,30 @@ void tt_churn_read_one(const struct tt_churn *c, struct tt_churn_reader *rd, boo
         rd->misses++;
     }
     tenreg_read_unlock();
+}
+
+struct tt_guard tt_guard_new(void)
+{
+    struct tt_guard g;
+    g.page = (size_t)sysconf(_SC_PAGESIZE);
+    void *m = mmap(NULL, 2 * g.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(m, MAP_FAILED, "mmap: %s", strerror(errno));
+    g.base = m;
+    cr_assert_eq(mprotect(g.base + g.page, g.page, PROT_NONE), 0, "mprotect: %s",
+                 strerror(errno));
+    return g;
+}
+
+const char *tt_guard_place(struct tt_guard *g, const void *p, size_t n)
+{
+    cr_assert_leq(n, g->page);
+    unsigned char *dst = g->base + g->page - n;
+    if (n > 0)
+        memcpy(dst, p, n);
+    return (const char *)dst;
+}
+
+void tt_guard_free(struct tt_guard *g)
+{
+    munmap(g->base, 2 * g->page);
 }

@@ -7,9 +7,31 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "tenreg.h"
+
+/* A readable page followed by a PROT_NONE one: tt_guard_place puts @n
+ * bytes right before the unmapped page, so a read past them faults. */
+struct tt_guard {
+    unsigned char *base;
+    size_t page;
+};
+struct tt_guard tt_guard_new(void);
+/* Copies @p[0..@n) (@n at most a page) to the end of the readable page. */
+const char *tt_guard_place(struct tt_guard *g, const void *p, size_t n);
+void tt_guard_free(struct tt_guard *g);
+
+/* xorshift64: the tests' reproducible random numbers; *@state nonzero. */
+static inline uint64_t tt_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 /* Iterations for stress loops: TENREG_STRESS_ITERS if set, else @dflt. */
 unsigned tt_iters(unsigned dflt);
