@@ -598,8 +598,9 @@ typedef struct tenreg_query {
  * @q:   the hosts; @out, @rc: arrays of @n, filled.
  *
  * rc[i] and out[i] are exactly what tenreg_resolve_by_host(q[i]) would
- * give (while writers change the registry: what it would give had it run
- * when q[i]'s group of 16 began); the point is speed: the lookups go in
+ * give (while writers change the registry: what it could give during the
+ * call; the lookups of a group of 16 probe the host table as it was
+ * published when the group began); the point is speed: the lookups go in
  * groups whose cache misses overlap (each stage of every lookup of a group
  * is issued before the next stage of any). Returns 0, or TENREG_EINVAL (NULL @reg, or a NULL
  * array with @n > 0; nothing written then).

@@ -23,8 +23,8 @@
  *
  * No path reads past @n: AVX-512's loads are masked to the input; for the
  * others inputs under 16 bytes are copied first, and a last partial group
- * is the input's last 16 (32) bytes again, which gives the same bits and
- * stores the same bytes.
+ * is the input's last 16 bytes again (AVX2 above 32 bytes: its last 32),
+ * which gives the same bits and stores the same bytes.
  */
 #define _GNU_SOURCE /* secure_getenv */
 
@@ -293,7 +293,9 @@ AVX512 static inline __attribute__((always_inline)) int fast_host_avx512(const u
     uint64_t in = _bzhi_u64(~(uint64_t)0, (unsigned)n);
     struct classes c = {0, 0, 0};
     classify32_k(p, (__mmask32)in, key, k, &c, 0);
-    classify32_k(p + 32, (__mmask32)(in >> 32), key + 32, k, &c, 32);
+    /* Up to 32 bytes the second group's mask is 0 and its address p
+     * itself: p + 32 would point past the input. */
+    classify32_k(p + (n > 32 ? 32 : 0), (__mmask32)(in >> 32), key + 32, k, &c, 32);
     return host_rules(p, n, &c, key_len);
 }
 
@@ -316,9 +318,11 @@ static bool cpu_has(int path)
 {
 #if HAVE_FAST_PATHS
     __builtin_cpu_init();
+    /* Every extension the path's target attribute enables. */
     if (path == TENREG__FAST_AVX512)
-        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("avx2");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") &&
+               __builtin_cpu_supports("avx2");
     if (path == TENREG__FAST_AVX2)
         return __builtin_cpu_supports("avx2");
     return path == TENREG__FAST_SSE2 || path == TENREG__FAST_SCALAR;

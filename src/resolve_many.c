@@ -17,8 +17,9 @@
  * Stage C falls back to the plain lookup for what the group cannot
  * settle: a hash that matched another key (a 64-bit collision of the
  * keyed hash), a miss that the patterns may still answer, an alias (one
- * more dependent load). Every answer is the one tenreg_resolve_by_host
- * would give: the same array, the same orderings, the same precedence.
+ * more dependent load). Every answer is one tenreg_resolve_by_host could
+ * give during the call: the array current when the group began, the same
+ * orderings of the slots' loads, the same precedence.
  */
 #include "internal.h"
 
@@ -40,15 +41,15 @@ struct lookup {
 
 /* Stage B for one lookup: the first live entry of @l's probe sequence in
  * array @a with its hash, or 0 where the plain lookup would stop (empty
- * slot, or past @max_disp, @a's, loaded once for the group), and its
- * answer word when the slot settles the lookup under the digest rule (else
- * 0). Loads and checks as tenreg__table_probe. */
-static inline tenreg__ent first_candidate(const struct tenreg__slots *a, size_t mask,
-                                          size_t max_disp, const struct lookup *l,
+ * slot, or past max_disp), and its answer word when the slot settles the
+ * lookup under the digest rule (else 0). Loads and checks as
+ * tenreg__table_probe: max_disp relaxed, right before the probe, so that
+ * a lookup sees the bound of any entry an earlier lookup of the call saw. */
+static inline tenreg__ent first_candidate(const struct tenreg__slots *a, const struct lookup *l,
                                           uint64_t *answer)
 {
-    size_t i = l->home;
-    size_t last = (i + max_disp) & mask;
+    size_t mask = a->mask, i = l->home;
+    size_t last = (i + atomic_load_explicit(&a->max_disp, memory_order_relaxed)) & mask;
     *answer = 0;
     for (;; i = (i + 1) & mask) {
         const struct tenreg__slot *sl = tenreg__slot_at(a, i);
@@ -77,9 +78,9 @@ static inline void prefetch_home(const struct tenreg__slots *a, struct lookup *l
 static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_t n,
                           tenreg_resolution *out, int *rc, struct lookup *g)
 {
-    /* A. One array for the group: each answer is then the one a plain
-     * lookup made when the group began would give. Pairs with the release
-     * of a published array (table.c). */
+    /* A. One array for the group, the one current when it began (a plain
+     * lookup that began then would probe it too; readers keep it alive).
+     * Pairs with the release of a published array (table.c). */
     const struct tenreg__slots *a = __atomic_load_n(&reg->by_host.cur, __ATOMIC_ACQUIRE);
     struct lookup *pending = NULL; /* normalized, waiting for a second to hash with */
     for (size_t i = 0; i < n; i++) {
@@ -99,15 +100,11 @@ static void resolve_group(const struct tenreg *reg, const tenreg_query *q, size_
     }
     if (pending)
         prefetch_home(a, pending, tenreg__hash(&a->key, pending->key, pending->klen));
-    /* B. Relaxed, as in tenreg__table_probe: the bound of the array as
-     * the group found it. */
-    const size_t mask = a->mask;
-    const size_t max_disp = atomic_load_explicit(&a->max_disp, memory_order_relaxed);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* B */
         struct lookup *l = &g[i];
         if (l->rc != TENREG_OK)
             continue;
-        l->e = first_candidate(a, mask, max_disp, l, &l->answer);
+        l->e = first_candidate(a, l, &l->answer);
         if (l->e && !l->answer)
             __builtin_prefetch((const void *)(l->e & ~TENREG__ENT_ALIAS));
     }

@@ -1,7 +1,8 @@
 /*
  * The keyed hash (white-box, src/hash.c): tenreg__hash is SipHash-1-3, the
  * same value as a plain byte-at-a-time reference written from the paper
- * below, for every length 0..300 under random keys and at every alignment,
+ * below (itself checked against the paper's SipHash-2-4 values), for
+ * every length 0..300 under random keys and at every alignment,
  * its input ending at a PROT_NONE page (its last block is read as the
  * input's last 8 bytes, never past them); tenreg__hash2 gives both of its
  * inputs' tenreg__hash values, for every pair of lengths 0..80.
@@ -43,10 +44,13 @@ static void round_(uint64_t v[4])
 }
 
 /* SipHash-c-d (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
- * 2012, §2) with c = 1, d = 3: the message as 64-bit little-endian words,
- * the last one holding the remaining bytes and the length mod 256 in its
- * top byte; built byte by byte, sharing nothing with hash.c. */
-static uint64_t reference(uint64_t k0, uint64_t k1, const unsigned char *m, size_t len)
+ * 2012, §2): the message as 64-bit little-endian words, the last one
+ * holding the remaining bytes and the length mod 256 in its top byte;
+ * built byte by byte, sharing nothing with hash.c. reference_is_siphash
+ * checks it against the paper's published SipHash-2-4 values, so a
+ * constant or a rotation copied wrong into both would not go unseen. */
+static uint64_t reference(int c, int d, uint64_t k0, uint64_t k1, const unsigned char *m,
+                          size_t len)
 {
     uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
                      k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
@@ -60,13 +64,19 @@ static uint64_t reference(uint64_t k0, uint64_t k1, const unsigned char *m, size
             word |= byte << (8 * j);
         }
         v[3] ^= word;
-        round_(v);
+        for (int r = 0; r < c; r++)
+            round_(v);
         v[0] ^= word;
     }
     v[2] ^= 0xff;
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; r < d; r++)
         round_(v);
     return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static uint64_t sip13(uint64_t k0, uint64_t k1, const unsigned char *m, size_t len)
+{
+    return reference(1, 3, k0, k1, m, len);
 }
 
 /* @len random bytes ending at the guard page. */
@@ -79,6 +89,20 @@ static const unsigned char *at_guard(struct tt_guard *g, size_t len)
     return (const unsigned char *)tt_guard_place(g, bytes, len);
 }
 
+/* The reference against SipHash-2-4's published values (the paper's
+ * Appendix A and its reference code's first vectors): key 00 01 .. 0f,
+ * message 00 01 .. (len - 1). */
+Test(hash, reference_is_siphash)
+{
+    const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+    unsigned char m[15];
+    for (size_t i = 0; i < sizeof(m); i++)
+        m[i] = (unsigned char)i;
+    cr_assert_eq(reference(2, 4, k0, k1, m, 0), 0x726fdb47dd0e0e31ULL);
+    cr_assert_eq(reference(2, 4, k0, k1, m, 1), 0x74f839c593dc67fdULL);
+    cr_assert_eq(reference(2, 4, k0, k1, m, 15), 0xa129ca6149be45e5ULL);
+}
+
 Test(hash, is_siphash_1_3, .timeout = 60)
 {
     struct tt_guard g = tt_guard_new();
@@ -86,7 +110,7 @@ Test(hash, is_siphash_1_3, .timeout = 60)
         struct tenreg__hash_key key = {next(), next()};
         for (size_t len = 0; len <= 300; len++) {
             const unsigned char *m = at_guard(&g, len);
-            uint64_t want = reference(key.k0, key.k1, m, len);
+            uint64_t want = sip13(key.k0, key.k1, m, len);
             cr_assert_eq(tenreg__hash(&key, m, len), want, "key %d, length %zu", k, len);
         }
     }
@@ -98,7 +122,7 @@ Test(hash, is_siphash_1_3, .timeout = 60)
     for (size_t off = 0; off < 8; off++)
         for (size_t len = 0; len <= 64; len++)
             cr_assert_eq(tenreg__hash(&key, buf + off, len),
-                         reference(key.k0, key.k1, buf + off, len), "offset %zu, length %zu",
+                         sip13(key.k0, key.k1, buf + off, len), "offset %zu, length %zu",
                          off, len);
     tt_guard_free(&g);
 }
@@ -129,7 +153,7 @@ Test(hash, pairs_hash_as_one, .timeout = 60)
     cr_expect_eq(h[0], h[1]);
     tenreg__hash2(&key, s, strlen(s), s, strlen(s), h);
     cr_expect_eq(h[0], h[1]);
-    cr_expect_eq(h[0], reference(7, 9, (const unsigned char *)s, strlen(s)));
+    cr_expect_eq(h[0], sip13(7, 9, (const unsigned char *)s, strlen(s)));
     tt_guard_free(&ga);
     tt_guard_free(&gb);
 }
