@@ -602,8 +602,8 @@ typedef struct tenreg_query {
  * call; the lookups of a group of 16 probe the host table as it was
  * published when the group began); the point is speed: the lookups go in
  * groups whose cache misses overlap (each stage of every lookup of a group
- * is issued before the next stage of any). Returns 0, or TENREG_EINVAL (NULL @reg, or a NULL
- * array with @n > 0; nothing written then).
+ * is issued before the next stage of any). Returns 0, or TENREG_EINVAL
+ * (NULL @reg, or a NULL array with @n > 0; nothing written then).
  * Context, guarantees: as tenreg_resolve_by_host (wait-free, no store to
  * shared memory; every out[i] valid until the read section ends).
  */
